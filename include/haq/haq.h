@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file haq.h
+ * @brief libhaq: totally ordered group messaging, membership views, quorum
+ * and configuration from corosync, behind one small event-driven API.
+ *
+ * Threading: a context and everything under it (groups, views, quorum
+ * snapshots) belong to one thread. Every callback runs from
+ * haq_ctx_dispatch(), called by the caller's loop. Leaving a group or
+ * freeing the context from inside a callback is allowed; the release is
+ * deferred until the callback returns.
+ *
+ * Errors: every fallible call returns 0 (or a count) on success and a
+ * negative errno value on failure; haq_strerror() says what to do about it.
+ * A call that fails never invokes a callback for that call.
+ *
+ * Buffers: data handed to a callback (messages, views, quorum snapshots,
+ * keys) is borrowed and valid only until the callback returns. Data passed
+ * to a send call is the caller's again when the call returns.
+ *
+ * The library never prints: it logs through haq_ctx_set_log().
+ */
+#ifndef HAQ_HAQ_H
+#define HAQ_HAQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <qb/qbloop.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Major version of the headers this program was compiled with. */
+#define HAQ_VERSION_MAJOR 0
+/** Minor version of the headers this program was compiled with. */
+#define HAQ_VERSION_MINOR 1
+/** Patch version of the headers this program was compiled with. */
+#define HAQ_VERSION_PATCH 0
+/** Compile-time version as one number: (major << 16) | (minor << 8) | patch. */
+#define HAQ_VERSION_HEX \
+	((HAQ_VERSION_MAJOR << 16) | (HAQ_VERSION_MINOR << 8) | HAQ_VERSION_PATCH)
+
+/** Longest group name in bytes (the terminating NUL is not counted). */
+#define HAQ_GROUP_NAME_MAX 128
+/** Default largest message a group sends or reassembles: 64 MiB. */
+#define HAQ_MESSAGE_MAX_DEFAULT (64u * 1024u * 1024u)
+/** Default bound on the bytes a group queues for sending: 80 MiB. */
+#define HAQ_QUEUE_LIMIT_DEFAULT (80u * 1024u * 1024u)
+
+/** A connection to the local corosync: one per process and thread. */
+typedef struct haq_ctx haq_ctx_t;
+/** One joined process group. */
+typedef struct haq_group haq_group_t;
+/** One agreed membership view of a group (borrowed). */
+typedef struct haq_view haq_view_t;
+/** One quorum state snapshot (borrowed). */
+typedef struct haq_quorum haq_quorum_t;
+/** A node list read from the configuration (owned by the caller). */
+typedef struct haq_nodelist haq_nodelist_t;
+
+/**
+ * @brief Run-time version of the library.
+ * @return (major << 16) | (minor << 8) | patch, as HAQ_VERSION_HEX.
+ */
+unsigned int haq_version(void);
+
+/**
+ * @brief Run-time version of the library as a string such as "0.1.0".
+ * @return a static string; never NULL.
+ */
+const char *haq_version_string(void);
+
+/**
+ * @brief Describe an error returned by any libhaq call.
+ * @param err a negative errno value returned by libhaq (a positive value
+ *            is treated as its negation).
+ * @return a static sentence saying what happened and what to do; never NULL.
+ */
+const char *haq_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Context                                                            */
+/* ------------------------------------------------------------------ */
+
+/** Priorities given to the log callback (the syslog values). */
+enum haq_log_priority {
+	HAQ_LOG_ERR = 3,     /**< an error the library could not recover from */
+	HAQ_LOG_WARNING = 4, /**< something went wrong and was handled */
+	HAQ_LOG_NOTICE = 5,  /**< a normal but significant event (reconnect) */
+	HAQ_LOG_INFO = 6,    /**< membership and quorum changes */
+	HAQ_LOG_DEBUG = 7,   /**< detail for developers */
+};
+
+/**
+ * @brief Receives the library's log messages.
+ * @param ctx the context that logs.
+ * @param priority one of enum haq_log_priority.
+ * @param message the text, without a trailing newline; borrowed.
+ * @param userdata as given to haq_ctx_set_log().
+ *
+ * Runs on the context's thread. It must not call back into the library.
+ */
+typedef void (*haq_log_fn)(haq_ctx_t *ctx, int priority, const char *message,
+			   void *userdata);
+
+/**
+ * @brief Receives connection changes to the local corosync.
+ * @param ctx the context.
+ * @param connected 0 when the connection to corosync was lost (every group
+ *        stops delivering; the context reconnects with backoff), 1 when it
+ *        is back (every group has been joined again and reports a fresh
+ *        view).
+ * @param userdata as given to haq_ctx_set_connection_cb().
+ *
+ * May call any libhaq function, haq_ctx_free() included.
+ */
+typedef void (*haq_connection_fn)(haq_ctx_t *ctx, int connected,
+				  void *userdata);
+
+/**
+ * @brief Connect to the local corosync and create a context.
+ * @param ret where the new context is stored; untouched on failure.
+ * @param loop a libqb loop to attach to, or NULL to drive the context with
+ *        haq_ctx_fd() and haq_ctx_dispatch() from any other loop, or with
+ *        haq_ctx_run().
+ * @return 0 on success, or
+ *         -EINVAL  ret is NULL;
+ *         -ECONNREFUSED corosync is not running in this network namespace;
+ *         -EACCES  corosync does not allow this user (see uidgid.d);
+ *         -ENOMEM  out of memory;
+ *         -EMFILE  out of file descriptors.
+ */
+int haq_ctx_new(haq_ctx_t **ret, qb_loop_t *loop);
+
+/**
+ * @brief Leave every group, disconnect and free the context.
+ * @param ctx the context, or NULL (then nothing happens).
+ *
+ * Queued messages that were not yet handed to corosync are discarded.
+ * Inside a callback the release is deferred until the callback returns;
+ * no further callback runs.
+ */
+void haq_ctx_free(haq_ctx_t *ctx);
+
+/**
+ * @brief Set the log callback.
+ * @param ctx the context.
+ * @param fn the callback, or NULL to log through libqb's qb_log (the
+ *        default).
+ * @param userdata passed to fn.
+ * @return 0, or -EINVAL if ctx is NULL.
+ */
+int haq_ctx_set_log(haq_ctx_t *ctx, haq_log_fn fn, void *userdata);
+
+/**
+ * @brief Set the connection callback.
+ * @param ctx the context.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
+ * @return 0, or -EINVAL if ctx is NULL.
+ */
+int haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
+			      void *userdata);
+
+/**
+ * @brief The one file descriptor to watch when not using a libqb loop.
+ * @param ctx the context.
+ * @return a descriptor that polls readable (POLLIN) when
+ *         haq_ctx_dispatch() has work, or -EINVAL. It stays the same for
+ *         the life of the context, across reconnects. Do not close it.
+ */
+int haq_ctx_fd(haq_ctx_t *ctx);
+
+/**
+ * @brief Process pending events without blocking and run their callbacks.
+ * @param ctx the context.
+ * @return the number of events processed (0 if none), or
+ *         -EINVAL ctx is NULL; -EBUSY called from inside a callback;
+ *         -ECHILD the context belongs to the parent of a fork().
+ *
+ * Work is bounded per call, so one busy group cannot starve the loop: call
+ * again while the fd stays readable.
+ */
+int haq_ctx_dispatch(haq_ctx_t *ctx);
+
+/**
+ * @brief Run the loop until haq_ctx_stop().
+ * @param ctx the context.
+ * @return 0 after haq_ctx_stop(), or -EINVAL, -EBUSY (inside a callback),
+ *         -ECHILD.
+ *
+ * With a libqb loop this runs qb_loop_run() on it; without one it polls
+ * haq_ctx_fd() and dispatches.
+ */
+int haq_ctx_run(haq_ctx_t *ctx);
+
+/**
+ * @brief Make haq_ctx_run() return once the current callback returns.
+ * @param ctx the context.
+ * @return 0, or -EINVAL.
+ */
+int haq_ctx_stop(haq_ctx_t *ctx);
+
+/**
+ * @brief This node's corosync node id.
+ * @param ctx the context.
+ * @param nodeid where the id is stored.
+ * @return 0, or -EINVAL.
+ */
+int haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid);
+
+/* ------------------------------------------------------------------ */
+/* Groups                                                             */
+/* ------------------------------------------------------------------ */
+
+/** Why a member joined or left a view (corosync's CPG reasons). */
+enum haq_reason {
+	HAQ_REASON_JOIN = 1,     /**< the process joined the group */
+	HAQ_REASON_LEAVE = 2,    /**< the process left the group */
+	HAQ_REASON_NODEDOWN = 3, /**< its node left the cluster membership */
+	HAQ_REASON_NODEUP = 4,   /**< its node joined the cluster membership */
+	HAQ_REASON_PROCDOWN = 5, /**< the process died or disconnected */
+};
+
+/**
+ * @brief A short name for a reason ("join", "leave", "nodedown", "nodeup",
+ *        "procdown", or "unknown").
+ * @param reason one of enum haq_reason.
+ * @return a static string; never NULL.
+ */
+const char *haq_reason_str(int reason);
+
+/**
+ * @brief Receives one message delivered to a group, in the agreed order.
+ * @param group the group.
+ * @param nodeid the sender's node id.
+ * @param pid the sender's process id.
+ * @param data the message; borrowed until the callback returns.
+ * @param len its length in bytes (at least 1).
+ * @param userdata as given to haq_group_set_message_cb().
+ *
+ * May call any libhaq function: sending, leaving the group (deferred) and
+ * freeing the context (deferred) included.
+ */
+typedef void (*haq_message_fn)(haq_group_t *group, uint32_t nodeid,
+			       uint32_t pid, const void *data, size_t len,
+			       void *userdata);
+
+/**
+ * @brief Receives each new view of a group.
+ * @param group the group.
+ * @param view the new view; borrowed until the callback returns.
+ * @param userdata as given to haq_group_set_view_cb().
+ *
+ * The view is reported once the quorum state of the same totem ring is
+ * known, so haq_view_quorate() and haq_quorum_get() agree with it.
+ * May call any libhaq function.
+ */
+typedef void (*haq_view_fn)(haq_group_t *group, const haq_view_t *view,
+			    void *userdata);
+
+/**
+ * @brief Called when a group whose send failed with -ENOBUFS has room again.
+ * @param group the group.
+ * @param userdata as given to haq_group_set_writable_cb().
+ */
+typedef void (*haq_writable_fn)(haq_group_t *group, void *userdata);
+
+/**
+ * @brief Called when the group's leader or its epoch changes.
+ * @param group the group.
+ * @param is_leader 1 when this process is now the leader, else 0.
+ * @param epoch the leadership's fencing token (0 when there is no leader):
+ *        it strictly increases with each new leadership.
+ * @param nodeid the leader's node id (0 when there is no leader).
+ * @param pid the leader's process id (0 when there is no leader).
+ * @param userdata as given to haq_group_set_leader_cb().
+ *
+ * The leader is the member that has been in the group longest in the
+ * current totem ring (after a ring change: the lowest (nodeid, pid)),
+ * chosen only when the partition is quorate. There is no leader, and the
+ * callback says so with nodeid 0, while the partition is not quorate.
+ */
+typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
+			      uint64_t epoch, uint32_t nodeid, uint32_t pid,
+			      void *userdata);
+
+/**
+ * @brief Join a process group.
+ * @param ctx the context.
+ * @param name the group name: 1..HAQ_GROUP_NAME_MAX bytes followed by a NUL.
+ *        Its bytes without the NUL form the CPG group name, so "g" here is
+ *        the CPG group of length 1.
+ * @param ret where the group is stored.
+ * @return 0 (the join is confirmed later by the first view), or
+ *         -EINVAL a NULL argument or an empty name;
+ *         -ENAMETOOLONG the name is longer than HAQ_GROUP_NAME_MAX;
+ *         -EEXIST this context already joined that name;
+ *         -ENOTCONN corosync went away (retry after the connection callback);
+ *         -EACCES, -ENOMEM, -EMFILE.
+ *
+ * Messages sent before the first view are queued and sent once the join is
+ * confirmed. Set the callbacks before returning to the loop.
+ */
+int haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret);
+
+/**
+ * @brief Leave a group and free it.
+ * @param group the group.
+ * @return the number of queued messages that had not been handed to
+ *         corosync and are discarded (0 when the queue was empty), or
+ *         -EINVAL.
+ *
+ * Inside a callback the release is deferred; no further callback runs for
+ * the group. The group pointer is invalid after the call.
+ */
+int haq_group_leave(haq_group_t *group);
+
+/**
+ * @brief Set the message callback.
+ * @return 0, or -EINVAL if group is NULL.
+ */
+int haq_group_set_message_cb(haq_group_t *group, haq_message_fn fn,
+			     void *userdata);
+
+/**
+ * @brief Set the view callback.
+ * @return 0, or -EINVAL if group is NULL.
+ */
+int haq_group_set_view_cb(haq_group_t *group, haq_view_fn fn, void *userdata);
+
+/**
+ * @brief Set the callback that tells when a full queue has room again.
+ * @return 0, or -EINVAL if group is NULL.
+ */
+int haq_group_set_writable_cb(haq_group_t *group, haq_writable_fn fn,
+			      void *userdata);
+
+/**
+ * @brief Set the leadership callback.
+ * @return 0, or -EINVAL if group is NULL.
+ */
+int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
+			    void *userdata);
+
+/**
+ * @brief Send a message to every member of the group, self included.
+ * @param group the group.
+ * @param data the message (copied or sent before the call returns).
+ * @param len 1..the group's maximum message size bytes.
+ * @return 0 when accepted: it will be delivered to every member that stays
+ *         in the view, in the agreed order, or
+ *         -EINVAL a NULL argument or len 0;
+ *         -EMSGSIZE len is above the group's maximum message size
+ *                   (see haq_group_set_max_message());
+ *         -ENOBUFS the send queue is full: the writable callback runs
+ *                  when there is room;
+ *         -ECHILD the context belongs to the parent of a fork().
+ */
+int haq_group_send(haq_group_t *group, const void *data, size_t len);
+
+/**
+ * @brief Send one message gathered from several buffers.
+ * @param group the group.
+ * @param iov the buffers, any number of them.
+ * @param iovcnt the number of buffers.
+ * @return as haq_group_send().
+ */
+int haq_group_sendv(haq_group_t *group, const struct iovec *iov,
+		    size_t iovcnt);
+
+/**
+ * @brief Bound the bytes the group queues for sending.
+ * @param group the group.
+ * @param bytes the bound (at least the maximum message size).
+ * @return 0, or -EINVAL.
+ */
+int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
+
+/**
+ * @brief Set the largest message the group sends and reassembles.
+ * @param group the group.
+ * @param bytes 1..SIZE_MAX/2, and at most the queue limit; default
+ *        HAQ_MESSAGE_MAX_DEFAULT. Larger incoming messages are dropped and
+ *        counted.
+ * @return 0, or -EINVAL.
+ */
+int haq_group_set_max_message(haq_group_t *group, size_t bytes);
+
+/**
+ * @brief How much the group has queued and not yet handed to corosync.
+ * @param group the group.
+ * @param bytes where the byte count is stored, or NULL.
+ * @param messages where the message count is stored, or NULL.
+ * @return 0, or -EINVAL.
+ */
+int haq_group_queued(const haq_group_t *group, size_t *bytes,
+		     size_t *messages);
+
+/**
+ * @brief The group's name as given to haq_group_join().
+ * @return the name, or NULL if group is NULL.
+ */
+const char *haq_group_name(const haq_group_t *group);
+
+/**
+ * @brief The context a group belongs to.
+ * @return the context, or NULL if group is NULL.
+ */
+haq_ctx_t *haq_group_ctx(const haq_group_t *group);
+
+/**
+ * @brief The group's current view.
+ * @return the view, valid until the next callback, or NULL before the first
+ *         view (or if group is NULL).
+ */
+const haq_view_t *haq_group_view(const haq_group_t *group);
+
+/**
+ * @brief The group's current leader.
+ * @param group the group.
+ * @param nodeid where the leader's node id is stored, or NULL.
+ * @param pid where the leader's process id is stored, or NULL.
+ * @param epoch where the leadership's epoch is stored, or NULL.
+ * @return 1 if this process is the leader, 0 if another member is,
+ *         -ENOENT if there is no leader (no view yet, or not quorate),
+ *         -EINVAL.
+ */
+int haq_group_leader(const haq_group_t *group, uint32_t *nodeid,
+		     uint32_t *pid, uint64_t *epoch);
+
+/** Counters of one group, for observability. */
+enum haq_group_counter {
+	HAQ_COUNTER_SENT = 0,      /**< messages handed to corosync */
+	HAQ_COUNTER_DELIVERED,     /**< messages delivered to the callback */
+	HAQ_COUNTER_RETRIES,       /**< CS_ERR_TRY_AGAIN answers retried */
+	HAQ_COUNTER_MALFORMED,     /**< frames from peers dropped as malformed */
+	HAQ_COUNTER_OVERSIZE,      /**< incoming messages above the size cap */
+	HAQ_COUNTER_PARTIAL_DROPPED, /**< partial messages of departed senders */
+};
+
+/**
+ * @brief Read one counter of a group.
+ * @param group the group.
+ * @param counter one of enum haq_group_counter.
+ * @param value where the value is stored.
+ * @return 0, or -EINVAL (NULL argument or unknown counter).
+ */
+int haq_group_counter(const haq_group_t *group, int counter,
+		      uint64_t *value);
+
+/* ------------------------------------------------------------------ */
+/* Views                                                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief The totem ring this view was formed in.
+ * @param view the view.
+ * @param ring_nodeid where the ring representative's node id is stored, or
+ *        NULL.
+ * @param ring_seq where the ring sequence number is stored, or NULL.
+ * @return 0, or -EINVAL.
+ */
+int haq_view_ring(const haq_view_t *view, uint32_t *ring_nodeid,
+		  uint64_t *ring_seq);
+
+/**
+ * @brief The per-group sequence of this view as seen by this process.
+ * @return 1 for the first view after joining, increasing by one per view;
+ *         0 if view is NULL.
+ */
+uint64_t haq_view_seq(const haq_view_t *view);
+
+/**
+ * @brief Whether the partition was quorate for this view's ring.
+ * @return 1 quorate, 0 not, -EINVAL.
+ */
+int haq_view_quorate(const haq_view_t *view);
+
+/**
+ * @brief Number of members, sorted by (nodeid, pid) identically on every
+ *        member.
+ * @return the count (0 if view is NULL).
+ */
+size_t haq_view_member_count(const haq_view_t *view);
+
+/**
+ * @brief One member of the view.
+ * @param view the view.
+ * @param i 0..haq_view_member_count()-1.
+ * @param nodeid where its node id is stored, or NULL.
+ * @param pid where its process id is stored, or NULL.
+ * @return 0, or -EINVAL (NULL view, index out of range).
+ */
+int haq_view_member(const haq_view_t *view, size_t i, uint32_t *nodeid,
+		    uint32_t *pid);
+
+/**
+ * @brief Number of members that joined with this view.
+ * @return the count (0 if view is NULL).
+ */
+size_t haq_view_joined_count(const haq_view_t *view);
+
+/**
+ * @brief One member that joined with this view, and why.
+ * @param view the view.
+ * @param i 0..haq_view_joined_count()-1.
+ * @param nodeid, pid, reason where the values are stored, or NULL each.
+ * @return 0, or -EINVAL.
+ */
+int haq_view_joined(const haq_view_t *view, size_t i, uint32_t *nodeid,
+		    uint32_t *pid, int *reason);
+
+/**
+ * @brief Number of members that left with this view.
+ * @return the count (0 if view is NULL).
+ */
+size_t haq_view_left_count(const haq_view_t *view);
+
+/**
+ * @brief One member that left with this view, and why.
+ * @param view the view.
+ * @param i 0..haq_view_left_count()-1.
+ * @param nodeid, pid, reason where the values are stored, or NULL each.
+ * @return 0, or -EINVAL.
+ */
+int haq_view_left(const haq_view_t *view, size_t i, uint32_t *nodeid,
+		  uint32_t *pid, int *reason);
+
+/* ------------------------------------------------------------------ */
+/* Quorum                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief Receives each change of the quorum state.
+ * @param ctx the context.
+ * @param quorum the new state; borrowed until the callback returns.
+ * @param userdata as given to haq_ctx_set_quorum_cb().
+ */
+typedef void (*haq_quorum_fn)(haq_ctx_t *ctx, const haq_quorum_t *quorum,
+			      void *userdata);
+
+/**
+ * @brief Set the quorum callback.
+ * @return 0, or -EINVAL if ctx is NULL.
+ */
+int haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata);
+
+/**
+ * @brief The current quorum state.
+ * @param ctx the context.
+ * @param ret where the snapshot pointer is stored; it is valid until the
+ *        next callback or dispatch.
+ * @return 0, -EINVAL, or -EAGAIN while corosync has not reported it yet.
+ */
+int haq_quorum_get(haq_ctx_t *ctx, const haq_quorum_t **ret);
+
+/**
+ * @brief Whether this partition is quorate.
+ * @return 1 quorate, 0 not, -EINVAL.
+ */
+int haq_quorum_quorate(const haq_quorum_t *quorum);
+
+/**
+ * @brief The totem ring the state belongs to.
+ * @param quorum the snapshot.
+ * @param ring_nodeid, ring_seq where the values are stored, or NULL each.
+ * @return 0, or -EINVAL.
+ */
+int haq_quorum_ring(const haq_quorum_t *quorum, uint32_t *ring_nodeid,
+		    uint64_t *ring_seq);
+
+/**
+ * @brief Vote totals of the partition.
+ * @param quorum the snapshot.
+ * @param expected_votes, total_votes, quorum_votes where the values are
+ *        stored, or NULL each: the votes expected in the whole cluster,
+ *        the votes present in this partition, and the votes needed.
+ * @return 0, or -EINVAL.
+ */
+int haq_quorum_votes(const haq_quorum_t *quorum, uint32_t *expected_votes,
+		     uint32_t *total_votes, uint32_t *quorum_votes);
+
+/**
+ * @brief Number of nodes that are members of this partition (a quorum
+ *        device counts as node id 0).
+ * @return the count (0 if quorum is NULL).
+ */
+size_t haq_quorum_node_count(const haq_quorum_t *quorum);
+
+/**
+ * @brief One member node, in ascending node id order.
+ * @param quorum the snapshot.
+ * @param i 0..haq_quorum_node_count()-1.
+ * @param nodeid, votes where the values are stored, or NULL each.
+ * @return 0, or -EINVAL.
+ */
+int haq_quorum_node(const haq_quorum_t *quorum, size_t i, uint32_t *nodeid,
+		    uint32_t *votes);
+
+/* ------------------------------------------------------------------ */
+/* Configuration (cmap)                                               */
+/* ------------------------------------------------------------------ */
+
+/** What happened to a tracked configuration key. */
+enum haq_config_event {
+	HAQ_CONFIG_ADDED = 1,   /**< the key was created */
+	HAQ_CONFIG_CHANGED = 2, /**< its value changed */
+	HAQ_CONFIG_DELETED = 3, /**< the key was deleted */
+};
+
+/**
+ * @brief Receives changes below a tracked key prefix.
+ * @param ctx the context.
+ * @param key the key that changed; borrowed.
+ * @param event one of enum haq_config_event.
+ * @param userdata as given to haq_config_track().
+ */
+typedef void (*haq_config_fn)(haq_ctx_t *ctx, const char *key, int event,
+			      void *userdata);
+
+/**
+ * @brief Read a string key.
+ * @param ctx the context.
+ * @param key the key, such as "totem.cluster_name".
+ * @param value where a newly allocated copy is stored; free() it.
+ * @return 0, or -EINVAL, -ENOENT (no such key), -EPROTOTYPE (the key is
+ *         not a string), -ENOTCONN, -ENOMEM.
+ */
+int haq_config_get_string(haq_ctx_t *ctx, const char *key, char **value);
+
+/**
+ * @brief Read an unsigned integer key of up to 32 bits.
+ * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE (not an unsigned integer of
+ *         at most 32 bits), -ENOTCONN.
+ */
+int haq_config_get_u32(haq_ctx_t *ctx, const char *key, uint32_t *value);
+
+/**
+ * @brief Read an unsigned integer key of up to 64 bits.
+ * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE, -ENOTCONN.
+ */
+int haq_config_get_u64(haq_ctx_t *ctx, const char *key, uint64_t *value);
+
+/**
+ * @brief The cluster's name (totem.cluster_name).
+ * @param ctx the context.
+ * @param name where a newly allocated copy is stored; free() it.
+ * @return as haq_config_get_string().
+ */
+int haq_config_cluster_name(haq_ctx_t *ctx, char **name);
+
+/**
+ * @brief Read the configured node list (nodelist.node.*).
+ * @param ctx the context.
+ * @param ret where the list is stored; free it with haq_nodelist_free().
+ * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM.
+ */
+int haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret);
+
+/** @brief Free a node list (NULL is allowed). */
+void haq_nodelist_free(haq_nodelist_t *list);
+
+/**
+ * @brief Number of nodes in the list, sorted by node id.
+ * @return the count (0 if list is NULL).
+ */
+size_t haq_nodelist_count(const haq_nodelist_t *list);
+
+/**
+ * @brief One node of the list.
+ * @param list the list.
+ * @param i 0..haq_nodelist_count()-1.
+ * @param nodeid where the node id is stored, or NULL.
+ * @param name where the node's name (or NULL when it has none) is stored,
+ *        or NULL; the string belongs to the list.
+ * @return 0, or -EINVAL.
+ */
+int haq_nodelist_node(const haq_nodelist_t *list, size_t i, uint32_t *nodeid,
+		      const char **name);
+
+/**
+ * @brief Number of ring addresses of one node.
+ * @return the count (0 if list is NULL or i out of range).
+ */
+size_t haq_nodelist_addr_count(const haq_nodelist_t *list, size_t i);
+
+/**
+ * @brief One ring address of one node, as written in the configuration.
+ * @return the address, owned by the list, or NULL if out of range.
+ */
+const char *haq_nodelist_addr(const haq_nodelist_t *list, size_t i,
+			      size_t j);
+
+/**
+ * @brief Track changes to every key that starts with prefix.
+ * @param ctx the context.
+ * @param prefix the key prefix, such as "nodelist." (1..255 bytes).
+ * @param fn the callback (not NULL).
+ * @param userdata passed to fn.
+ * @param id where an id for haq_config_untrack() is stored, or NULL.
+ * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM.
+ */
+int haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
+		     void *userdata, uint64_t *id);
+
+/**
+ * @brief Stop tracking.
+ * @param ctx the context.
+ * @param id as returned by haq_config_track().
+ * @return 0, or -EINVAL, -ENOENT (no such tracking).
+ */
+int haq_config_untrack(haq_ctx_t *ctx, uint64_t id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HAQ_HAQ_H */

@@ -1,0 +1,553 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The context: the connection to corosync, the loop binding and dispatch.
+ *
+ * All corosync descriptors and one timerfd sit in one internal epoll set.
+ * Its descriptor is the single fd callers on foreign loops watch; with a
+ * libqb loop it is simply registered there. One code path either way.
+ */
+#include "haq-int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+
+HAQ_EXPORT unsigned int
+haq_version(void)
+{
+	return HAQ_VERSION_HEX;
+}
+
+HAQ_EXPORT const char *
+haq_version_string(void)
+{
+	return PACKAGE_VERSION;
+}
+
+uint64_t
+haq__now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+haq__log(haq_ctx_t *ctx, int priority, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx->log_fn) {
+		ctx->log_fn(ctx, priority, msg, ctx->log_ud);
+		return;
+	}
+	qb_log_from_external_source(__func__, __FILE__, "%s", (uint8_t)priority,
+				    __LINE__, 0, msg);
+}
+
+int
+haq__watch_add(haq_ctx_t *ctx, int fd, struct haq_watch *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+
+	if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+void
+haq__watch_del(haq_ctx_t *ctx, int fd)
+{
+	/* The fd may already be closed by corosync's finalize: ignore. */
+	(void)epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static uint64_t
+next_deadline(haq_ctx_t *ctx)
+{
+	uint64_t d = ctx->reconnect_at;
+
+	for (struct haq_group *g = ctx->groups; g; g = g->next) {
+		uint64_t gd = haq__group_deadline(g);
+
+		if (gd && (!d || gd < d)) {
+			d = gd;
+		}
+	}
+	return d;
+}
+
+/*
+ * Arm the timerfd for the earliest deadline, touching it only when that
+ * deadline changed: no timer syscall per message on the fast path.
+ */
+void
+haq__timers_update(haq_ctx_t *ctx)
+{
+	uint64_t d = next_deadline(ctx);
+	struct itimerspec its = {0};
+
+	if (d == ctx->timer_armed_at) {
+		return;
+	}
+	if (d) {
+		its.it_value.tv_sec = (time_t)(d / 1000000000ull);
+		its.it_value.tv_nsec = (long)(d % 1000000000ull);
+	}
+	timerfd_settime(ctx->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	ctx->timer_armed_at = d;
+}
+
+static int
+connect_all(haq_ctx_t *ctx)
+{
+	int rc;
+
+	rc = haq__quorum_connect(ctx);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = haq__config_connect(ctx);
+	if (rc < 0) {
+		haq__quorum_disconnect(ctx);
+		return rc;
+	}
+	ctx->connected = true;
+	return 0;
+}
+
+static void
+disconnect_all(haq_ctx_t *ctx)
+{
+	for (struct haq_group *g = ctx->groups; g; g = g->next) {
+		haq__group_disconnect(g);
+	}
+	haq__config_disconnect(ctx);
+	haq__quorum_disconnect(ctx);
+	ctx->connected = false;
+}
+
+/*
+ * corosync went away (POLLHUP or CS_ERR_LIBRARY): drop every handle, tell
+ * the application, and schedule a reconnect. Queued messages stay queued.
+ */
+void
+haq__connection_lost(haq_ctx_t *ctx)
+{
+	if (!ctx->connected) {
+		return;
+	}
+	haq__log(ctx, HAQ_LOG_WARNING,
+		 "lost the connection to corosync; reconnecting");
+	disconnect_all(ctx);
+	ctx->reconnect_delay = HAQ_RECONNECT_MIN_NS;
+	ctx->reconnect_at = haq__now() + ctx->reconnect_delay;
+	haq__timers_update(ctx);
+	if (ctx->conn_fn) {
+		ctx->conn_fn(ctx, 0, ctx->conn_ud);
+	}
+}
+
+static void
+try_reconnect(haq_ctx_t *ctx)
+{
+	int rc;
+
+	ctx->reconnect_at = 0;
+	rc = connect_all(ctx);
+	for (struct haq_group *g = ctx->groups; rc == 0 && g; g = g->next) {
+		if (!g->dead) {
+			rc = haq__group_connect(g);
+		}
+	}
+	if (rc < 0) {
+		disconnect_all(ctx);
+		ctx->reconnect_delay *= 2;
+		if (ctx->reconnect_delay > HAQ_RECONNECT_MAX_NS) {
+			ctx->reconnect_delay = HAQ_RECONNECT_MAX_NS;
+		}
+		ctx->reconnect_at = haq__now() + ctx->reconnect_delay;
+		haq__log(ctx, HAQ_LOG_DEBUG, "reconnect failed (%s); next in %llu ms",
+			 haq_strerror(rc),
+			 (unsigned long long)(ctx->reconnect_delay / 1000000));
+		return;
+	}
+	haq__log(ctx, HAQ_LOG_NOTICE, "reconnected to corosync");
+	if (ctx->conn_fn) {
+		ctx->conn_fn(ctx, 1, ctx->conn_ud);
+	}
+}
+
+static int32_t
+qb_dispatch_cb(int32_t fd, int32_t revents, void *data)
+{
+	haq_ctx_t *ctx = data;
+
+	(void)fd;
+	(void)revents;
+	haq_ctx_dispatch(ctx);
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_ctx_new(haq_ctx_t **ret, qb_loop_t *loop)
+{
+	haq_ctx_t *ctx;
+	int rc;
+
+	if (!ret) {
+		return -EINVAL;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		return -ENOMEM;
+	}
+	ctx->owner_pid = getpid();
+	ctx->loop = loop;
+	ctx->vq_fd = -1;
+	ctx->cmap_fd = -1;
+	ctx->timerfd = -1;
+	ctx->next_track_id = 1;
+	/* A random incarnation tells a restarted (nodeid, pid) apart. */
+	do {
+		if (getrandom(&ctx->incarnation, sizeof(ctx->incarnation), 0) !=
+		    (ssize_t)sizeof(ctx->incarnation)) {
+			ctx->incarnation = haq__now() ^ ((uint64_t)getpid() << 32);
+		}
+	} while (ctx->incarnation == 0);
+
+	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctx->epfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ctx->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ctx->timerfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	ctx->timer_watch.kind = HAQ_WATCH_TIMER;
+	ctx->timer_watch.obj = ctx;
+	rc = haq__watch_add(ctx, ctx->timerfd, &ctx->timer_watch);
+	if (rc < 0) {
+		goto fail;
+	}
+	rc = connect_all(ctx);
+	if (rc < 0) {
+		/* At creation a missing corosync is an answer, not a state. */
+		if (rc == -ENOTCONN) {
+			rc = -ECONNREFUSED;
+		}
+		goto fail;
+	}
+	if (loop) {
+		rc = qb_loop_poll_add(loop, QB_LOOP_MED, ctx->epfd, POLLIN, ctx,
+				      qb_dispatch_cb);
+		if (rc < 0) {
+			disconnect_all(ctx);
+			goto fail;
+		}
+	}
+	*ret = ctx;
+	return 0;
+fail:
+	if (ctx->timerfd >= 0) {
+		close(ctx->timerfd);
+	}
+	if (ctx->epfd >= 0) {
+		close(ctx->epfd);
+	}
+	free(ctx);
+	return rc;
+}
+
+static void
+ctx_destroy(haq_ctx_t *ctx)
+{
+	while (ctx->groups) {
+		struct haq_group *g = ctx->groups;
+
+		ctx->groups = g->next;
+		haq__group_destroy(g);
+	}
+	haq__config_disconnect(ctx);
+	haq__config_free_tracks(ctx);
+	haq__quorum_disconnect(ctx);
+	free(ctx->quorum.nodes);
+	if (ctx->loop) {
+		qb_loop_poll_del(ctx->loop, ctx->epfd);
+	}
+	close(ctx->timerfd);
+	close(ctx->epfd);
+	free(ctx);
+}
+
+HAQ_EXPORT void
+haq_ctx_free(haq_ctx_t *ctx)
+{
+	if (!ctx) {
+		return;
+	}
+	if (ctx->depth > 0) {
+		/* Inside a callback: finish the dispatch first. */
+		ctx->free_requested = true;
+		ctx->stop = true;
+		if (ctx->running && ctx->loop) {
+			qb_loop_stop(ctx->loop);
+		}
+		return;
+	}
+	if (ctx->owner_pid != getpid()) {
+		/*
+		 * A forked child must not finalize the parent's corosync
+		 * connections (it would tear down the parent's IPC): release
+		 * only this process's memory and descriptors.
+		 */
+		while (ctx->groups) {
+			struct haq_group *g = ctx->groups;
+
+			ctx->groups = g->next;
+			g->handle_valid = false;
+			haq__group_destroy(g);
+		}
+		ctx->vq_valid = false;
+		ctx->cmap_valid = false;
+	}
+	ctx_destroy(ctx);
+}
+
+HAQ_EXPORT int
+haq_ctx_set_log(haq_ctx_t *ctx, haq_log_fn fn, void *userdata)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	ctx->log_fn = fn;
+	ctx->log_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
+			  void *userdata)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	ctx->conn_fn = fn;
+	ctx->conn_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	ctx->quorum_fn = fn;
+	ctx->quorum_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_ctx_fd(haq_ctx_t *ctx)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	return ctx->epfd;
+}
+
+HAQ_EXPORT int
+haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid)
+{
+	if (!ctx || !nodeid) {
+		return -EINVAL;
+	}
+	*nodeid = ctx->local_nodeid;
+	return 0;
+}
+
+static void
+run_timers(haq_ctx_t *ctx)
+{
+	uint64_t now = haq__now();
+	uint64_t expirations;
+
+	/* Drain the timerfd so the epoll set stops reporting it. */
+	while (read(ctx->timerfd, &expirations, sizeof(expirations)) > 0) {
+	}
+	ctx->timer_armed_at = 0;
+	if (ctx->reconnect_at && ctx->reconnect_at <= now) {
+		try_reconnect(ctx);
+	}
+	for (struct haq_group *g = ctx->groups; g; g = g->next) {
+		if (!g->dead) {
+			haq__group_timers(g, now);
+		}
+	}
+}
+
+/* Release groups left from inside callbacks. */
+static void
+reap_groups(haq_ctx_t *ctx)
+{
+	struct haq_group **pp = &ctx->groups;
+
+	while (*pp) {
+		struct haq_group *g = *pp;
+
+		if (g->dead) {
+			*pp = g->next;
+			haq__group_destroy(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
+HAQ_EXPORT int
+haq_ctx_dispatch(haq_ctx_t *ctx)
+{
+	struct epoll_event ev[16];
+	int n;
+	bool timer = false;
+
+	if (!ctx) {
+		return -EINVAL;
+	}
+	if (ctx->owner_pid != getpid()) {
+		return -ECHILD;
+	}
+	if (ctx->depth > 0) {
+		return -EBUSY;
+	}
+	n = epoll_wait(ctx->epfd, ev, 16, 0);
+	if (n < 0) {
+		return errno == EINTR ? 0 : -errno;
+	}
+	ctx->depth++;
+	/*
+	 * Quorum first: a CPG view of a new ring then usually finds the
+	 * quorum state of that ring already known and is not held back.
+	 */
+	for (int i = 0; i < n; i++) {
+		struct haq_watch *w = ev[i].data.ptr;
+
+		if (w->kind == HAQ_WATCH_VOTEQUORUM && ctx->vq_valid) {
+			haq__quorum_dispatch(ctx);
+		}
+	}
+	for (int i = 0; i < n && !ctx->free_requested; i++) {
+		struct haq_watch *w = ev[i].data.ptr;
+
+		switch (w->kind) {
+		case HAQ_WATCH_TIMER:
+			timer = true;
+			break;
+		case HAQ_WATCH_CPG: {
+			struct haq_group *g = w->obj;
+
+			/*
+			 * A group left or disconnected earlier in this round
+			 * keeps its watch memory until reaped below.
+			 */
+			if (!g->dead && g->handle_valid) {
+				haq__group_dispatch(g);
+			}
+			break;
+		}
+		case HAQ_WATCH_CMAP:
+			if (ctx->cmap_valid) {
+				haq__config_dispatch(ctx);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (!ctx->free_requested) {
+		/*
+		 * Timers run every round, not only when the timerfd fires:
+		 * a retry due now must not wait for the next wakeup.
+		 */
+		(void)timer;
+		run_timers(ctx);
+	}
+	ctx->depth--;
+	if (ctx->free_requested) {
+		if (ctx->running) {
+			/* haq_ctx_run() frees it once the loop is left. */
+			return n;
+		}
+		ctx->free_requested = false;
+		haq_ctx_free(ctx);
+		return n;
+	}
+	reap_groups(ctx);
+	haq__timers_update(ctx);
+	return n;
+}
+
+HAQ_EXPORT int
+haq_ctx_run(haq_ctx_t *ctx)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	if (ctx->owner_pid != getpid()) {
+		return -ECHILD;
+	}
+	if (ctx->depth > 0 || ctx->running) {
+		return -EBUSY;
+	}
+	ctx->stop = false;
+	ctx->running = true;
+	if (ctx->loop) {
+		qb_loop_run(ctx->loop);
+	} else {
+		while (!ctx->stop) {
+			struct pollfd p = {.fd = ctx->epfd, .events = POLLIN};
+
+			if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+				break;
+			}
+			haq_ctx_dispatch(ctx);
+		}
+	}
+	ctx->running = false;
+	if (ctx->free_requested) {
+		ctx->free_requested = false;
+		haq_ctx_free(ctx);
+	}
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_ctx_stop(haq_ctx_t *ctx)
+{
+	if (!ctx) {
+		return -EINVAL;
+	}
+	ctx->stop = true;
+	if (ctx->loop) {
+		qb_loop_stop(ctx->loop);
+	}
+	return 0;
+}

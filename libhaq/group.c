@@ -1,0 +1,1072 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Groups: one CPG handle each, the send path, delivery and views.
+ *
+ * Leave is finalize plus, on the next join, a fresh handle: leaving and
+ * rejoining on one handle is broken since corosync 3.0.3.
+ */
+#include "haq-int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Largest iovec count handed to libcpg: it overflows a fixed array at 64. */
+#define HAQ_CPG_IOV_MAX 63
+/* Frames sent without copying take their iovec array from the stack. */
+#define HAQ_DIRECT_IOV_MAX 16
+
+static void process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			  const void *msg, size_t len);
+static void flush(struct haq_group *g);
+
+/* ---------------------------------------------------------------- */
+/* Views                                                            */
+/* ---------------------------------------------------------------- */
+
+void
+haq__view_clear(struct haq_view *v)
+{
+	free(v->members);
+	free(v->joined);
+	free(v->left);
+	memset(v, 0, sizeof(*v));
+}
+
+static struct haq_memb *
+copy_list(const struct cpg_address *a, size_t n)
+{
+	struct haq_memb *m = calloc(n ? n : 1, sizeof(*m));
+
+	if (!m) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		m[i].nodeid = a[i].nodeid;
+		m[i].pid = a[i].pid;
+		m[i].reason = (int)a[i].reason;
+	}
+	return m;
+}
+
+static int
+cmp_memb(const void *a, const void *b)
+{
+	const struct haq_memb *x = a;
+	const struct haq_memb *y = b;
+
+	if (x->nodeid != y->nodeid) {
+		return x->nodeid < y->nodeid ? -1 : 1;
+	}
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static bool
+is_self(const struct haq_group *g, uint32_t nodeid, uint32_t pid)
+{
+	return nodeid == g->ctx->local_nodeid && pid == (uint32_t)g->ctx->owner_pid;
+}
+
+static void
+run_election(struct haq_group *g, uint64_t ring_seq)
+{
+	struct haq_election *e = &g->election;
+	int quorate = g->ctx->quorum.quorate;
+
+	if (!g->joined) {
+		return;
+	}
+	if (!haq__election_update(e, ring_seq, g->view.members,
+				  g->view.nmembers, quorate)) {
+		return;
+	}
+	if (e->nodeid) {
+		haq__log(g->ctx, HAQ_LOG_INFO,
+			 "group %s: leader %u/%u, epoch %llu%s", g->name,
+			 e->nodeid, e->pid, (unsigned long long)e->epoch,
+			 is_self(g, e->nodeid, e->pid) ? " (this process)" : "");
+	} else {
+		haq__log(g->ctx, HAQ_LOG_INFO, "group %s: no leader (%s)",
+			 g->name, quorate ? "no members" : "not quorate");
+	}
+	if (g->leader_fn && !g->dead && !g->ctx->free_requested) {
+		g->leader_fn(g, e->nodeid && is_self(g, e->nodeid, e->pid),
+			     e->epoch, e->nodeid, e->pid, g->leader_ud);
+	}
+}
+
+static void
+apply_view(struct haq_group *g, struct haq_view *v)
+{
+	bool was_joined = g->joined;
+
+	v->seq = ++g->view_seq;
+	v->quorate = g->ctx->quorum.quorate;
+	qsort(v->members, v->nmembers, sizeof(*v->members), cmp_memb);
+	for (size_t i = 0; i < v->nleft; i++) {
+		if (haq__peers_remove(&g->peers, v->left[i].nodeid,
+				      v->left[i].pid)) {
+			g->counters[HAQ_COUNTER_PARTIAL_DROPPED]++;
+		}
+	}
+	for (size_t i = 0; i < v->nmembers; i++) {
+		if (is_self(g, v->members[i].nodeid, v->members[i].pid)) {
+			g->joined = true;
+		}
+	}
+	haq__view_clear(&g->view);
+	g->view = *v;
+	g->have_view = true;
+	memset(v, 0, sizeof(*v));
+	haq__log(g->ctx, HAQ_LOG_DEBUG,
+		 "group %s: view %llu, ring %u.%llx, %zu members", g->name,
+		 (unsigned long long)g->view.seq, g->view.ring_nodeid,
+		 (unsigned long long)g->view.ring_seq, g->view.nmembers);
+	if (g->view_fn && !g->ctx->free_requested) {
+		g->view_fn(g, &g->view, g->view_ud);
+	}
+	if (g->dead || g->ctx->free_requested) {
+		return;
+	}
+	run_election(g, g->view.ring_seq);
+	if (!was_joined && g->joined) {
+		/* Messages sent before the join was confirmed go out now. */
+		flush(g);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Events held until the quorum state of their ring is known        */
+/* ---------------------------------------------------------------- */
+
+static bool
+quorum_known_for(const struct haq_group *g, uint64_t ring_seq)
+{
+	return ring_seq == 0 || g->ctx->quorum.ring_seq >= ring_seq;
+}
+
+static void
+hold(struct haq_group *g, struct haq_held *h)
+{
+	h->next = NULL;
+	if (g->held_tail) {
+		g->held_tail->next = h;
+	} else {
+		g->held_head = h;
+		g->held_since = haq__now();
+	}
+	g->held_tail = h;
+}
+
+static void
+held_free(struct haq_held *h)
+{
+	if (h->kind == HAQ_HELD_VIEW) {
+		haq__view_clear(&h->view);
+	}
+	free(h);
+}
+
+/*
+ * Release held events in order while their ring's quorum state is known
+ * (or unconditionally, when force is set after the hold timed out).
+ */
+static void
+release_held(struct haq_group *g, bool force)
+{
+	while (g->held_head && !g->dead && !g->ctx->free_requested) {
+		struct haq_held *h = g->held_head;
+
+		if (h->kind != HAQ_HELD_FRAME && !force &&
+		    !quorum_known_for(g, h->view.ring_seq)) {
+			return;
+		}
+		g->held_head = h->next;
+		if (!g->held_head) {
+			g->held_tail = NULL;
+		}
+		g->held_since = haq__now();
+		switch (h->kind) {
+		case HAQ_HELD_VIEW:
+			apply_view(g, &h->view);
+			break;
+		case HAQ_HELD_TOTEM:
+			run_election(g, h->view.ring_seq);
+			break;
+		default:
+			process_frame(g, h->nodeid, h->pid, h->data, h->len);
+			break;
+		}
+		held_free(h);
+	}
+}
+
+static void
+held_clear(struct haq_group *g)
+{
+	while (g->held_head) {
+		struct haq_held *h = g->held_head;
+
+		g->held_head = h->next;
+		held_free(h);
+	}
+	g->held_tail = NULL;
+}
+
+void
+haq__group_quorum_changed(struct haq_group *g)
+{
+	release_held(g, false);
+	if (g->held_head || g->dead || g->ctx->free_requested) {
+		return;
+	}
+	/* A verdict that changed within the ring the group is in. */
+	if (g->have_view && g->ctx->quorum.ring_seq == g->ring_seq) {
+		run_election(g, g->ring_seq);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* CPG callbacks                                                    */
+/* ---------------------------------------------------------------- */
+
+static struct haq_group *
+group_of(cpg_handle_t handle)
+{
+	void *p = NULL;
+
+	cpg_context_get(handle, &p);
+	return p;
+}
+
+static void
+process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+	      const void *msg, size_t len)
+{
+	struct haq_rx rx;
+	int rc;
+
+	rc = haq__peers_rx(&g->peers, nodeid, pid, msg, len, g->max_message,
+			   &rx);
+	if (rc < 0) {
+		switch (rc) {
+		case -EMSGSIZE:
+			g->counters[HAQ_COUNTER_OVERSIZE]++;
+			haq__log(g->ctx, HAQ_LOG_WARNING,
+				 "group %s: dropped a message from %u/%u "
+				 "above the %zu byte limit",
+				 g->name, nodeid, pid, g->max_message);
+			break;
+		case -EALREADY:
+			break;
+		case -ENOMEM:
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: out of memory reassembling a "
+				 "message from %u/%u",
+				 g->name, nodeid, pid);
+			break;
+		default:
+			g->counters[HAQ_COUNTER_MALFORMED]++;
+			haq__log(g->ctx, HAQ_LOG_DEBUG,
+				 "group %s: dropped a malformed frame of %zu "
+				 "bytes from %u/%u",
+				 g->name, len, nodeid, pid);
+			break;
+		}
+		return;
+	}
+	if (rc == HAQ_RX_PENDING) {
+		return;
+	}
+	if (is_self(g, nodeid, pid)) {
+		g->self_delivered = rx.seq;
+	}
+	if (rc == HAQ_RX_DELIVER) {
+		g->counters[HAQ_COUNTER_DELIVERED]++;
+		if (g->message_fn && !g->ctx->free_requested) {
+			g->message_fn(g, nodeid, pid, rx.data, rx.len,
+				      g->message_ud);
+		}
+	}
+	/* Control frames carry nothing this version acts on. */
+	free(rx.owned);
+}
+
+static void
+deliver_cb(cpg_handle_t handle, const struct cpg_name *name, uint32_t nodeid,
+	   uint32_t pid, void *msg, size_t len)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)name;
+	if (!g || g->dead || g->ctx->free_requested) {
+		return;
+	}
+	if (!g->held_head) {
+		process_frame(g, nodeid, pid, msg, len);
+		return;
+	}
+	/* A view ahead of this frame waits for quorum: keep the order. */
+	h = malloc(sizeof(*h) + len);
+	if (!h) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		return;
+	}
+	memset(h, 0, sizeof(*h));
+	h->kind = HAQ_HELD_FRAME;
+	h->nodeid = nodeid;
+	h->pid = pid;
+	h->len = len;
+	memcpy(h->data, msg, len);
+	hold(g, h);
+}
+
+static void
+confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
+	   const struct cpg_address *members, size_t nmembers,
+	   const struct cpg_address *left, size_t nleft,
+	   const struct cpg_address *joined, size_t njoined)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)name;
+	if (!g || g->dead || g->ctx->free_requested) {
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		return;
+	}
+	h->kind = HAQ_HELD_VIEW;
+	h->view.ring_nodeid = g->ring_nodeid;
+	h->view.ring_seq = g->ring_seq;
+	h->view.nmembers = nmembers;
+	h->view.nleft = nleft;
+	h->view.njoined = njoined;
+	h->view.members = copy_list(members, nmembers);
+	h->view.left = copy_list(left, nleft);
+	h->view.joined = copy_list(joined, njoined);
+	if (!h->view.members || !h->view.left || !h->view.joined) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		held_free(h);
+		return;
+	}
+	if (!g->held_head && quorum_known_for(g, h->view.ring_seq)) {
+		apply_view(g, &h->view);
+		held_free(h);
+		return;
+	}
+	haq__log(g->ctx, HAQ_LOG_DEBUG,
+		 "group %s: view of ring %llx waits for its quorum state",
+		 g->name, (unsigned long long)h->view.ring_seq);
+	hold(g, h);
+	haq__timers_update(g->ctx);
+}
+
+static void
+totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
+	 uint32_t nmembers, const uint32_t *members)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)nmembers;
+	(void)members;
+	if (!g || g->dead || g->ctx->free_requested) {
+		return;
+	}
+	g->ring_nodeid = ring_id.nodeid;
+	g->ring_seq = ring_id.seq;
+	if (!g->held_head && quorum_known_for(g, ring_id.seq)) {
+		run_election(g, ring_id.seq);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		return;
+	}
+	h->kind = HAQ_HELD_TOTEM;
+	h->view.ring_nodeid = ring_id.nodeid;
+	h->view.ring_seq = ring_id.seq;
+	hold(g, h);
+	haq__timers_update(g->ctx);
+}
+
+/* ---------------------------------------------------------------- */
+/* Connection                                                       */
+/* ---------------------------------------------------------------- */
+
+int
+haq__group_connect(struct haq_group *g)
+{
+	cpg_model_v1_data_t model = {
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = deliver_cb,
+		.cpg_confchg_fn = confchg_cb,
+		.cpg_totem_confchg_fn = totem_cb,
+		.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF,
+	};
+	cs_error_t err;
+	int rc;
+
+	err = cpg_model_initialize(&g->handle, CPG_MODEL_V1,
+				   (cpg_model_data_t *)&model, g);
+	if (err != CS_OK) {
+		return haq__cs_to_errno(err);
+	}
+	g->handle_valid = true;
+	if (cpg_fd_get(g->handle, &g->fd) != CS_OK) {
+		haq__group_disconnect(g);
+		return -ENOTCONN;
+	}
+	/*
+	 * cpg_join answers TRY_AGAIN while a membership sync runs: a join
+	 * is rare, so wait for it, but boundedly (about one second).
+	 */
+	for (int i = 0; i < 1000; i++) {
+		err = cpg_join(g->handle, &g->cpg_name);
+		if (err != CS_ERR_TRY_AGAIN) {
+			break;
+		}
+		usleep(1000);
+	}
+	if (err != CS_OK) {
+		haq__group_disconnect(g);
+		return haq__cs_to_errno(err);
+	}
+	g->watch.kind = HAQ_WATCH_CPG;
+	g->watch.obj = g;
+	rc = haq__watch_add(g->ctx, g->fd, &g->watch);
+	if (rc < 0) {
+		haq__group_disconnect(g);
+		return rc;
+	}
+	g->joined = false;
+	return 0;
+}
+
+void
+haq__group_disconnect(struct haq_group *g)
+{
+	if (!g->handle_valid) {
+		return;
+	}
+	haq__watch_del(g->ctx, g->fd);
+	/* finalize without leave: the group is left as the handle closes. */
+	cpg_finalize(g->handle);
+	g->handle_valid = false;
+	g->joined = false;
+	g->fd = -1;
+	held_clear(g);
+}
+
+void
+haq__group_destroy(struct haq_group *g)
+{
+	haq__group_disconnect(g);
+	haq__sendq_clear(&g->q);
+	haq__peers_free(&g->peers);
+	haq__view_clear(&g->view);
+	free(g);
+}
+
+void
+haq__group_dispatch(struct haq_group *g)
+{
+	haq_ctx_t *ctx = g->ctx;
+
+	for (int i = 0; i < HAQ_DISPATCH_BUDGET; i++) {
+		cs_error_t err = cpg_dispatch(g->handle,
+					      CS_DISPATCH_ONE_NONBLOCKING);
+
+		if (err == CS_ERR_TRY_AGAIN) {
+			break; /* nothing more to read */
+		}
+		if (err != CS_OK) {
+			haq__connection_lost(ctx);
+			return;
+		}
+		if (g->dead || ctx->free_requested || !g->handle_valid) {
+			return;
+		}
+	}
+	/* Deliveries made room in corosync: try the queue again. */
+	if (g->q.head && g->joined) {
+		flush(g);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Sending                                                          */
+/* ---------------------------------------------------------------- */
+
+static void
+schedule_retry(struct haq_group *g, bool backoff)
+{
+	uint64_t now = haq__now();
+
+	if (!backoff) {
+		g->retry_at = now;
+	} else {
+		if (g->retry_delay < HAQ_RETRY_MIN_NS) {
+			g->retry_delay = HAQ_RETRY_MIN_NS;
+		} else if (g->retry_delay < HAQ_RETRY_MAX_NS) {
+			g->retry_delay *= 2;
+		}
+		g->retry_at = now + g->retry_delay;
+	}
+	haq__timers_update(g->ctx);
+}
+
+static void
+maybe_writable(struct haq_group *g)
+{
+	/* Hysteresis: wake the writer when half the queue is free. */
+	if (!g->want_writable || g->q.bytes > g->queue_limit / 2) {
+		return;
+	}
+	g->want_writable = false;
+	if (g->writable_fn && !g->dead && !g->ctx->free_requested) {
+		g->writable_fn(g, g->writable_ud);
+	}
+}
+
+/* Hand queued frames to corosync until it pushes back or a budget ends. */
+static void
+flush(struct haq_group *g)
+{
+	size_t frames = 0;
+	size_t bytes = 0;
+
+	while (g->q.head && g->handle_valid && g->joined) {
+		struct haq_sendq_entry *e = g->q.head;
+		struct haq_wire_hdr h = {
+			.type = e->type,
+			.incarnation = g->ctx->incarnation,
+			.seq = e->seq,
+		};
+		uint8_t hdr[HAQ_WIRE_FRAG_HDR_LEN];
+		struct iovec iov[2];
+		size_t chunk = e->len - e->sent;
+		cs_error_t err;
+
+		if (frames >= HAQ_FLUSH_BUDGET || bytes >= HAQ_FLUSH_BYTES) {
+			/* Let the loop breathe; continue on the next round. */
+			schedule_retry(g, false);
+			return;
+		}
+		if (e->type == HAQ_WIRE_FRAG) {
+			if (chunk > HAQ_FRAG_PAYLOAD_MAX) {
+				chunk = HAQ_FRAG_PAYLOAD_MAX;
+			}
+			h.total = e->len;
+			h.offset = e->sent;
+		}
+		iov[0].iov_base = hdr;
+		iov[0].iov_len = haq__wire_encode(&h, hdr);
+		iov[1].iov_base = e->data + e->sent;
+		iov[1].iov_len = chunk;
+		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+		if (err == CS_ERR_TRY_AGAIN) {
+			g->counters[HAQ_COUNTER_RETRIES]++;
+			schedule_retry(g, true);
+			return;
+		}
+		if (err == CS_ERR_LIBRARY) {
+			haq__connection_lost(g->ctx);
+			return;
+		}
+		frames++;
+		bytes += chunk;
+		if (err != CS_OK) {
+			/* Not retryable: report it rather than lose it silently. */
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: corosync refused message %llu: %s",
+				 g->name, (unsigned long long)e->seq,
+				 haq_strerror(haq__cs_to_errno(err)));
+			haq__sendq_pop(&g->q);
+			continue;
+		}
+		g->retry_delay = 0;
+		e->sent += chunk;
+		if (e->sent == e->len) {
+			g->counters[HAQ_COUNTER_SENT]++;
+			haq__sendq_pop(&g->q);
+		}
+	}
+	if (!g->q.head) {
+		g->retry_at = 0;
+	}
+	maybe_writable(g);
+}
+
+void
+haq__group_timers(struct haq_group *g, uint64_t now)
+{
+	if (g->retry_at && g->retry_at <= now) {
+		g->retry_at = 0;
+		flush(g);
+	}
+	if (g->held_head && !g->dead &&
+	    g->held_since + HAQ_VIEW_HOLD_NS <= now) {
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: no quorum state for ring %llx after %llu s; "
+			 "reporting the view with the latest state",
+			 g->name, (unsigned long long)g->ring_seq,
+			 (unsigned long long)(HAQ_VIEW_HOLD_NS / 1000000000ull));
+		release_held(g, true);
+	}
+}
+
+uint64_t
+haq__group_deadline(const struct haq_group *g)
+{
+	uint64_t d = g->retry_at;
+
+	if (g->held_head) {
+		uint64_t hd = g->held_since + HAQ_VIEW_HOLD_NS;
+
+		if (!d || hd < d) {
+			d = hd;
+		}
+	}
+	return d;
+}
+
+HAQ_EXPORT int
+haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
+{
+	struct haq_wire_hdr h;
+	uint8_t hdr[HAQ_WIRE_HDR_LEN];
+	struct iovec direct[HAQ_DIRECT_IOV_MAX + 1];
+	size_t len = 0;
+	uint64_t seq;
+	uint8_t type;
+	cs_error_t err;
+	int rc;
+
+	if (!g || !iov || iovcnt == 0 || g->dead) {
+		return -EINVAL;
+	}
+	if (g->ctx->owner_pid != getpid()) {
+		return -ECHILD;
+	}
+	for (size_t i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len && !iov[i].iov_base) {
+			return -EINVAL;
+		}
+		if (iov[i].iov_len > SIZE_MAX - len) {
+			return -EMSGSIZE;
+		}
+		len += iov[i].iov_len;
+	}
+	if (len == 0) {
+		return -EINVAL;
+	}
+	if (len > g->max_message) {
+		return -EMSGSIZE;
+	}
+	if (g->q.bytes + len > g->queue_limit) {
+		g->want_writable = true;
+		return -ENOBUFS;
+	}
+	seq = g->next_seq;
+	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
+
+	/*
+	 * The fast path: nothing queued ahead, joined, a whole frame and few
+	 * buffers: hand it to corosync straight from the caller's memory.
+	 */
+	if (!g->q.head && g->joined && g->handle_valid &&
+	    type == HAQ_WIRE_DATA && iovcnt <= HAQ_DIRECT_IOV_MAX) {
+		h = (struct haq_wire_hdr){
+			.type = HAQ_WIRE_DATA,
+			.incarnation = g->ctx->incarnation,
+			.seq = seq,
+		};
+		direct[0].iov_base = hdr;
+		direct[0].iov_len = haq__wire_encode(&h, hdr);
+		memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
+		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
+				       (unsigned int)iovcnt + 1);
+		if (err == CS_OK) {
+			g->next_seq++;
+			g->counters[HAQ_COUNTER_SENT]++;
+			return 0;
+		}
+		if (err != CS_ERR_TRY_AGAIN && err != CS_ERR_LIBRARY) {
+			return haq__cs_to_errno(err);
+		}
+		/* Flow control or a lost connection: queue it below. */
+		if (err == CS_ERR_TRY_AGAIN) {
+			g->counters[HAQ_COUNTER_RETRIES]++;
+		}
+		rc = haq__sendq_push(&g->q, type, seq, iov, iovcnt, len);
+		if (rc < 0) {
+			return rc;
+		}
+		g->next_seq++;
+		if (err == CS_ERR_LIBRARY) {
+			haq__connection_lost(g->ctx);
+		} else {
+			schedule_retry(g, true);
+		}
+		return 0;
+	}
+	rc = haq__sendq_push(&g->q, type, seq, iov, iovcnt, len);
+	if (rc < 0) {
+		return rc;
+	}
+	g->next_seq++;
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		/* First in the queue: start now (a large one in slices). */
+		flush(g);
+	}
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_send(haq_group_t *g, const void *data, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+
+	if (!data) {
+		return -EINVAL;
+	}
+	return haq_group_sendv(g, &iov, 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* Join, leave, settings                                            */
+/* ---------------------------------------------------------------- */
+
+HAQ_EXPORT int
+haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
+{
+	struct haq_group *g;
+	size_t len;
+	int rc;
+
+	if (!ctx || !name || !ret) {
+		return -EINVAL;
+	}
+	len = strnlen(name, HAQ_GROUP_NAME_MAX + 1);
+	if (len == 0) {
+		return -EINVAL;
+	}
+	if (len > HAQ_GROUP_NAME_MAX) {
+		return -ENAMETOOLONG;
+	}
+	if (ctx->owner_pid != getpid()) {
+		return -ECHILD;
+	}
+	for (g = ctx->groups; g; g = g->next) {
+		if (!g->dead && strcmp(g->name, name) == 0) {
+			return -EEXIST;
+		}
+	}
+	if (!ctx->connected) {
+		return -ENOTCONN;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		return -ENOMEM;
+	}
+	g->ctx = ctx;
+	g->fd = -1;
+	memcpy(g->name, name, len + 1);
+	/* The CPG name is the bytes without the NUL. */
+	memcpy(g->cpg_name.value, name, len);
+	g->cpg_name.length = (uint32_t)len;
+	g->next_seq = 1;
+	g->queue_limit = HAQ_QUEUE_LIMIT_DEFAULT;
+	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
+	rc = haq__group_connect(g);
+	if (rc < 0) {
+		free(g);
+		return rc == -ENOTCONN ? -ENOTCONN : rc;
+	}
+	g->next = ctx->groups;
+	ctx->groups = g;
+	*ret = g;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_leave(haq_group_t *g)
+{
+	struct haq_group **pp;
+	haq_ctx_t *ctx;
+	int discarded;
+
+	if (!g || g->dead) {
+		return -EINVAL;
+	}
+	ctx = g->ctx;
+	discarded = (int)g->q.count;
+	if (discarded) {
+		haq__log(ctx, HAQ_LOG_WARNING,
+			 "group %s: left with %d queued messages unsent",
+			 g->name, discarded);
+	}
+	if (ctx->depth > 0) {
+		/* Inside a callback: the dispatch may still hold g. */
+		g->dead = true;
+		haq__group_disconnect(g);
+		haq__sendq_clear(&g->q);
+		return discarded;
+	}
+	for (pp = &ctx->groups; *pp; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	}
+	haq__group_destroy(g);
+	haq__timers_update(ctx);
+	return discarded;
+}
+
+HAQ_EXPORT int
+haq_group_set_message_cb(haq_group_t *g, haq_message_fn fn, void *userdata)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	g->message_fn = fn;
+	g->message_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_view_cb(haq_group_t *g, haq_view_fn fn, void *userdata)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	g->view_fn = fn;
+	g->view_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_writable_cb(haq_group_t *g, haq_writable_fn fn, void *userdata)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	g->writable_fn = fn;
+	g->writable_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_leader_cb(haq_group_t *g, haq_leader_fn fn, void *userdata)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	g->leader_fn = fn;
+	g->leader_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_queue_limit(haq_group_t *g, size_t bytes)
+{
+	if (!g || bytes < g->max_message) {
+		return -EINVAL;
+	}
+	g->queue_limit = bytes;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_max_message(haq_group_t *g, size_t bytes)
+{
+	if (!g || bytes == 0 || bytes > SIZE_MAX / 2 || bytes > g->queue_limit) {
+		return -EINVAL;
+	}
+	g->max_message = bytes;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_queued(const haq_group_t *g, size_t *bytes, size_t *messages)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	if (bytes) {
+		*bytes = g->q.bytes;
+	}
+	if (messages) {
+		*messages = g->q.count;
+	}
+	return 0;
+}
+
+HAQ_EXPORT const char *
+haq_group_name(const haq_group_t *g)
+{
+	return g ? g->name : NULL;
+}
+
+HAQ_EXPORT haq_ctx_t *
+haq_group_ctx(const haq_group_t *g)
+{
+	return g ? g->ctx : NULL;
+}
+
+HAQ_EXPORT const haq_view_t *
+haq_group_view(const haq_group_t *g)
+{
+	return g && g->have_view ? &g->view : NULL;
+}
+
+HAQ_EXPORT int
+haq_group_leader(const haq_group_t *g, uint32_t *nodeid, uint32_t *pid,
+		 uint64_t *epoch)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	if (!g->election.nodeid) {
+		return -ENOENT;
+	}
+	if (nodeid) {
+		*nodeid = g->election.nodeid;
+	}
+	if (pid) {
+		*pid = g->election.pid;
+	}
+	if (epoch) {
+		*epoch = g->election.epoch;
+	}
+	return is_self(g, g->election.nodeid, g->election.pid) ? 1 : 0;
+}
+
+HAQ_EXPORT int
+haq_group_counter(const haq_group_t *g, int counter, uint64_t *value)
+{
+	if (!g || !value || counter < 0 ||
+	    counter > HAQ_COUNTER_PARTIAL_DROPPED) {
+		return -EINVAL;
+	}
+	*value = g->counters[counter];
+	return 0;
+}
+
+HAQ_EXPORT const char *
+haq_reason_str(int reason)
+{
+	switch (reason) {
+	case HAQ_REASON_JOIN:
+		return "join";
+	case HAQ_REASON_LEAVE:
+		return "leave";
+	case HAQ_REASON_NODEDOWN:
+		return "nodedown";
+	case HAQ_REASON_NODEUP:
+		return "nodeup";
+	case HAQ_REASON_PROCDOWN:
+		return "procdown";
+	}
+	return "unknown";
+}
+
+/* ---------------------------------------------------------------- */
+/* View accessors                                                   */
+/* ---------------------------------------------------------------- */
+
+HAQ_EXPORT int
+haq_view_ring(const haq_view_t *v, uint32_t *ring_nodeid, uint64_t *ring_seq)
+{
+	if (!v) {
+		return -EINVAL;
+	}
+	if (ring_nodeid) {
+		*ring_nodeid = v->ring_nodeid;
+	}
+	if (ring_seq) {
+		*ring_seq = v->ring_seq;
+	}
+	return 0;
+}
+
+HAQ_EXPORT uint64_t
+haq_view_seq(const haq_view_t *v)
+{
+	return v ? v->seq : 0;
+}
+
+HAQ_EXPORT int
+haq_view_quorate(const haq_view_t *v)
+{
+	return v ? v->quorate : -EINVAL;
+}
+
+static int
+memb_get(const struct haq_memb *list, size_t n, size_t i, uint32_t *nodeid,
+	 uint32_t *pid, int *reason)
+{
+	if (i >= n) {
+		return -EINVAL;
+	}
+	if (nodeid) {
+		*nodeid = list[i].nodeid;
+	}
+	if (pid) {
+		*pid = list[i].pid;
+	}
+	if (reason) {
+		*reason = list[i].reason;
+	}
+	return 0;
+}
+
+HAQ_EXPORT size_t
+haq_view_member_count(const haq_view_t *v)
+{
+	return v ? v->nmembers : 0;
+}
+
+HAQ_EXPORT int
+haq_view_member(const haq_view_t *v, size_t i, uint32_t *nodeid,
+		uint32_t *pid)
+{
+	return v ? memb_get(v->members, v->nmembers, i, nodeid, pid, NULL)
+		 : -EINVAL;
+}
+
+HAQ_EXPORT size_t
+haq_view_joined_count(const haq_view_t *v)
+{
+	return v ? v->njoined : 0;
+}
+
+HAQ_EXPORT int
+haq_view_joined(const haq_view_t *v, size_t i, uint32_t *nodeid,
+		uint32_t *pid, int *reason)
+{
+	return v ? memb_get(v->joined, v->njoined, i, nodeid, pid, reason)
+		 : -EINVAL;
+}
+
+HAQ_EXPORT size_t
+haq_view_left_count(const haq_view_t *v)
+{
+	return v ? v->nleft : 0;
+}
+
+HAQ_EXPORT int
+haq_view_left(const haq_view_t *v, size_t i, uint32_t *nodeid,
+	      uint32_t *pid, int *reason)
+{
+	return v ? memb_get(v->left, v->nleft, i, nodeid, pid, reason)
+		 : -EINVAL;
+}

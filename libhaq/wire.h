@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Wire format of libhaq frames and the per-sender receive state
+ * (sequence checks and fragment reassembly). Pure logic: no corosync here,
+ * so every decoder of peer input can be unit-tested and fuzzed alone.
+ *
+ * Frame layout, all integers little-endian:
+ *   off  size  field
+ *     0     4  magic        HAQ_WIRE_MAGIC
+ *     4     1  version      HAQ_WIRE_VERSION
+ *     5     1  type         enum haq_wire_type
+ *     6     2  flags        must be 0 in version 1 (reserved)
+ *     8     8  incarnation  random per sending context, never 0
+ *    16     8  seq          per-sender, per-group message number, from 1
+ *   -- fragments only --
+ *    24     8  total        length of the whole message
+ *    32     8  offset       where this fragment's payload starts
+ * The payload follows the header. Every fragment of one message carries the
+ * message's seq; a data frame is a whole message; a control frame carries
+ * libhaq's own protocol (first payload byte: enum haq_control).
+ */
+#ifndef HAQ_WIRE_H
+#define HAQ_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HAQ_WIRE_MAGIC 0x31514148u /* "HAQ1" read as little-endian */
+#define HAQ_WIRE_VERSION 1
+#define HAQ_WIRE_HDR_LEN 24
+#define HAQ_WIRE_FRAG_HDR_LEN 40
+/* corosync 3.1.7: cpg_max_atomic_msgsize_get() */
+#define HAQ_CPG_ATOMIC_MAX 1047552u
+/* Largest payload of one frame: frames never reach libcpg's fragmenter. */
+#define HAQ_FRAG_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_FRAG_HDR_LEN)
+#define HAQ_DATA_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_HDR_LEN)
+
+enum haq_wire_type {
+	HAQ_WIRE_DATA = 1,
+	HAQ_WIRE_FRAG = 2,
+	HAQ_WIRE_CONTROL = 3,
+};
+
+enum haq_control {
+	/* Sent by the leader after a view with joiners: u64 epoch, u32 count. */
+	HAQ_CONTROL_EPOCH = 1,
+};
+
+struct haq_wire_hdr {
+	uint8_t type;
+	uint16_t flags;
+	uint64_t incarnation;
+	uint64_t seq;
+	uint64_t total;  /* fragments only */
+	uint64_t offset; /* fragments only */
+};
+
+/*
+ * Write the header for h into buf (at least HAQ_WIRE_FRAG_HDR_LEN bytes).
+ * Returns the header length: HAQ_WIRE_HDR_LEN or HAQ_WIRE_FRAG_HDR_LEN.
+ */
+size_t haq__wire_encode(const struct haq_wire_hdr *h, uint8_t *buf);
+
+/*
+ * Parse and validate the header of a frame of len bytes. Returns the header
+ * length (the payload starts there), or -EBADMSG for anything malformed:
+ * short frame, bad magic, unknown version or type, nonzero flags, zero
+ * incarnation or seq, empty payload, a fragment whose total is 0, whose
+ * offset is not below total, or whose payload runs past total.
+ */
+int haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h);
+
+/* What a sender has in progress and what it sent last. */
+struct haq_peer {
+	uint32_t nodeid;
+	uint32_t pid;
+	uint64_t incarnation;
+	uint64_t next_seq; /* the seq expected next; 0 = nothing seen yet */
+	uint64_t frag_seq; /* seq of the message being reassembled, 0 none */
+	uint64_t skip_seq; /* seq of an oversize message being skipped, 0 none */
+	uint8_t *buf;      /* reassembly buffer, total bytes */
+	size_t total;
+	size_t have;
+};
+
+/* The receive state of one group: peers sorted by (nodeid, pid). */
+struct haq_peers {
+	struct haq_peer *v;
+	size_t n;
+	size_t cap;
+};
+
+enum haq_rx_result {
+	HAQ_RX_DELIVER = 1, /* a whole message: out->data, out->len */
+	HAQ_RX_PENDING = 2, /* a fragment was absorbed; nothing to deliver */
+	HAQ_RX_CONTROL = 3, /* a control frame: out->data, out->len */
+};
+
+struct haq_rx {
+	const void *data;
+	size_t len;
+	void *owned;   /* non-NULL: a reassembled buffer the caller free()s */
+	uint64_t seq;
+	int gap;       /* 1 when seq skipped ahead of the expected one */
+};
+
+/*
+ * Feed one frame received from (nodeid, pid). Returns an enum haq_rx_result
+ * or a negative errno: -EBADMSG malformed (bad header, fragment out of
+ * order or inconsistent with the message in progress, which is then
+ * discarded), -EMSGSIZE the message is larger than max_msg (it and its
+ * further fragments are dropped), -EALREADY a duplicate (seq already seen),
+ * -ENOMEM. A new incarnation of a (nodeid, pid) resets its state.
+ */
+int haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
+		  const void *frame, size_t len, size_t max_msg,
+		  struct haq_rx *out);
+
+/*
+ * Forget a sender that left the view. Returns 1 if a partial message was
+ * discarded, else 0.
+ */
+int haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid);
+
+/* Free all receive state. */
+void haq__peers_free(struct haq_peers *peers);
+
+#endif /* HAQ_WIRE_H */

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of the send queue (libhaq/sendq.c). */
+#include "check_common.h"
+#include "haq-int.h"
+
+START_TEST(test_push_copies_and_keeps_order)
+{
+	struct haq_sendq q = {0};
+	char a[] = "hello", b[] = "world";
+	struct iovec iov[2] = {{a, 5}, {b, 5}};
+
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 1, iov, 2, 10), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 2, iov, 1, 5), 0);
+	/* The caller's buffers are free once push returns. */
+	memset(a, 'x', 5);
+	ck_assert_uint_eq(q.count, 2);
+	ck_assert_uint_eq(q.bytes, 15);
+	ck_assert_uint_eq(q.head->seq, 1);
+	ck_assert_int_eq(memcmp(q.head->data, "helloworld", 10), 0);
+	haq__sendq_pop(&q);
+	ck_assert_uint_eq(q.head->seq, 2);
+	ck_assert_int_eq(memcmp(q.head->data, "hello", 5), 0);
+	ck_assert_uint_eq(q.bytes, 5);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_null(q.head);
+	ck_assert_ptr_null(q.tail);
+	ck_assert_uint_eq(q.bytes, 0);
+	haq__sendq_pop(&q); /* popping an empty queue is harmless */
+}
+END_TEST
+
+START_TEST(test_clear_counts_discarded)
+{
+	struct haq_sendq q = {0};
+	char a[] = "m";
+	struct iovec iov = {a, 1};
+
+	for (int i = 0; i < 100; i++) {
+		ck_assert_int_eq(
+			haq__sendq_push(&q, HAQ_WIRE_DATA, (uint64_t)i + 1, &iov, 1, 1),
+			0);
+	}
+	ck_assert_uint_eq(haq__sendq_clear(&q), 100);
+	ck_assert_uint_eq(q.count, 0);
+	ck_assert_uint_eq(q.bytes, 0);
+	ck_assert_uint_eq(haq__sendq_clear(&q), 0);
+}
+END_TEST
+
+START_TEST(test_empty_iov_entries_are_skipped)
+{
+	struct haq_sendq q = {0};
+	char a[] = "ab";
+	struct iovec iov[3] = {{NULL, 0}, {a, 2}, {NULL, 0}};
+
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, 7, iov, 3, 2), 0);
+	ck_assert_uint_eq(q.head->type, HAQ_WIRE_FRAG);
+	ck_assert_int_eq(memcmp(q.head->data, "ab", 2), 0);
+	haq__sendq_clear(&q);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("sendq");
+
+	ADD_TCASE(s, test_push_copies_and_keeps_order, 5);
+	ADD_TCASE(s, test_clear_counts_discarded, 5);
+	ADD_TCASE(s, test_empty_iov_entries_are_skipped, 5);
+	return run_suite(s);
+}
