@@ -140,10 +140,15 @@ apply_view(struct haq_group *g, struct haq_view *v)
 /* Events held until the quorum state of their ring is known        */
 /* ---------------------------------------------------------------- */
 
+/*
+ * An event is ready once its ring is known (ring_seq 0: it waits for the
+ * totem configuration change that follows it) and the quorum state of
+ * that ring has arrived.
+ */
 static bool
-quorum_known_for(const struct haq_group *g, uint64_t ring_seq)
+ready_for(const struct haq_group *g, uint64_t ring_seq)
 {
-	return ring_seq == 0 || g->ctx->quorum.ring_seq >= ring_seq;
+	return ring_seq != 0 && g->ctx->quorum.ring_seq >= ring_seq;
 }
 
 static void
@@ -179,8 +184,13 @@ release_held(struct haq_group *g, bool force)
 		struct haq_held *h = g->held_head;
 
 		if (h->kind != HAQ_HELD_FRAME && !force &&
-		    !quorum_known_for(g, h->view.ring_seq)) {
+		    !ready_for(g, h->view.ring_seq)) {
 			return;
+		}
+		if (h->view.ring_seq == 0) {
+			/* Forced out before its ring was seen: the latest. */
+			h->view.ring_nodeid = g->ring_nodeid;
+			h->view.ring_seq = g->ring_seq;
 		}
 		g->held_head = h->next;
 		if (!g->held_head) {
@@ -323,6 +333,18 @@ deliver_cb(cpg_handle_t handle, const struct cpg_name *name, uint32_t nodeid,
 	hold(g, h);
 }
 
+static bool
+names_ring_change(const struct cpg_address *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].reason == CPG_REASON_NODEDOWN ||
+		    a[i].reason == CPG_REASON_NODEUP) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 	   const struct cpg_address *members, size_t nmembers,
@@ -342,8 +364,16 @@ confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 		return;
 	}
 	h->kind = HAQ_HELD_VIEW;
-	h->view.ring_nodeid = g->ring_nodeid;
-	h->view.ring_seq = g->ring_seq;
+	/*
+	 * corosync delivers the configuration change of a ring change (and
+	 * the first one after a join) before the totem change that names the
+	 * new ring: such a view takes the ring of the next totem change.
+	 */
+	if (g->ring_seq != 0 && !names_ring_change(left, nleft) &&
+	    !names_ring_change(joined, njoined)) {
+		h->view.ring_nodeid = g->ring_nodeid;
+		h->view.ring_seq = g->ring_seq;
+	}
 	h->view.nmembers = nmembers;
 	h->view.nleft = nleft;
 	h->view.njoined = njoined;
@@ -355,7 +385,7 @@ confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 		held_free(h);
 		return;
 	}
-	if (!g->held_head && quorum_known_for(g, h->view.ring_seq)) {
+	if (!g->held_head && ready_for(g, h->view.ring_seq)) {
 		apply_view(g, &h->view);
 		held_free(h);
 		return;
@@ -381,7 +411,13 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 	}
 	g->ring_nodeid = ring_id.nodeid;
 	g->ring_seq = ring_id.seq;
-	if (!g->held_head && quorum_known_for(g, ring_id.seq)) {
+	for (h = g->held_head; h; h = h->next) {
+		if (h->kind == HAQ_HELD_VIEW && h->view.ring_seq == 0) {
+			h->view.ring_nodeid = ring_id.nodeid;
+			h->view.ring_seq = ring_id.seq;
+		}
+	}
+	if (!g->held_head && ready_for(g, ring_id.seq)) {
 		run_election(g, ring_id.seq);
 		return;
 	}
@@ -393,6 +429,7 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 	h->view.ring_nodeid = ring_id.nodeid;
 	h->view.ring_seq = ring_id.seq;
 	hold(g, h);
+	release_held(g, false);
 	haq__timers_update(g->ctx);
 }
 

@@ -191,6 +191,7 @@ struct haq_ctx {
 	int vq_fd;
 	struct haq_watch vq_watch;
 	struct haq_quorum quorum;
+	struct haq_quorum notified; /* last reported (nodes not kept) */
 
 	cmap_handle_t cmap;
 	bool cmap_valid;

@@ -48,17 +48,39 @@ refresh_totals(haq_ctx_t *ctx)
 	}
 }
 
+/* What the application has last been told, to report changes only. */
+static bool
+changed_since_notified(haq_ctx_t *ctx)
+{
+	const struct haq_quorum *q = &ctx->quorum;
+	const struct haq_quorum *n = &ctx->notified;
+
+	return !n->valid || q->quorate != n->quorate ||
+	       q->ring_seq != n->ring_seq || q->ring_nodeid != n->ring_nodeid ||
+	       q->expected_votes != n->expected_votes ||
+	       q->total_votes != n->total_votes ||
+	       q->quorum_votes != n->quorum_votes || q->nnodes != n->nnodes;
+}
+
+/*
+ * Tell the application first, then release the group views that waited
+ * for this state: it sees the quorum change before the views it explains.
+ */
 static void
 notify(haq_ctx_t *ctx)
 {
 	ctx->quorum.valid = 1;
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		if (!g->dead) {
-			haq__group_quorum_changed(g);
+	if (changed_since_notified(ctx)) {
+		ctx->notified = ctx->quorum;
+		ctx->notified.nodes = NULL;
+		if (ctx->quorum_fn && !ctx->free_requested) {
+			ctx->quorum_fn(ctx, &ctx->quorum, ctx->quorum_ud);
 		}
 	}
-	if (ctx->quorum_fn && !ctx->free_requested) {
-		ctx->quorum_fn(ctx, &ctx->quorum, ctx->quorum_ud);
+	for (struct haq_group *g = ctx->groups; g; g = g->next) {
+		if (!g->dead && !ctx->free_requested) {
+			haq__group_quorum_changed(g);
+		}
 	}
 }
 

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Integration tests of groups on a real 3-node corosync cluster: join,
+ * leave, send, delivery order, views, fragmentation and flow control.
+ * One process can hold contexts on several nodes: each connects inside
+ * its node's network namespace.
+ */
+#include "check_common.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+/* What one member observed. */
+struct member {
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	uint32_t nodeid;
+	int views;
+	size_t last_members;
+	/* Deliveries: (sender nodeid, first 8 bytes as a counter). */
+	uint32_t *from;
+	uint64_t *val;
+	size_t *len;
+	size_t n;
+	size_t cap;
+	uint64_t last_from_self;
+	int left_reason;
+	uint32_t left_nodeid;
+	int writable;
+};
+
+static void
+on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	   size_t len, void *ud)
+{
+	struct member *m = ud;
+	uint64_t v = 0;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 1024;
+		m->from = realloc(m->from, m->cap * sizeof(*m->from));
+		m->val = realloc(m->val, m->cap * sizeof(*m->val));
+		m->len = realloc(m->len, m->cap * sizeof(*m->len));
+		ck_assert(m->from && m->val && m->len);
+	}
+	memcpy(&v, data, len < 8 ? len : 8);
+	m->from[m->n] = nodeid;
+	m->val[m->n] = v;
+	m->len[m->n] = len;
+	m->n++;
+}
+
+static void
+on_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct member *m = ud;
+
+	m->views++;
+	m->last_members = haq_view_member_count(v);
+	ck_assert_uint_eq(haq_view_seq(v), (uint64_t)m->views);
+	for (size_t i = 0; i < haq_view_left_count(v); i++) {
+		ck_assert_int_eq(haq_view_left(v, i, &m->left_nodeid, NULL,
+					       &m->left_reason),
+				 0);
+	}
+	/* Members are sorted by (nodeid, pid). */
+	for (size_t i = 1; i < haq_view_member_count(v); i++) {
+		uint32_t n0, p0, n1, p1;
+
+		haq_view_member(v, i - 1, &n0, &p0);
+		haq_view_member(v, i, &n1, &p1);
+		ck_assert(n0 < n1 || (n0 == n1 && p0 < p1));
+	}
+}
+
+static void
+on_writable(haq_group_t *g, void *ud)
+{
+	((struct member *)ud)->writable++;
+}
+
+static void
+member_join(struct member *m, int node, const char *name)
+{
+	memset(m, 0, sizeof(*m));
+	cluster_enter_node(node);
+	ck_assert_int_eq(haq_ctx_new(&m->ctx, NULL), 0);
+	haq_ctx_local_nodeid(m->ctx, &m->nodeid);
+	ck_assert_int_eq(haq_group_join(m->ctx, name, &m->g), 0);
+	haq_group_set_message_cb(m->g, on_message, m);
+	haq_group_set_view_cb(m->g, on_view, m);
+	haq_group_set_writable_cb(m->g, on_writable, m);
+}
+
+static void
+member_free(struct member *m)
+{
+	haq_ctx_free(m->ctx);
+	free(m->from);
+	free(m->val);
+	free(m->len);
+}
+
+struct want {
+	struct member *m;
+	int nm;
+	size_t members; /* every member's last view has this many, or 0 */
+	size_t msgs;    /* every member delivered at least this many */
+};
+
+static bool
+reached(void *arg)
+{
+	struct want *w = arg;
+
+	for (int i = 0; i < w->nm; i++) {
+		if (w->members && w->m[i].last_members != w->members) {
+			return false;
+		}
+		if (w->m[i].n < w->msgs) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+wait_for(struct member *m, int nm, size_t members, size_t msgs, int ms)
+{
+	haq_ctx_t *ctxs[8];
+	struct want w = {m, nm, members, msgs};
+
+	for (int i = 0; i < nm; i++) {
+		ctxs[i] = m[i].ctx;
+	}
+	return pump_until(ctxs, nm, ms, reached, &w);
+}
+
+START_TEST(test_join_rejects_bad_names)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g = NULL, *g2;
+	char name[HAQ_GROUP_NAME_MAX + 2];
+
+	cluster_enter_node(1);
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_group_join(NULL, "g", &g), -EINVAL);
+	ck_assert_int_eq(haq_group_join(ctx, NULL, &g), -EINVAL);
+	ck_assert_int_eq(haq_group_join(ctx, "g", NULL), -EINVAL);
+	ck_assert_int_eq(haq_group_join(ctx, "", &g), -EINVAL);
+	memset(name, 'n', sizeof(name));
+	name[HAQ_GROUP_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), -ENAMETOOLONG);
+	/* Exactly 128 bytes is allowed. */
+	name[HAQ_GROUP_NAME_MAX] = '\0';
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	ck_assert_str_eq(haq_group_name(g), name);
+	ck_assert_ptr_eq(haq_group_ctx(g), ctx);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g2), -EEXIST);
+	ck_assert_int_eq(haq_group_leave(g), 0);
+	/* After leaving, the same name can be joined again. */
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	ck_assert_int_eq(haq_group_leave(NULL), -EINVAL);
+	haq_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(test_send_rejects_bad_arguments)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	struct iovec iov[2] = {{NULL, 1}, {(void *)"x", 1}};
+	char name[64];
+	uint64_t v;
+
+	cluster_enter_node(1);
+	unique_group(name, sizeof(name), "args");
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	ck_assert_int_eq(haq_group_send(NULL, "x", 1), -EINVAL);
+	ck_assert_int_eq(haq_group_send(g, NULL, 1), -EINVAL);
+	ck_assert_int_eq(haq_group_send(g, "x", 0), -EINVAL);
+	ck_assert_int_eq(haq_group_sendv(g, NULL, 1), -EINVAL);
+	ck_assert_int_eq(haq_group_sendv(g, iov, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_sendv(g, iov, 2), -EINVAL); /* NULL base */
+	ck_assert_int_eq(haq_group_set_max_message(g, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_set_max_message(g, 100), 0);
+	ck_assert_int_eq(haq_group_send(g, name, 101), -EMSGSIZE);
+	/* A queue limit below the message size could never accept it. */
+	ck_assert_int_eq(haq_group_set_queue_limit(g, 99), -EINVAL);
+	ck_assert_int_eq(haq_group_counter(g, 99, &v), -EINVAL);
+	ck_assert_int_eq(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
+	ck_assert_int_eq(haq_group_queued(NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(haq_group_leader(NULL, NULL, NULL, NULL), -EINVAL);
+	ck_assert_ptr_null(haq_group_view(NULL));
+	ck_assert_ptr_null(haq_group_name(NULL));
+	haq_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(test_send_before_join_is_queued_not_lost)
+{
+	struct member m;
+	char name[64];
+	uint64_t i;
+	size_t queued = 0;
+
+	unique_group(name, sizeof(name), "early");
+	member_join(&m, 1, name);
+	/* The join is not confirmed yet: these wait in the queue. */
+	for (i = 1; i <= 10; i++) {
+		ck_assert_int_eq(haq_group_send(m.g, &i, sizeof(i)), 0);
+	}
+	ck_assert_int_eq(haq_group_queued(m.g, NULL, &queued), 0);
+	ck_assert_uint_eq(queued, 10);
+	ck_assert(wait_for(&m, 1, 1, 10, 5000));
+	ck_assert_int_eq(m.views, 1);
+	for (i = 0; i < 10; i++) {
+		ck_assert_uint_eq(m.val[i], i + 1);
+		ck_assert_uint_eq(m.from[i], 1);
+	}
+	member_free(&m);
+}
+END_TEST
+
+START_TEST(test_three_nodes_agree_on_total_order)
+{
+	struct member m[3];
+	char name[64];
+	const size_t per = 300;
+
+	unique_group(name, sizeof(name), "order");
+	for (int i = 0; i < 3; i++) {
+		member_join(&m[i], i + 1, name);
+	}
+	ck_assert(wait_for(m, 3, 3, 0, 10000));
+	/* Everyone sends at once, interleaved. */
+	for (uint64_t k = 1; k <= per; k++) {
+		for (int i = 0; i < 3; i++) {
+			uint64_t v = ((uint64_t)(i + 1) << 32) | k;
+
+			ck_assert_int_eq(haq_group_send(m[i].g, &v, sizeof(v)), 0);
+		}
+	}
+	ck_assert(wait_for(m, 3, 3, 3 * per, 20000));
+	for (int i = 0; i < 3; i++) {
+		uint64_t next[4] = {0, 1, 1, 1};
+
+		ck_assert_uint_eq(m[i].n, 3 * per);
+		for (size_t j = 0; j < m[i].n; j++) {
+			uint32_t s = (uint32_t)(m[i].val[j] >> 32);
+
+			/* The same sequence on every member... */
+			ck_assert_uint_eq(m[i].val[j], m[0].val[j]);
+			ck_assert_uint_eq(m[i].from[j], s);
+			/* ...and per-sender FIFO without gaps. */
+			ck_assert_uint_eq(m[i].val[j] & 0xffffffffu, next[s]);
+			next[s]++;
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_two_processes_view_join_and_leave)
+{
+	struct member m;
+	char name[64];
+	pid_t child;
+	int status;
+
+	unique_group(name, sizeof(name), "procs");
+	member_join(&m, 1, name);
+	ck_assert(wait_for(&m, 1, 1, 0, 5000));
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		/* A second process on node 2: send 50 messages, then go. */
+		struct member c;
+
+		member_join(&c, 2, name);
+		for (uint64_t i = 1; i <= 50; i++) {
+			if (haq_group_send(c.g, &i, sizeof(i)) != 0) {
+				_exit(2);
+			}
+		}
+		_exit(wait_for(&c, 1, 2, 50, 10000) ? 0 : 1);
+	}
+	ck_assert(wait_for(&m, 1, 2, 50, 15000));
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child process failed (status %d)", status);
+	/* Its exit is seen as the process going down. */
+	ck_assert(wait_for(&m, 1, 1, 50, 10000));
+	ck_assert_uint_eq(m.left_nodeid, 2);
+	ck_assert_msg(m.left_reason == HAQ_REASON_PROCDOWN ||
+			      m.left_reason == HAQ_REASON_LEAVE,
+		      "left with reason %s", haq_reason_str(m.left_reason));
+	for (uint64_t i = 0; i < 50; i++) {
+		ck_assert_uint_eq(m.from[i], 2);
+		ck_assert_uint_eq(m.val[i], i + 1);
+	}
+	member_free(&m);
+}
+END_TEST
+
+START_TEST(test_leave_reason_seen_by_peer)
+{
+	struct member m[2];
+	char name[64];
+
+	unique_group(name, sizeof(name), "leave");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 3, name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	ck_assert_int_eq(haq_group_leave(m[1].g), 0);
+	ck_assert(wait_for(m, 1, 1, 0, 10000));
+	ck_assert_uint_eq(m[0].left_nodeid, 3);
+	/* Leave is a finalize: corosync reports the handle going away. */
+	ck_assert_msg(m[0].left_reason == HAQ_REASON_LEAVE ||
+			      m[0].left_reason == HAQ_REASON_PROCDOWN,
+		      "reason %s", haq_reason_str(m[0].left_reason));
+	/* Joining again after a leave works (a fresh handle). */
+	ck_assert_int_eq(haq_group_join(m[1].ctx, name, &m[1].g), 0);
+	haq_group_set_view_cb(m[1].g, on_view, &m[1]);
+	m[1].views = 0;
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
+START_TEST(test_fragmented_10mib_message)
+{
+	struct member m[2];
+	char name[64];
+	const size_t size = 10u * 1024u * 1024u;
+	uint8_t *buf = malloc(size);
+	uint64_t frags = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < size; i++) {
+		buf[i] = (uint8_t)(i * 7 + (i >> 13));
+	}
+	memset(buf, 0, 8); /* the counter word */
+	unique_group(name, sizeof(name), "frag");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 2, name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+
+	/* The receivers keep a copy to compare: use a capturing callback. */
+	ck_assert_int_eq(haq_group_send(m[0].g, buf, size), 0);
+	ck_assert(wait_for(m, 2, 2, 1, 60000));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(m[i].len[0], size);
+	}
+	ck_assert_int_eq(haq_group_counter(m[1].g, HAQ_COUNTER_MALFORMED, &frags),
+			 0);
+	ck_assert_uint_eq(frags, 0);
+	free(buf);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
+/* Content check of a large message: a callback that compares bytes. */
+struct content {
+	const uint8_t *want;
+	size_t len;
+	int ok;
+};
+
+static void
+compare_message(haq_group_t *g, uint32_t nodeid, uint32_t pid,
+		const void *data, size_t len, void *ud)
+{
+	struct content *c = ud;
+
+	c->ok = (len == c->len && memcmp(data, c->want, len) == 0) ? 1 : -1;
+}
+
+static bool
+content_done(void *arg)
+{
+	struct content *c = arg;
+
+	return c[0].ok != 0 && c[1].ok != 0;
+}
+
+START_TEST(test_fragmented_content_is_exact)
+{
+	haq_ctx_t *ctx[2];
+	haq_group_t *g[2];
+	struct content c[2];
+	char name[64];
+	const size_t size = 3u * 1024u * 1024u + 12345u;
+	uint8_t *buf = malloc(size);
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < size; i++) {
+		buf[i] = (uint8_t)((i * 2654435761u) >> 24);
+	}
+	unique_group(name, sizeof(name), "exact");
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct content){buf, size, 0};
+		cluster_enter_node(i + 1);
+		ck_assert_int_eq(haq_ctx_new(&ctx[i], NULL), 0);
+		ck_assert_int_eq(haq_group_join(ctx[i], name, &g[i]), 0);
+		haq_group_set_message_cb(g[i], compare_message, &c[i]);
+	}
+	/* Sent before the join completes: queued, then fragmented. */
+	ck_assert_int_eq(haq_group_send(g[1], buf, size), 0);
+	ck_assert(pump_until(ctx, 2, 30000, content_done, c));
+	ck_assert_int_eq(c[0].ok, 1);
+	ck_assert_int_eq(c[1].ok, 1);
+	free(buf);
+	haq_ctx_free(ctx[0]);
+	haq_ctx_free(ctx[1]);
+}
+END_TEST
+
+START_TEST(test_oversize_incoming_dropped_and_counted)
+{
+	struct member m[2];
+	char name[64];
+	const size_t big = 2u * 1024u * 1024u;
+	uint8_t *buf = calloc(1, big);
+	uint64_t small = 42, oversize = 0;
+
+	unique_group(name, sizeof(name), "cap");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 2, name);
+	ck_assert_int_eq(haq_group_set_max_message(m[1].g, 1024u * 1024u), 0);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	ck_assert_int_eq(haq_group_send(m[0].g, buf, big), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, &small, sizeof(small)), 0);
+	ck_assert(wait_for(m, 2, 2, 1, 20000));
+	pump_until((haq_ctx_t *[]){m[0].ctx, m[1].ctx}, 2, 300, NULL, NULL);
+	/* The sender got both; the capped receiver only the small one. */
+	ck_assert_uint_eq(m[0].n, 2);
+	ck_assert_uint_eq(m[1].n, 1);
+	ck_assert_uint_eq(m[1].val[0], 42);
+	haq_group_counter(m[1].g, HAQ_COUNTER_OVERSIZE, &oversize);
+	ck_assert_uint_eq(oversize, 1);
+	free(buf);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
+START_TEST(test_burst_100000_flow_control)
+{
+	struct member m[2];
+	char name[64];
+	const uint64_t total = 100000;
+	uint64_t next = 1, enobufs = 0, retries = 0;
+	haq_ctx_t *ctxs[2];
+	uint8_t payload[100];
+
+	unique_group(name, sizeof(name), "burst");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 3, name);
+	ctxs[0] = m[0].ctx;
+	ctxs[1] = m[1].ctx;
+	/* A small queue so the burst meets -ENOBUFS and the writable cb. */
+	ck_assert_int_eq(haq_group_set_max_message(m[0].g, 4096), 0);
+	ck_assert_int_eq(haq_group_set_queue_limit(m[0].g, 256 * 1024), 0);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	memset(payload, 0xab, sizeof(payload));
+	while (next <= total) {
+		int rc;
+
+		memcpy(payload, &next, sizeof(next));
+		rc = haq_group_send(m[0].g, payload, sizeof(payload));
+		if (rc == 0) {
+			next++;
+			continue;
+		}
+		ck_assert_int_eq(rc, -ENOBUFS);
+		enobufs++;
+		/* Wait for room: the writable callback says when. */
+		int before = m[0].writable;
+
+		while (m[0].writable == before) {
+			pump_until(ctxs, 2, 20, NULL, NULL);
+		}
+	}
+	ck_assert(wait_for(m, 2, 2, total, 120000));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(m[i].n, total);
+		for (uint64_t k = 0; k < total; k++) {
+			ck_assert_uint_eq(m[i].val[k], k + 1);
+		}
+	}
+	haq_group_counter(m[0].g, HAQ_COUNTER_RETRIES, &retries);
+	fprintf(stderr, "burst: %llu x -ENOBUFS, %llu corosync retries\n",
+		(unsigned long long)enobufs, (unsigned long long)retries);
+	ck_assert_uint_gt(enobufs, 0);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
+/* Callbacks that act on the library from inside. */
+struct reentry {
+	int echoed;
+	int left;
+	haq_group_t *g;
+};
+
+static void
+echo_then_leave(haq_group_t *g, uint32_t nodeid, uint32_t pid,
+		const void *data, size_t len, void *ud)
+{
+	struct reentry *r = ud;
+
+	if (len == 4 && memcmp(data, "ping", 4) == 0) {
+		/* Sending from inside a message callback is allowed. */
+		ck_assert_int_eq(haq_group_send(g, "pong", 4), 0);
+		r->echoed++;
+	} else if (len == 4 && memcmp(data, "pong", 4) == 0) {
+		/* So is leaving; the group is released after the callback. */
+		ck_assert_int_ge(haq_group_leave(g), 0);
+		r->left++;
+	}
+}
+
+static bool
+reentry_done(void *arg)
+{
+	return ((struct reentry *)arg)->left == 1;
+}
+
+START_TEST(test_send_and_leave_inside_callbacks)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	struct reentry r = {0};
+	char name[64];
+
+	cluster_enter_node(2);
+	unique_group(name, sizeof(name), "reenter");
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	haq_group_set_message_cb(g, echo_then_leave, &r);
+	ck_assert_int_eq(haq_group_send(g, "ping", 4), 0);
+	ck_assert(pump_until(&ctx, 1, 10000, reentry_done, &r));
+	ck_assert_int_eq(r.echoed, 1);
+	/* Keep dispatching: nothing more may arrive for the left group. */
+	pump_until(&ctx, 1, 300, NULL, NULL);
+	ck_assert_int_eq(r.left, 1);
+	/* The name is free again. */
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	haq_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(test_leave_reports_discarded_messages)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	char name[64];
+
+	cluster_enter_node(1);
+	unique_group(name, sizeof(name), "discard");
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	/* Not joined yet: both stay queued and leave says so. */
+	ck_assert_int_eq(haq_group_send(g, "a", 1), 0);
+	ck_assert_int_eq(haq_group_send(g, "b", 1), 0);
+	ck_assert_int_eq(haq_group_leave(g), 2);
+	haq_ctx_free(ctx);
+}
+END_TEST
+
+struct leaders {
+	int calls;
+	int is_leader;
+	uint64_t epoch;
+	uint32_t nodeid;
+};
+
+static void
+on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	  uint32_t pid, void *ud)
+{
+	struct leaders *l = ud;
+
+	l->calls++;
+	l->is_leader = is_leader;
+	l->epoch = epoch;
+	l->nodeid = nodeid;
+}
+
+static bool
+leaders_agree(void *arg)
+{
+	struct leaders *l = arg;
+
+	for (int i = 0; i < 3; i++) {
+		if (l[i].calls == 0 || l[i].epoch != l[0].epoch ||
+		    l[i].nodeid != 1) {
+			return false;
+		}
+	}
+	return true;
+}
+
+START_TEST(test_one_leader_same_epoch_everywhere)
+{
+	haq_ctx_t *ctx[3];
+	haq_group_t *g[3];
+	struct leaders l[3] = {{0}};
+	char name[64];
+	int leaders = 0;
+	uint64_t epoch;
+
+	unique_group(name, sizeof(name), "elect");
+	for (int i = 0; i < 3; i++) {
+		cluster_enter_node(i + 1);
+		ck_assert_int_eq(haq_ctx_new(&ctx[i], NULL), 0);
+		ck_assert_int_eq(haq_group_join(ctx[i], name, &g[i]), 0);
+		haq_group_set_leader_cb(g[i], on_leader, &l[i]);
+	}
+	/* Node 1 joined first and has the lowest id: it leads. */
+	ck_assert(pump_until(ctx, 3, 10000, leaders_agree, l));
+	for (int i = 0; i < 3; i++) {
+		leaders += l[i].is_leader;
+		ck_assert_int_eq(haq_group_leader(g[i], NULL, NULL, &epoch),
+				 i == 0 ? 1 : 0);
+		ck_assert_uint_eq(epoch, l[0].epoch);
+	}
+	ck_assert_int_eq(leaders, 1);
+	ck_assert(l[0].is_leader);
+	for (int i = 0; i < 3; i++) {
+		haq_ctx_free(ctx[i]);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("group");
+
+	ADD_TCASE(s, test_join_rejects_bad_names, 20);
+	ADD_TCASE(s, test_send_rejects_bad_arguments, 20);
+	ADD_TCASE(s, test_send_before_join_is_queued_not_lost, 20);
+	ADD_TCASE(s, test_three_nodes_agree_on_total_order, 60);
+	ADD_TCASE(s, test_two_processes_view_join_and_leave, 60);
+	ADD_TCASE(s, test_leave_reason_seen_by_peer, 40);
+	ADD_TCASE(s, test_fragmented_10mib_message, 120);
+	ADD_TCASE(s, test_fragmented_content_is_exact, 60);
+	ADD_TCASE(s, test_oversize_incoming_dropped_and_counted, 60);
+	ADD_TCASE(s, test_burst_100000_flow_control, 240);
+	ADD_TCASE(s, test_send_and_leave_inside_callbacks, 30);
+	ADD_TCASE(s, test_leave_reports_discarded_messages, 20);
+	ADD_TCASE(s, test_one_leader_same_epoch_everywhere, 30);
+	return run_suite(s);
+}
