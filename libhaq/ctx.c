@@ -9,6 +9,9 @@
 #include "haq-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +116,51 @@ haq__timers_update(haq_ctx_t *ctx)
 	ctx->timer_armed_at = d;
 }
 
+/*
+ * corosync's IPC sockets are abstract, so they live in a network
+ * namespace: a connection made later (a join, a reconnect) must be made in
+ * the namespace the context was created in, even if the thread has moved
+ * since (a test driving several nodes from one process does). Returns the
+ * descriptor to restore with haq__netns_leave(), or -1 when no switch was
+ * needed or possible.
+ */
+int
+haq__netns_enter(haq_ctx_t *ctx)
+{
+	struct stat want, cur;
+	int saved;
+
+	if (ctx->netns_fd < 0 || fstat(ctx->netns_fd, &want) < 0) {
+		return -1;
+	}
+	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (saved < 0) {
+		return -1;
+	}
+	if (fstat(saved, &cur) == 0 && cur.st_ino == want.st_ino &&
+	    cur.st_dev == want.st_dev) {
+		close(saved);
+		return -1;
+	}
+	if (setns(ctx->netns_fd, CLONE_NEWNET) < 0) {
+		haq__log(ctx, HAQ_LOG_WARNING,
+			 "cannot return to the context's network namespace: %s",
+			 strerror(errno));
+		close(saved);
+		return -1;
+	}
+	return saved;
+}
+
+void
+haq__netns_leave(int saved)
+{
+	if (saved >= 0) {
+		(void)setns(saved, CLONE_NEWNET);
+		close(saved);
+	}
+}
+
 static int
 connect_all(haq_ctx_t *ctx)
 {
@@ -166,15 +214,18 @@ haq__connection_lost(haq_ctx_t *ctx)
 static void
 try_reconnect(haq_ctx_t *ctx)
 {
+	int saved;
 	int rc;
 
 	ctx->reconnect_at = 0;
+	saved = haq__netns_enter(ctx);
 	rc = connect_all(ctx);
 	for (struct haq_group *g = ctx->groups; rc == 0 && g; g = g->next) {
 		if (!g->dead) {
 			rc = haq__group_connect(g);
 		}
 	}
+	haq__netns_leave(saved);
 	if (rc < 0) {
 		disconnect_all(ctx);
 		ctx->reconnect_delay *= 2;
@@ -222,6 +273,7 @@ haq_ctx_new(haq_ctx_t **ret, qb_loop_t *loop)
 	ctx->vq_fd = -1;
 	ctx->cmap_fd = -1;
 	ctx->timerfd = -1;
+	ctx->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	ctx->next_track_id = 1;
 	/* A random incarnation tells a restarted (nodeid, pid) apart. */
 	do {
@@ -272,6 +324,9 @@ fail:
 	if (ctx->epfd >= 0) {
 		close(ctx->epfd);
 	}
+	if (ctx->netns_fd >= 0) {
+		close(ctx->netns_fd);
+	}
 	free(ctx);
 	return rc;
 }
@@ -294,6 +349,9 @@ ctx_destroy(haq_ctx_t *ctx)
 	}
 	close(ctx->timerfd);
 	close(ctx->epfd);
+	if (ctx->netns_fd >= 0) {
+		close(ctx->netns_fd);
+	}
 	free(ctx);
 }
 

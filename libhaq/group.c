@@ -148,7 +148,7 @@ apply_view(struct haq_group *g, struct haq_view *v)
 static bool
 ready_for(const struct haq_group *g, uint64_t ring_seq)
 {
-	return ring_seq != 0 && g->ctx->quorum.ring_seq >= ring_seq;
+	return ring_seq != 0 && g->ctx->quorum_done_seq >= ring_seq;
 }
 
 static void
@@ -232,7 +232,7 @@ haq__group_quorum_changed(struct haq_group *g)
 		return;
 	}
 	/* A verdict that changed within the ring the group is in. */
-	if (g->have_view && g->ctx->quorum.ring_seq == g->ring_seq) {
+	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
 		run_election(g, g->ring_seq);
 	}
 }
@@ -483,6 +483,9 @@ haq__group_connect(struct haq_group *g)
 		return rc;
 	}
 	g->joined = false;
+	/* The first view of a connection waits for its initial totem change. */
+	g->ring_nodeid = 0;
+	g->ring_seq = 0;
 	return 0;
 }
 
@@ -786,6 +789,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 {
 	struct haq_group *g;
 	size_t len;
+	int saved;
 	int rc;
 
 	if (!ctx || !name || !ret) {
@@ -822,7 +826,9 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	g->next_seq = 1;
 	g->queue_limit = HAQ_QUEUE_LIMIT_DEFAULT;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
+	saved = haq__netns_enter(ctx);
 	rc = haq__group_connect(g);
+	haq__netns_leave(saved);
 	if (rc < 0) {
 		free(g);
 		return rc == -ENOTCONN ? -ENOTCONN : rc;

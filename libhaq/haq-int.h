@@ -173,6 +173,7 @@ struct haq_track {
 
 struct haq_ctx {
 	pid_t owner_pid;
+	int netns_fd; /* the network namespace whose corosync we talk to */
 	uint64_t incarnation;
 	uint32_t local_nodeid;
 
@@ -192,6 +193,7 @@ struct haq_ctx {
 	struct haq_watch vq_watch;
 	struct haq_quorum quorum;
 	struct haq_quorum notified; /* last reported (nodes not kept) */
+	uint64_t quorum_done_seq;   /* ring whose quorum verdict arrived */
 
 	cmap_handle_t cmap;
 	bool cmap_valid;
@@ -226,6 +228,8 @@ int haq__watch_add(haq_ctx_t *ctx, int fd, struct haq_watch *w);
 void haq__watch_del(haq_ctx_t *ctx, int fd);
 void haq__timers_update(haq_ctx_t *ctx);
 void haq__connection_lost(haq_ctx_t *ctx);
+int haq__netns_enter(haq_ctx_t *ctx);
+void haq__netns_leave(int saved);
 
 /* group.c */
 int haq__group_connect(struct haq_group *g);

@@ -95,13 +95,18 @@ quorum_notify_cb(votequorum_handle_t handle, uint64_t context,
 	(void)nodes;
 	refresh_totals(ctx);
 	ctx->quorum.quorate = quorate ? 1 : 0;
-	haq__log(ctx, HAQ_LOG_INFO, "quorum: %s (%u of %u votes, %u needed)",
-		 quorate ? "quorate" : "NOT quorate",
+	if (ctx->quorum.ring_seq == 0) {
+		return; /* no node list yet: not a whole state */
+	}
+	ctx->quorum_done_seq = ctx->quorum.ring_seq;
+	haq__log(ctx, HAQ_LOG_INFO,
+		 "ring %u.%llx: %s (%zu nodes, %u of %u votes, %u needed)",
+		 ctx->quorum.ring_nodeid,
+		 (unsigned long long)ctx->quorum.ring_seq,
+		 quorate ? "quorate" : "NOT quorate", ctx->quorum.nnodes,
 		 ctx->quorum.total_votes, ctx->quorum.expected_votes,
 		 ctx->quorum.quorum_votes);
-	if (ctx->quorum.ring_seq) {
-		notify(ctx);
-	}
+	notify(ctx);
 }
 
 static void
@@ -134,10 +139,13 @@ nodelist_notify_cb(votequorum_handle_t handle, uint64_t context,
 	ctx->quorum.ring_nodeid = ring_id.nodeid;
 	ctx->quorum.ring_seq = ring_id.seq;
 	refresh_totals(ctx);
-	haq__log(ctx, HAQ_LOG_INFO, "ring %u.%llx: %u nodes, %s", ring_id.nodeid,
-		 (unsigned long long)ring_id.seq, n,
-		 ctx->quorum.quorate ? "quorate" : "NOT quorate");
-	notify(ctx);
+	/*
+	 * votequorum follows every node list with a quorum notification,
+	 * and only that one carries the verdict for the new ring: the state
+	 * is complete, and reported, then.
+	 */
+	haq__log(ctx, HAQ_LOG_DEBUG, "ring %u.%llx: %u nodes", ring_id.nodeid,
+		 (unsigned long long)ring_id.seq, n);
 }
 
 /* Learn this node's id from CPG, which every client may use. */
@@ -205,7 +213,8 @@ haq__quorum_connect(haq_ctx_t *ctx)
 	 * haq_quorum_get() answers as soon as the context exists.
 	 */
 	ctx->quorum.ring_seq = 0;
-	for (int i = 0; i < 20 && ctx->quorum.ring_seq == 0; i++) {
+	ctx->quorum_done_seq = 0;
+	for (int i = 0; i < 20 && ctx->quorum_done_seq == 0; i++) {
 		struct pollfd p = {.fd = ctx->vq_fd, .events = POLLIN};
 
 		if (poll(&p, 1, 100) > 0) {
