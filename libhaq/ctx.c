@@ -83,7 +83,7 @@ haq__watch_del(haq_ctx_t *ctx, int fd)
 static uint64_t
 next_deadline(haq_ctx_t *ctx)
 {
-	uint64_t d = ctx->reconnect_at;
+	uint64_t d = ctx->lost_pending ? 1 : ctx->reconnect_at;
 
 	for (struct haq_group *g = ctx->groups; g; g = g->next) {
 		uint64_t gd = haq__group_deadline(g);
@@ -200,14 +200,30 @@ haq__connection_lost(haq_ctx_t *ctx)
 	if (!ctx->connected) {
 		return;
 	}
+	if (ctx->depth == 0) {
+		/*
+		 * Found outside dispatch (inside a send or a config read):
+		 * the callbacks this runs must not fire inside the caller's
+		 * call, so finish it at the next dispatch, which is due now.
+		 */
+		ctx->lost_pending = true;
+		haq__timers_update(ctx);
+		return;
+	}
+	ctx->lost_pending = false;
 	haq__log(ctx, HAQ_LOG_WARNING,
 		 "lost the connection to corosync; reconnecting");
 	disconnect_all(ctx);
 	ctx->reconnect_delay = HAQ_RECONNECT_MIN_NS;
 	ctx->reconnect_at = haq__now() + ctx->reconnect_delay;
 	haq__timers_update(ctx);
-	if (ctx->conn_fn) {
+	if (ctx->conn_fn && !ctx->free_requested) {
 		ctx->conn_fn(ctx, 0, ctx->conn_ud);
+	}
+	for (struct haq_group *g = ctx->groups; g; g = g->next) {
+		if (!g->dead && !ctx->free_requested) {
+			haq__group_report_uncertain(g);
+		}
 	}
 }
 
@@ -452,6 +468,9 @@ run_timers(haq_ctx_t *ctx)
 	while (read(ctx->timerfd, &expirations, sizeof(expirations)) > 0) {
 	}
 	ctx->timer_armed_at = 0;
+	if (ctx->lost_pending) {
+		haq__connection_lost(ctx);
+	}
 	if (ctx->reconnect_at && ctx->reconnect_at <= now) {
 		try_reconnect(ctx);
 	}

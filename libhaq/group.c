@@ -489,6 +489,32 @@ haq__group_connect(struct haq_group *g)
 	return 0;
 }
 
+/*
+ * After a disconnect: messages handed to corosync and not delivered back
+ * have an unknown fate. Say so; a partly sent large message starts over
+ * after the rejoin (receivers dropped its fragments when we left).
+ */
+void
+haq__group_report_uncertain(struct haq_group *g)
+{
+	uint64_t first = g->self_delivered + 1;
+	uint64_t last = g->handed;
+
+	if (g->q.head) {
+		g->q.head->sent = 0;
+	}
+	g->self_delivered = g->handed;
+	if (last < first) {
+		return;
+	}
+	haq__log(g->ctx, HAQ_LOG_WARNING,
+		 "group %s: messages %llu..%llu may not have been delivered",
+		 g->name, (unsigned long long)first, (unsigned long long)last);
+	if (g->uncertain_fn && !g->dead && !g->ctx->free_requested) {
+		g->uncertain_fn(g, first, last, g->uncertain_ud);
+	}
+}
+
 void
 haq__group_disconnect(struct haq_group *g)
 {
@@ -634,6 +660,7 @@ flush(struct haq_group *g)
 		g->retry_delay = 0;
 		e->sent += chunk;
 		if (e->sent == e->len) {
+			g->handed = e->seq;
 			g->counters[HAQ_COUNTER_SENT]++;
 			haq__sendq_pop(&g->q);
 		}
@@ -734,6 +761,7 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
 				       (unsigned int)iovcnt + 1);
 		if (err == CS_OK) {
+			g->handed = seq;
 			g->next_seq++;
 			g->counters[HAQ_COUNTER_SENT]++;
 			return 0;
@@ -916,6 +944,24 @@ haq_group_set_leader_cb(haq_group_t *g, haq_leader_fn fn, void *userdata)
 	g->leader_fn = fn;
 	g->leader_ud = userdata;
 	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_uncertain_cb(haq_group_t *g, haq_uncertain_fn fn,
+			   void *userdata)
+{
+	if (!g) {
+		return -EINVAL;
+	}
+	g->uncertain_fn = fn;
+	g->uncertain_ud = userdata;
+	return 0;
+}
+
+HAQ_EXPORT uint64_t
+haq_group_next_id(const haq_group_t *g)
+{
+	return g ? g->next_seq : 0;
 }
 
 HAQ_EXPORT int

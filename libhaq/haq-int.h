@@ -136,10 +136,13 @@ struct haq_group {
 	void *writable_ud;
 	haq_leader_fn leader_fn;
 	void *leader_ud;
+	haq_uncertain_fn uncertain_fn;
+	void *uncertain_ud;
 
 	struct haq_peers peers;
 	uint64_t next_seq;        /* seq of our next message */
 	uint64_t self_delivered;  /* highest own seq delivered back */
+	uint64_t handed;          /* highest own seq handed to corosync */
 	struct haq_sendq q;
 	size_t queue_limit;
 	size_t max_message;
@@ -184,6 +187,7 @@ struct haq_ctx {
 	struct haq_watch timer_watch;
 
 	bool connected;
+	bool lost_pending; /* connection loss seen outside dispatch */
 	uint64_t reconnect_at;
 	uint64_t reconnect_delay;
 
@@ -234,6 +238,7 @@ void haq__netns_leave(int saved);
 /* group.c */
 int haq__group_connect(struct haq_group *g);
 void haq__group_disconnect(struct haq_group *g);
+void haq__group_report_uncertain(struct haq_group *g);
 void haq__group_dispatch(struct haq_group *g);
 void haq__group_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__group_deadline(const struct haq_group *g);

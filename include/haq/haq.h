@@ -288,6 +288,24 @@ typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
 			      void *userdata);
 
 /**
+ * @brief Told which messages may or may not have been delivered.
+ * @param group the group.
+ * @param first_id the id of the first such message.
+ * @param last_id the id of the last one (inclusive).
+ * @param userdata as given to haq_group_set_uncertain_cb().
+ *
+ * When the connection to corosync breaks, the messages already handed to
+ * corosync whose self-delivery had not come back may have reached some,
+ * all or none of the members. libhaq does not resend them (that could
+ * deliver them twice); it reports their ids here, after the disconnect.
+ * Messages still queued are not affected: they are sent after the rejoin.
+ * Message ids count the group's accepted sends from 1: see
+ * haq_group_next_id().
+ */
+typedef void (*haq_uncertain_fn)(haq_group_t *group, uint64_t first_id,
+				  uint64_t last_id, void *userdata);
+
+/**
  * @brief Join a process group.
  * @param ctx the context.
  * @param name the group name: 1..HAQ_GROUP_NAME_MAX bytes followed by a NUL.
@@ -346,6 +364,21 @@ int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
 			    void *userdata);
 
 /**
+ * @brief Set the callback for messages of unknown fate after a disconnect.
+ * @return 0, or -EINVAL if group is NULL.
+ */
+int haq_group_set_uncertain_cb(haq_group_t *group, haq_uncertain_fn fn,
+			       void *userdata);
+
+/**
+ * @brief The id the next accepted message of this group will get.
+ * @param group the group.
+ * @return the id (the first message sent on a group is 1, each accepted
+ *         send adds one, across reconnects), or 0 if group is NULL.
+ */
+uint64_t haq_group_next_id(const haq_group_t *group);
+
+/**
  * @brief Send a message to every member of the group, self included.
  * @param group the group.
  * @param data the message (copied or sent before the call returns).
@@ -358,6 +391,10 @@ int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
  *         -ENOBUFS the send queue is full: the writable callback runs
  *                  when there is room;
  *         -ECHILD the context belongs to the parent of a fork().
+ *
+ * While corosync is away (between the connection callback's 0 and 1) sends
+ * are queued like any other, within the queue limit, and go out after the
+ * rejoin.
  */
 int haq_group_send(haq_group_t *group, const void *data, size_t len);
 
