@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -271,19 +272,52 @@ qb_dispatch_cb(int32_t fd, int32_t revents, void *data)
 	return 0;
 }
 
+/*
+ * The IPC server must be root's corosync: anyone can bind an abstract
+ * socket name first and pose as it (Pacemaker checks the same).
+ */
+int
+haq__check_server(haq_ctx_t *ctx, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (ctx->flags & HAQ_CTX_ANY_SERVER_UID) {
+		return 0;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		return -errno;
+	}
+	if (cred.uid != 0) {
+		haq__log(ctx, HAQ_LOG_ERR,
+			 "refusing corosync IPC server pid %d running as uid %u "
+			 "(not root)",
+			 (int)cred.pid, (unsigned int)cred.uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
 HAQ_EXPORT int
 haq_ctx_new(haq_ctx_t **ret, qb_loop_t *loop)
+{
+	return haq_ctx_new_flags(ret, loop, 0);
+}
+
+HAQ_EXPORT int
+haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags)
 {
 	haq_ctx_t *ctx;
 	int rc;
 
-	if (!ret) {
+	if (!ret || (flags & ~(unsigned int)HAQ_CTX_ANY_SERVER_UID)) {
 		return -EINVAL;
 	}
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		return -ENOMEM;
 	}
+	ctx->flags = flags;
 	ctx->owner_pid = getpid();
 	ctx->loop = loop;
 	ctx->vq_fd = -1;

@@ -118,6 +118,9 @@ haq_strerror(int err)
 		return "the configuration key has another type than asked for";
 	case EBUSY:
 		return "not allowed from inside a libhaq callback";
+	case EPERM:
+		return "the corosync IPC server is not running as root: "
+		       "refusing to trust it (HAQ_CTX_ANY_SERVER_UID allows it)";
 	case ECHILD:
 		return "this context belongs to the parent process: after "
 		       "fork() create a new context in the child";

@@ -460,6 +460,11 @@ haq__group_connect(struct haq_group *g)
 		haq__group_disconnect(g);
 		return -ENOTCONN;
 	}
+	rc = haq__check_server(g->ctx, g->fd);
+	if (rc < 0) {
+		haq__group_disconnect(g);
+		return rc;
+	}
 	/*
 	 * cpg_join answers TRY_AGAIN while a membership sync runs: a join
 	 * is rare, so wait for it, but boundedly (about one second).

@@ -176,6 +176,7 @@ struct haq_track {
 
 struct haq_ctx {
 	pid_t owner_pid;
+	unsigned int flags;
 	int netns_fd; /* the network namespace whose corosync we talk to */
 	uint64_t incarnation;
 	uint32_t local_nodeid;
@@ -223,6 +224,7 @@ struct haq_ctx {
 
 /* error.c */
 int haq__cs_to_errno(cs_error_t err);
+int haq__check_server(haq_ctx_t *ctx, int fd);
 
 /* ctx.c */
 void haq__log(haq_ctx_t *ctx, int priority, const char *fmt, ...)

@@ -194,6 +194,11 @@ haq__quorum_connect(haq_ctx_t *ctx)
 		haq__quorum_disconnect(ctx);
 		return -ENOTCONN;
 	}
+	rc = haq__check_server(ctx, ctx->vq_fd);
+	if (rc < 0) {
+		haq__quorum_disconnect(ctx);
+		return rc;
+	}
 	/* The context value passed to the callbacks is the trackstart one. */
 	err = votequorum_trackstart(ctx->vq, (uint64_t)(uintptr_t)ctx,
 				    CS_TRACK_CHANGES);

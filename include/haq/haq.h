@@ -129,10 +129,34 @@ typedef void (*haq_connection_fn)(haq_ctx_t *ctx, int connected,
  *         -EINVAL  ret is NULL;
  *         -ECONNREFUSED corosync is not running in this network namespace;
  *         -EACCES  corosync does not allow this user (see uidgid.d);
+ *         -EPERM   the IPC server is not running as root;
  *         -ENOMEM  out of memory;
  *         -EMFILE  out of file descriptors.
  */
 int haq_ctx_new(haq_ctx_t **ret, qb_loop_t *loop);
+
+/** Flags of haq_ctx_new_flags(). */
+enum haq_ctx_flags {
+	/**
+	 * Talk to a corosync that does not run as root. By default libhaq
+	 * checks the credentials of the IPC server it connects to and refuses
+	 * (-EPERM) one whose user is not root, as Pacemaker does: anything
+	 * able to bind corosync's abstract socket names could pose as it.
+	 */
+	HAQ_CTX_ANY_SERVER_UID = 1u << 0,
+};
+
+/**
+ * @brief haq_ctx_new() with flags.
+ * @param ret where the new context is stored; untouched on failure.
+ * @param loop a libqb loop, or NULL (as for haq_ctx_new()).
+ * @param flags a bitwise or of enum haq_ctx_flags, or 0.
+ * @return as haq_ctx_new(), and
+ *         -EINVAL an unknown flag;
+ *         -EPERM  the IPC server is not running as root (see
+ *                 HAQ_CTX_ANY_SERVER_UID).
+ */
+int haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags);
 
 /**
  * @brief Leave every group, disconnect and free the context.
