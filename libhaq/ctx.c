@@ -492,16 +492,27 @@ haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid)
 	return 0;
 }
 
+/*
+ * Run what is due. Called every dispatch round, not only when the timerfd
+ * fires (a retry due now must not wait for a wakeup), but it makes no
+ * system call unless something is due: the message path stays lean.
+ */
 static void
-run_timers(haq_ctx_t *ctx)
+run_timers(haq_ctx_t *ctx, bool fired)
 {
 	uint64_t now = haq__now();
 	uint64_t expirations;
 
-	/* Drain the timerfd so the epoll set stops reporting it. */
-	while (read(ctx->timerfd, &expirations, sizeof(expirations)) > 0) {
+	if (fired) {
+		/* Drain the timerfd so the epoll set stops reporting it. */
+		while (read(ctx->timerfd, &expirations, sizeof(expirations)) >
+		       0) {
+		}
+		ctx->timer_armed_at = 0;
 	}
-	ctx->timer_armed_at = 0;
+	if (!ctx->lost_pending && !ctx->reconnect_at && !ctx->groups) {
+		return;
+	}
 	if (ctx->lost_pending) {
 		haq__connection_lost(ctx);
 	}
@@ -594,12 +605,7 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 		}
 	}
 	if (!ctx->free_requested) {
-		/*
-		 * Timers run every round, not only when the timerfd fires:
-		 * a retry due now must not wait for the next wakeup.
-		 */
-		(void)timer;
-		run_timers(ctx);
+		run_timers(ctx, timer);
 	}
 	ctx->depth--;
 	if (ctx->free_requested) {
