@@ -248,6 +248,7 @@ peer_reset(struct haq_peer *p, uint64_t incarnation)
 	p->incarnation = incarnation;
 	p->next_seq = 0;
 	p->skip_seq = 0;
+	p->seen = 0;
 }
 
 /*
@@ -284,7 +285,8 @@ peer_skip(struct haq_peer *p, uint64_t seq, int err)
 
 static int
 rx_frag(struct haq_peer *p, const struct haq_wire_hdr *h,
-	const uint8_t *payload, size_t plen, size_t max_msg, struct haq_rx *out)
+	const uint8_t *payload, size_t plen, size_t max_msg, int first,
+	struct haq_rx *out)
 {
 	if (h->offset == 0) {
 		/*
@@ -320,6 +322,14 @@ rx_frag(struct haq_peer *p, const struct haq_wire_hdr *h,
 		p->have = plen;
 		return HAQ_RX_PENDING;
 	}
+	if (first) {
+		/*
+		 * The first frame seen from this sender continues a message
+		 * begun before we joined (or before its view reached us):
+		 * not a fault, and nothing to deliver. Skip its rest quietly.
+		 */
+		return peer_skip(p, h->seq, HAQ_RX_PENDING);
+	}
 	if (p->frag_seq == 0 || h->seq != p->frag_seq || h->total != p->total ||
 	    h->offset != p->have) {
 		peer_discard_partial(p);
@@ -353,6 +363,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	size_t plen;
 	size_t pos;
 	int hdr_len;
+	int first;
 
 	out->data = NULL;
 	out->len = 0;
@@ -384,6 +395,8 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		p->incarnation = h.incarnation;
 	}
 	out->seq = h.seq;
+	first = !p->seen;
+	p->seen = 1;
 
 	/*
 	 * Checked before the duplicate test: next_seq is already past a
@@ -397,7 +410,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		return -EALREADY;
 	}
 	if (h.type == HAQ_WIRE_FRAG) {
-		return rx_frag(p, &h, payload, plen, max_msg, out);
+		return rx_frag(p, &h, payload, plen, max_msg, first, out);
 	}
 
 	/*

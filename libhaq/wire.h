@@ -78,6 +78,7 @@ struct haq_peer {
 	uint64_t next_seq; /* the seq expected next; 0 = nothing seen yet */
 	uint64_t frag_seq; /* seq of the message being reassembled, 0 none */
 	uint64_t skip_seq; /* seq of an oversize message being skipped, 0 none */
+	int seen;          /* a valid frame arrived since the last reset */
 	uint8_t *buf;      /* reassembly buffer, total bytes */
 	size_t total;
 	size_t have;
@@ -105,7 +106,10 @@ struct haq_rx {
 };
 
 /*
- * Feed one frame received from (nodeid, pid). Returns an enum haq_rx_result
+ * Feed one frame received from (nodeid, pid). A continuation fragment as
+ * the very first frame seen from a sender belongs to a message begun before
+ * this receiver saw it: it and the rest of that message are dropped quietly
+ * (HAQ_RX_PENDING), not counted as malformed. Returns an enum haq_rx_result
  * or a negative errno: -EBADMSG malformed (bad header, fragment out of
  * order or inconsistent with the message in progress, which is then
  * discarded), -EMSGSIZE the message is larger than max_msg (it and its

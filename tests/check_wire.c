@@ -637,6 +637,31 @@ START_TEST(test_rx_single_fragment)
 }
 END_TEST
 
+START_TEST(test_rx_joined_mid_message)
+{
+	struct haq_peers peers = {0};
+	struct haq_rx rx;
+
+	/*
+	 * The first frame seen from a sender is the middle of a message that
+	 * began before we saw it: dropped quietly with the rest of it, and
+	 * the next message is delivered without a gap.
+	 */
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 7, 300, 100, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 7, 300, 200, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_int_eq(rx_data(&peers, 1, 1, INC1, 8), HAQ_RX_DELIVER);
+	/* After that, a stray continuation from that sender is malformed. */
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 9, 300, 100, 100, MAX_MSG, &rx),
+		-EBADMSG);
+	haq__peers_free(&peers);
+}
+END_TEST
+
 START_TEST(test_rx_frag_out_of_order)
 {
 	struct haq_peers peers = {0};
@@ -1024,6 +1049,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_rx_reassemble);
 	tcase_add_test(tc, test_rx_single_fragment);
 	tcase_add_test(tc, test_rx_frag_out_of_order);
+	tcase_add_test(tc, test_rx_joined_mid_message);
 	tcase_add_test(tc, test_rx_frag_inconsistent);
 	tcase_add_test(tc, test_rx_frag_restart);
 	tcase_add_test(tc, test_rx_data_during_partial);
