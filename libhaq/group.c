@@ -20,6 +20,7 @@
 static void process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			  const void *msg, size_t len);
 static void flush(struct haq_group *g);
+static void schedule_retry(struct haq_group *g, bool backoff);
 
 /* ---------------------------------------------------------------- */
 /* Views                                                            */
@@ -466,17 +467,14 @@ haq__group_connect(struct haq_group *g)
 		return rc;
 	}
 	/*
-	 * cpg_join answers TRY_AGAIN while a membership sync runs: a join
-	 * is rare, so wait for it, but boundedly (about one second).
+	 * cpg_join answers TRY_AGAIN while a membership sync runs: never
+	 * sleep for it, retry from the timer (sends queue meanwhile).
 	 */
-	for (int i = 0; i < 1000; i++) {
-		err = cpg_join(g->handle, &g->cpg_name);
-		if (err != CS_ERR_TRY_AGAIN) {
-			break;
-		}
-		usleep(1000);
-	}
-	if (err != CS_OK) {
+	err = cpg_join(g->handle, &g->cpg_name);
+	if (err == CS_ERR_TRY_AGAIN) {
+		g->join_pending = true;
+		schedule_retry(g, true);
+	} else if (err != CS_OK) {
 		haq__group_disconnect(g);
 		return haq__cs_to_errno(err);
 	}
@@ -531,6 +529,7 @@ haq__group_disconnect(struct haq_group *g)
 	cpg_finalize(g->handle);
 	g->handle_valid = false;
 	g->joined = false;
+	g->join_pending = false;
 	g->fd = -1;
 	held_clear(g);
 }
@@ -676,12 +675,35 @@ flush(struct haq_group *g)
 	maybe_writable(g);
 }
 
+static void
+retry_join(struct haq_group *g)
+{
+	cs_error_t err = cpg_join(g->handle, &g->cpg_name);
+
+	if (err == CS_ERR_TRY_AGAIN) {
+		schedule_retry(g, true);
+		return;
+	}
+	g->join_pending = false;
+	g->retry_delay = 0;
+	if (err == CS_ERR_LIBRARY) {
+		haq__connection_lost(g->ctx);
+	} else if (err != CS_OK) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: cannot join: %s",
+			 g->name, haq_strerror(haq__cs_to_errno(err)));
+	}
+}
+
 void
 haq__group_timers(struct haq_group *g, uint64_t now)
 {
 	if (g->retry_at && g->retry_at <= now) {
 		g->retry_at = 0;
-		flush(g);
+		if (g->join_pending && g->handle_valid) {
+			retry_join(g);
+		} else {
+			flush(g);
+		}
 	}
 	if (g->held_head && !g->dead &&
 	    g->held_since + HAQ_VIEW_HOLD_NS <= now) {
@@ -868,6 +890,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	}
 	g->next = ctx->groups;
 	ctx->groups = g;
+	haq__timers_update(ctx); /* a join retry may be due */
 	*ret = g;
 	return 0;
 }

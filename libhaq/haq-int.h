@@ -126,6 +126,7 @@ struct haq_group {
 	int fd;
 	struct haq_watch watch;
 	bool joined; /* our own join was confirmed by a view */
+	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
 	bool dead;   /* left by the caller: released after dispatch */
 
 	haq_message_fn message_fn;
