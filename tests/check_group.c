@@ -645,11 +645,56 @@ START_TEST(test_one_leader_same_epoch_everywhere)
 }
 END_TEST
 
+START_TEST(test_list_cluster_groups)
+{
+	struct member m[2];
+	haq_grouplist_t *l;
+	char name[64];
+	bool found = false;
+
+	unique_group(name, sizeof(name), "list");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 2, name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	ck_assert_int_eq(haq_ctx_groups(NULL, &l), -EINVAL);
+	ck_assert_int_eq(haq_ctx_groups(m[0].ctx, NULL), -EINVAL);
+	ck_assert_int_eq(haq_ctx_groups(m[0].ctx, &l), 0);
+	for (size_t i = 0; i < haq_grouplist_count(l); i++) {
+		size_t len;
+		const char *n = haq_grouplist_name(l, i, &len);
+		uint32_t nodeid, pid;
+
+		ck_assert_ptr_nonnull(n);
+		if (len != strlen(name) || memcmp(n, name, len) != 0) {
+			continue;
+		}
+		found = true;
+		ck_assert_uint_eq(haq_grouplist_member_count(l, i), 2);
+		ck_assert_int_eq(haq_grouplist_member(l, i, 0, &nodeid, &pid), 0);
+		ck_assert_uint_eq(nodeid, 1);
+		ck_assert_uint_eq(pid, (uint32_t)getpid());
+		ck_assert_int_eq(haq_grouplist_member(l, i, 1, &nodeid, NULL), 0);
+		ck_assert_uint_eq(nodeid, 2);
+		ck_assert_int_eq(haq_grouplist_member(l, i, 2, NULL, NULL),
+				 -EINVAL);
+	}
+	ck_assert_msg(found, "group %s not listed", name);
+	ck_assert_ptr_null(haq_grouplist_name(l, 99999, NULL));
+	ck_assert_uint_eq(haq_grouplist_member_count(l, 99999), 0);
+	haq_grouplist_free(l);
+	haq_grouplist_free(NULL);
+	ck_assert_uint_eq(haq_grouplist_count(NULL), 0);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("group");
 
+	ADD_TCASE(s, test_list_cluster_groups, 30);
 	ADD_TCASE(s, test_join_rejects_bad_names, 20);
 	ADD_TCASE(s, test_send_rejects_bad_arguments, 20);
 	ADD_TCASE(s, test_send_before_join_is_queued_not_lost, 20);

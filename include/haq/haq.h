@@ -59,6 +59,8 @@ typedef struct haq_view haq_view_t;
 typedef struct haq_quorum haq_quorum_t;
 /** A node list read from the configuration (owned by the caller). */
 typedef struct haq_nodelist haq_nodelist_t;
+/** A snapshot of every CPG group of the cluster (owned by the caller). */
+typedef struct haq_grouplist haq_grouplist_t;
 
 /**
  * @brief Run-time version of the library.
@@ -511,6 +513,57 @@ enum haq_group_counter {
  */
 int haq_group_counter(const haq_group_t *group, int counter,
 		      uint64_t *value);
+
+/**
+ * @brief Read every CPG group of the cluster with its members (what
+ *        corosync-cpgtool shows), for status tools.
+ * @param ctx the context.
+ * @param ret where the snapshot is stored; free it with
+ *        haq_grouplist_free(). Groups are sorted by name (bytes), members
+ *        by (nodeid, pid).
+ * @return 0, or -EINVAL, -ENOTCONN, -EACCES, -ENOMEM, -ECHILD.
+ *
+ * Makes a synchronous round trip to corosync: not for a hot path.
+ */
+int haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret);
+
+/** @brief Free a group list (NULL is allowed). */
+void haq_grouplist_free(haq_grouplist_t *list);
+
+/**
+ * @brief Number of groups in the list.
+ * @return the count (0 if list is NULL).
+ */
+size_t haq_grouplist_count(const haq_grouplist_t *list);
+
+/**
+ * @brief The name of one group.
+ * @param list the list.
+ * @param i 0..haq_grouplist_count()-1.
+ * @param len where the name's length in bytes is stored, or NULL. Groups
+ *        made by other programs may hold any bytes, NUL included.
+ * @return the name, NUL-terminated, owned by the list; NULL if out of
+ *         range.
+ */
+const char *haq_grouplist_name(const haq_grouplist_t *list, size_t i,
+			       size_t *len);
+
+/**
+ * @brief Number of members of one group.
+ * @return the count (0 if list is NULL or i out of range).
+ */
+size_t haq_grouplist_member_count(const haq_grouplist_t *list, size_t i);
+
+/**
+ * @brief One member of one group.
+ * @param list the list.
+ * @param i the group, 0..haq_grouplist_count()-1.
+ * @param j the member, 0..haq_grouplist_member_count()-1.
+ * @param nodeid, pid where the values are stored, or NULL each.
+ * @return 0, or -EINVAL.
+ */
+int haq_grouplist_member(const haq_grouplist_t *list, size_t i, size_t j,
+			 uint32_t *nodeid, uint32_t *pid);
 
 /* ------------------------------------------------------------------ */
 /* Views                                                              */
