@@ -861,9 +861,19 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 		return -ECHILD;
 	}
 	for (g = ctx->groups; g; g = g->next) {
-		if (!g->dead && strcmp(g->name, name) == 0) {
+		if (strcmp(g->name, name) != 0) {
+			continue;
+		}
+		if (!g->dead) {
 			return -EEXIST;
 		}
+		/*
+		 * Left earlier in this callback: corosync refuses a second
+		 * join of one name by one process, so close the old handle
+		 * now, outside its dispatch (we are in another's callback
+		 * or in the same one after its events were taken).
+		 */
+		haq__group_disconnect(g);
 	}
 	if (!ctx->connected) {
 		return -ENOTCONN;
@@ -913,9 +923,11 @@ haq_group_leave(haq_group_t *g)
 			 g->name, discarded);
 	}
 	if (ctx->depth > 0) {
-		/* Inside a callback: the dispatch may still hold g. */
+		/*
+		 * Inside a callback, possibly inside cpg_dispatch() of this very
+		 * handle: mark it, and finalize once the dispatch is over.
+		 */
 		g->dead = true;
-		haq__group_disconnect(g);
 		haq__sendq_clear(&g->q);
 		return discarded;
 	}
