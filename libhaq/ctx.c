@@ -223,7 +223,7 @@ haq__connection_lost(haq_ctx_t *ctx)
 	}
 	for (struct haq_group *g = ctx->groups; g; g = g->next) {
 		if (!g->dead && !ctx->free_requested) {
-			haq__group_report_uncertain(g);
+			haq__group_lost(g);
 		}
 	}
 }

@@ -1,36 +1,106 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "election.h"
 
-int
-haq__election_update(struct haq_election *e, uint64_t ring_seq,
-		     const struct haq_memb *members, size_t n, int quorate)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+memb_cmp(uint32_t an, uint32_t ap, const struct haq_memb *b)
+{
+	if (an != b->nodeid) {
+		return an < b->nodeid ? -1 : 1;
+	}
+	return (ap > b->pid) - (ap < b->pid);
+}
+
+static int
+contains(const struct haq_memb *v, size_t n, uint32_t nodeid, uint32_t pid)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memb_cmp(nodeid, pid, &v[mid]);
+
+		if (c == 0) {
+			return 1;
+		}
+		if (c < 0) {
+			hi = mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return 0;
+}
+
+static int
+set_assign(struct haq_election *e, const struct haq_memb *members, size_t n)
+{
+	struct haq_memb *v = NULL;
+
+	if (n > 0) {
+		v = malloc(n * sizeof(*v));
+		if (!v) {
+			return -ENOMEM;
+		}
+		memcpy(v, members, n * sizeof(*v));
+	}
+	free(e->set);
+	e->set = v;
+	e->nset = n;
+	return 0;
+}
+
+/* Keep only the synced members still in the view. */
+static void
+set_intersect(struct haq_election *e, const struct haq_memb *members,
+	      size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < e->nset; i++) {
+		if (contains(members, n, e->set[i].nodeid, e->set[i].pid)) {
+			e->set[k++] = e->set[i];
+		}
+	}
+	e->nset = k;
+}
+
+static int
+clear_leader(struct haq_election *e)
+{
+	if (e->nodeid == 0) {
+		return 0;
+	}
+	e->nodeid = 0;
+	e->pid = 0;
+	e->epoch = 0;
+	return 1;
+}
+
+/* Apply the rules to a synced member. Returns 1 when something changed. */
+static int
+choose(struct haq_election *e, const struct haq_memb *members, size_t n,
+       int quorate)
 {
 	uint32_t nodeid = 0;
 	uint32_t pid = 0;
 
-	if (ring_seq != e->ring_seq) {
-		/* A new ring starts a new series of leaderships. */
-		e->ring_seq = ring_seq;
-		e->count = 0;
-		if (e->nodeid != 0) {
-			/*
-			 * Even the same leader gets a fresh epoch in a new
-			 * ring: the partition it led may have been merged
-			 * with one that moved on without it.
-			 */
-			e->nodeid = 0;
-			e->pid = 0;
-			e->epoch = 0;
-			if (!(quorate && n > 0)) {
-				return 1;
-			}
+	if (quorate && n > 0) {
+		if (e->nodeid && contains(members, n, e->nodeid, e->pid)) {
+			return 0; /* the leader stays */
+		}
+		if (e->nset > 0) {
+			nodeid = e->set[0].nodeid;
+			pid = e->set[0].pid;
+		} else {
+			nodeid = members[0].nodeid;
+			pid = members[0].pid;
 		}
 	}
-	if (quorate && n > 0) {
-		nodeid = members[0].nodeid;
-		pid = members[0].pid;
-	}
-	if (nodeid == e->nodeid && pid == e->pid && (nodeid == 0 || e->epoch)) {
+	if (nodeid == e->nodeid && pid == e->pid) {
 		return 0;
 	}
 	e->nodeid = nodeid;
@@ -39,7 +109,146 @@ haq__election_update(struct haq_election *e, uint64_t ring_seq,
 		e->epoch = 0;
 	} else {
 		e->count++;
-		e->epoch = (ring_seq << 16) | (e->count & 0xffff);
+		e->epoch = (e->ring_seq << 16) | (e->count & 0xffff);
 	}
 	return 1;
+}
+
+int
+haq__election_view(struct haq_election *e, uint64_t ring_seq,
+		   const struct haq_memb *members, size_t n, int quorate,
+		   int self_joining)
+{
+	int changed = 0;
+
+	if (ring_seq != e->ring_seq || self_joining) {
+		if (ring_seq != e->ring_seq) {
+			e->ring_seq = ring_seq;
+			e->count = 0;
+		}
+		changed = clear_leader(e);
+		/* A joiner alone had nobody to learn the count from. */
+		e->synced = !self_joining || n == 1;
+		if (e->synced) {
+			if (set_assign(e, members, n) < 0) {
+				return -ENOMEM;
+			}
+		} else {
+			e->nset = 0;
+		}
+	} else {
+		set_intersect(e, members, n);
+	}
+	if (!e->synced) {
+		return changed | clear_leader(e);
+	}
+	return changed | choose(e, members, n, quorate);
+}
+
+int
+haq__election_should_announce(const struct haq_election *e,
+			      const struct haq_memb *members, size_t n)
+{
+	if (!e->synced || e->nodeid == 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!contains(e->set, e->nset, members[i].nodeid,
+			      members[i].pid)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+haq__election_announced(struct haq_election *e, const struct haq_announce *a,
+			const struct haq_memb *members, size_t n)
+{
+	int changed = 0;
+
+	if (a->ring_seq != e->ring_seq || a->count == 0 || a->nodeid == 0) {
+		return 0; /* from another ring: stale */
+	}
+	if (!e->synced) {
+		e->synced = 1;
+		e->count = a->count;
+		if (contains(members, n, a->nodeid, a->pid)) {
+			e->nodeid = a->nodeid;
+			e->pid = a->pid;
+			e->epoch = (e->ring_seq << 16) | (e->count & 0xffff);
+			changed = 1;
+		}
+	}
+	/* Everyone who delivered this knows the count now. */
+	if (set_assign(e, members, n) < 0) {
+		return -ENOMEM;
+	}
+	return changed;
+}
+
+int
+haq__election_reset(struct haq_election *e)
+{
+	int changed = clear_leader(e);
+
+	e->ring_seq = 0;
+	e->count = 0;
+	e->synced = 0;
+	e->nset = 0;
+	return changed;
+}
+
+void
+haq__election_free(struct haq_election *e)
+{
+	free(e->set);
+	e->set = NULL;
+	e->nset = 0;
+}
+
+static void
+put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static uint64_t
+get_le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++) {
+		v |= (uint64_t)p[i] << (8 * i);
+	}
+	return v;
+}
+
+void
+haq__announce_encode(const struct haq_announce *a, uint8_t *buf)
+{
+	put_le(buf, a->ring_seq, 8);
+	put_le(buf + 8, a->count, 4);
+	put_le(buf + 12, a->nodeid, 4);
+	put_le(buf + 16, a->pid, 4);
+	put_le(buf + 20, 0, 4); /* reserved */
+}
+
+int
+haq__announce_decode(const uint8_t *buf, size_t len, struct haq_announce *a)
+{
+	if (len != HAQ_ANNOUNCE_LEN) {
+		return -EBADMSG;
+	}
+	a->ring_seq = get_le(buf, 8);
+	a->count = (uint32_t)get_le(buf + 8, 4);
+	a->nodeid = (uint32_t)get_le(buf + 12, 4);
+	a->pid = (uint32_t)get_le(buf + 16, 4);
+	if (a->ring_seq == 0 || a->count == 0 || a->nodeid == 0 ||
+	    get_le(buf + 20, 4) != 0) {
+		return -EBADMSG;
+	}
+	return 0;
 }

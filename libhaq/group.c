@@ -69,19 +69,15 @@ is_self(const struct haq_group *g, uint32_t nodeid, uint32_t pid)
 	return nodeid == g->ctx->local_nodeid && pid == (uint32_t)g->ctx->owner_pid;
 }
 
+static int queue_control(struct haq_group *g, const uint8_t *payload,
+			 size_t len);
+
+/* Tell the application (and the log) who leads now. */
 static void
-run_election(struct haq_group *g, uint64_t ring_seq)
+report_leader(struct haq_group *g)
 {
 	struct haq_election *e = &g->election;
-	int quorate = g->ctx->quorum.quorate;
 
-	if (!g->joined) {
-		return;
-	}
-	if (!haq__election_update(e, ring_seq, g->view.members,
-				  g->view.nmembers, quorate)) {
-		return;
-	}
 	if (e->nodeid) {
 		haq__log(g->ctx, HAQ_LOG_INFO,
 			 "group %s: leader %u/%u, epoch %llu%s", g->name,
@@ -89,7 +85,11 @@ run_election(struct haq_group *g, uint64_t ring_seq)
 			 is_self(g, e->nodeid, e->pid) ? " (this process)" : "");
 	} else {
 		haq__log(g->ctx, HAQ_LOG_INFO, "group %s: no leader (%s)",
-			 g->name, quorate ? "no members" : "not quorate");
+			 g->name,
+			 !g->ctx->connected ? "disconnected"
+			 : !e->synced       ? "waiting for the leader's word"
+			 : g->ctx->quorum.quorate ? "no members"
+						  : "not quorate");
 	}
 	if (g->leader_fn && !g->dead && !g->ctx->free_requested) {
 		g->leader_fn(g, e->nodeid && is_self(g, e->nodeid, e->pid),
@@ -97,10 +97,90 @@ run_election(struct haq_group *g, uint64_t ring_seq)
 	}
 }
 
+/*
+ * The leader tells members that joined within the ring who leads and how
+ * many leaderships the ring has had (see election.h).
+ */
+static void
+announce(struct haq_group *g)
+{
+	struct haq_election *e = &g->election;
+	struct haq_announce a = {
+		.ring_seq = e->ring_seq,
+		.count = e->count,
+		.nodeid = e->nodeid,
+		.pid = e->pid,
+	};
+	uint8_t buf[1 + HAQ_ANNOUNCE_LEN];
+
+	buf[0] = HAQ_CONTROL_EPOCH;
+	haq__announce_encode(&a, buf + 1);
+	if (queue_control(g, buf, sizeof(buf)) < 0) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for the leader's announcement",
+			 g->name);
+	}
+}
+
+static void
+run_election(struct haq_group *g, uint64_t ring_seq, bool self_joining)
+{
+	struct haq_election *e = &g->election;
+	int rc;
+
+	if (!g->joined) {
+		return;
+	}
+	rc = haq__election_view(e, ring_seq, g->view.members, g->view.nmembers,
+				g->ctx->quorum.quorate, self_joining);
+	if (rc < 0) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory",
+			 g->name);
+		return;
+	}
+	if (rc > 0) {
+		report_leader(g);
+	}
+	if (g->dead || g->ctx->free_requested) {
+		return;
+	}
+	if (e->nodeid && is_self(g, e->nodeid, e->pid) &&
+	    (rc > 0 || haq__election_should_announce(e, g->view.members,
+						     g->view.nmembers))) {
+		announce(g);
+	}
+}
+
+/* A control frame from a member (nodeid, pid). */
+static void
+process_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		const uint8_t *data, size_t len)
+{
+	struct haq_announce a;
+	int rc;
+
+	if (len < 1 || data[0] != HAQ_CONTROL_EPOCH ||
+	    haq__announce_decode(data + 1, len - 1, &a) < 0 ||
+	    a.nodeid != nodeid || a.pid != pid) {
+		/* Only a leader announces, and only itself. */
+		g->counters[HAQ_COUNTER_MALFORMED]++;
+		return;
+	}
+	if (!g->have_view) {
+		return;
+	}
+	rc = haq__election_announced(&g->election, &a, g->view.members,
+				     g->view.nmembers);
+	if (rc > 0) {
+		report_leader(g);
+	}
+}
+
 static void
 apply_view(struct haq_group *g, struct haq_view *v)
 {
 	bool was_joined = g->joined;
+	bool self_joining = false;
 
 	v->seq = ++g->view_seq;
 	v->quorate = g->ctx->quorum.quorate;
@@ -114,6 +194,11 @@ apply_view(struct haq_group *g, struct haq_view *v)
 	for (size_t i = 0; i < v->nmembers; i++) {
 		if (is_self(g, v->members[i].nodeid, v->members[i].pid)) {
 			g->joined = true;
+		}
+	}
+	for (size_t i = 0; i < v->njoined; i++) {
+		if (is_self(g, v->joined[i].nodeid, v->joined[i].pid)) {
+			self_joining = true;
 		}
 	}
 	haq__view_clear(&g->view);
@@ -130,7 +215,7 @@ apply_view(struct haq_group *g, struct haq_view *v)
 	if (g->dead || g->ctx->free_requested) {
 		return;
 	}
-	run_election(g, g->view.ring_seq);
+	run_election(g, g->view.ring_seq, self_joining);
 	if (!was_joined && g->joined) {
 		/* Messages sent before the join was confirmed go out now. */
 		flush(g);
@@ -203,7 +288,7 @@ release_held(struct haq_group *g, bool force)
 			apply_view(g, &h->view);
 			break;
 		case HAQ_HELD_TOTEM:
-			run_election(g, h->view.ring_seq);
+			run_election(g, h->view.ring_seq, false);
 			break;
 		default:
 			process_frame(g, h->nodeid, h->pid, h->data, h->len);
@@ -234,7 +319,7 @@ haq__group_quorum_changed(struct haq_group *g)
 	}
 	/* A verdict that changed within the ring the group is in. */
 	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
-		run_election(g, g->ring_seq);
+		run_election(g, g->ring_seq, false);
 	}
 }
 
@@ -290,17 +375,17 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (rc == HAQ_RX_PENDING) {
 		return;
 	}
-	if (is_self(g, nodeid, pid)) {
+	if (is_self(g, nodeid, pid) && rc == HAQ_RX_DELIVER) {
 		g->self_delivered = rx.seq;
 	}
-	if (rc == HAQ_RX_DELIVER) {
-		g->counters[HAQ_COUNTER_DELIVERED]++;
-		if (g->message_fn && !g->ctx->free_requested) {
-			g->message_fn(g, nodeid, pid, rx.data, rx.len,
-				      g->message_ud);
-		}
+	if (rc == HAQ_RX_CONTROL) {
+		process_control(g, nodeid, pid, rx.data, rx.len);
+		return;
 	}
-	/* Control frames carry nothing this version acts on. */
+	g->counters[HAQ_COUNTER_DELIVERED]++;
+	if (g->message_fn && !g->ctx->free_requested) {
+		g->message_fn(g, nodeid, pid, rx.data, rx.len, g->message_ud);
+	}
 	free(rx.owned);
 }
 
@@ -419,7 +504,7 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 		}
 	}
 	if (!g->held_head && ready_for(g, ring_id.seq)) {
-		run_election(g, ring_id.seq);
+		run_election(g, ring_id.seq, false);
 		return;
 	}
 	h = calloc(1, sizeof(*h));
@@ -498,10 +583,18 @@ haq__group_connect(struct haq_group *g)
  * after the rejoin (receivers dropped its fragments when we left).
  */
 void
-haq__group_report_uncertain(struct haq_group *g)
+haq__group_lost(struct haq_group *g)
 {
 	uint64_t first = g->self_delivered + 1;
 	uint64_t last = g->handed;
+
+	/* Cut off from corosync, this process leads nothing. */
+	if (haq__election_reset(&g->election)) {
+		report_leader(g);
+	}
+	if (g->dead || g->ctx->free_requested) {
+		return;
+	}
 
 	if (g->q.head) {
 		g->q.head->sent = 0;
@@ -541,6 +634,7 @@ haq__group_destroy(struct haq_group *g)
 	haq__sendq_clear(&g->q);
 	haq__peers_free(&g->peers);
 	haq__view_clear(&g->view);
+	haq__election_free(&g->election);
 	free(g);
 }
 
@@ -664,8 +758,10 @@ flush(struct haq_group *g)
 		g->retry_delay = 0;
 		e->sent += chunk;
 		if (e->sent == e->len) {
-			g->handed = e->seq;
-			g->counters[HAQ_COUNTER_SENT]++;
+			if (e->type != HAQ_WIRE_CONTROL) {
+				g->handed = e->seq;
+				g->counters[HAQ_COUNTER_SENT]++;
+			}
 			haq__sendq_pop(&g->q);
 		}
 	}
@@ -729,6 +825,27 @@ haq__group_deadline(const struct haq_group *g)
 		}
 	}
 	return d;
+}
+
+/*
+ * Queue one of libhaq's own frames behind the application's messages. It
+ * carries the next message's seq without consuming it: receivers apply no
+ * sequence rules to control frames, and message ids stay dense.
+ */
+static int
+queue_control(struct haq_group *g, const uint8_t *payload, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	int rc;
+
+	rc = haq__sendq_push(&g->q, HAQ_WIRE_CONTROL, g->next_seq, &iov, 1, len);
+	if (rc < 0) {
+		return rc;
+	}
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		flush(g);
+	}
+	return 0;
 }
 
 HAQ_EXPORT int

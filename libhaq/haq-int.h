@@ -241,7 +241,7 @@ void haq__netns_leave(int saved);
 /* group.c */
 int haq__group_connect(struct haq_group *g);
 void haq__group_disconnect(struct haq_group *g);
-void haq__group_report_uncertain(struct haq_group *g);
+void haq__group_lost(struct haq_group *g);
 void haq__group_dispatch(struct haq_group *g);
 void haq__group_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__group_deadline(const struct haq_group *g);

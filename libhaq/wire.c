@@ -406,6 +406,15 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	    h.seq == p->skip_seq) {
 		return HAQ_RX_PENDING;
 	}
+	if (h.type == HAQ_WIRE_CONTROL) {
+		/*
+		 * libhaq's own announcements: idempotent, sent between
+		 * messages, outside the message sequence.
+		 */
+		out->data = payload;
+		out->len = plen;
+		return HAQ_RX_CONTROL;
+	}
 	if (p->next_seq != 0 && h.seq < p->next_seq) {
 		return -EALREADY;
 	}

@@ -17,7 +17,9 @@
  *    32     8  offset       where this fragment's payload starts
  * The payload follows the header. Every fragment of one message carries the
  * message's seq; a data frame is a whole message; a control frame carries
- * libhaq's own protocol (first payload byte: enum haq_control).
+ * libhaq's own protocol (first payload byte: enum haq_control) and the
+ * sender's next seq, which it does not consume: receivers apply no sequence
+ * rules to control frames.
  */
 #ifndef HAQ_WIRE_H
 #define HAQ_WIRE_H
@@ -42,7 +44,7 @@ enum haq_wire_type {
 };
 
 enum haq_control {
-	/* Sent by the leader after a view with joiners: u64 epoch, u32 count. */
+	/* The leader's announcement (struct haq_announce, election.h). */
 	HAQ_CONTROL_EPOCH = 1,
 };
 
