@@ -304,10 +304,15 @@ typedef void (*haq_writable_fn)(haq_group_t *group, void *userdata);
  * @param pid the leader's process id (0 when there is no leader).
  * @param userdata as given to haq_group_set_leader_cb().
  *
- * The leader is the member that has been in the group longest in the
- * current totem ring (after a ring change: the lowest (nodeid, pid)),
- * chosen only when the partition is quorate. There is no leader, and the
- * callback says so with nodeid 0, while the partition is not quorate.
+ * Every member names the same leader from the agreed views, without a
+ * vote: after a totem ring change it is the lowest (nodeid, pid); within a
+ * ring it stays while it is a member (a join never moves it), and when it
+ * leaves the lowest member that knew the ring's history follows. A process
+ * that joins within a ring names no leader until the leader's announcement
+ * reaches it (a few milliseconds). There is no leader, and the callback
+ * says so with nodeid 0, while the partition is not quorate or this
+ * process is disconnected from corosync: it is told before any other
+ * member can be elected in its place.
  */
 typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
 			      uint64_t epoch, uint32_t nodeid, uint32_t pid,
