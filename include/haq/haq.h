@@ -311,8 +311,7 @@ typedef void (*haq_writable_fn)(haq_group_t *group, void *userdata);
  * that joins within a ring names no leader until the leader's announcement
  * reaches it (a few milliseconds). There is no leader, and the callback
  * says so with nodeid 0, while the partition is not quorate or this
- * process is disconnected from corosync: it is told before any other
- * member can be elected in its place.
+ * process is disconnected from corosync.
  */
 typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
 			      uint64_t epoch, uint32_t nodeid, uint32_t pid,
