@@ -411,8 +411,12 @@ haq_ctx_free(haq_ctx_t *ctx)
 	if (!ctx) {
 		return;
 	}
-	if (ctx->depth > 0) {
-		/* Inside a callback: finish the dispatch first. */
+	if (ctx->depth > 0 || ctx->running) {
+		/*
+		 * Inside a callback, or inside haq_ctx_run() (from a callback
+		 * of the caller's own on the same libqb loop): finish first;
+		 * haq_ctx_run() releases the context when the loop returns.
+		 */
 		ctx->free_requested = true;
 		ctx->stop = true;
 		if (ctx->running && ctx->loop) {
@@ -559,6 +563,9 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 	}
 	if (ctx->depth > 0) {
 		return -EBUSY;
+	}
+	if (ctx->free_requested) {
+		return 0; /* released once haq_ctx_run() returns */
 	}
 	n = epoll_wait(ctx->epfd, ev, 16, 0);
 	if (n < 0) {

@@ -165,8 +165,9 @@ int haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags);
  * @param ctx the context, or NULL (then nothing happens).
  *
  * Queued messages that were not yet handed to corosync are discarded.
- * Inside a callback the release is deferred until the callback returns;
- * no further callback runs.
+ * Inside a callback the release is deferred until the callback returns,
+ * and while haq_ctx_run() runs (called from another callback of the same
+ * libqb loop) until haq_ctx_run() returns; no further callback runs.
  */
 void haq_ctx_free(haq_ctx_t *ctx);
 
