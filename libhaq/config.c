@@ -118,7 +118,7 @@ check_key(haq_ctx_t *ctx, const char *key)
 	if (len < CMAP_KEYNAME_MINLEN || len > CMAP_KEYNAME_MAXLEN) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (!ctx->cmap_valid) {
@@ -326,7 +326,7 @@ haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret)
 	if (!ctx || !ret) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (!ctx->cmap_valid) {
@@ -460,7 +460,7 @@ haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
 	if (len < 1 || len > CMAP_KEYNAME_MAXLEN) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (!ctx->cmap_valid) {

@@ -9,6 +9,7 @@
 #include "haq-int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -35,6 +36,39 @@ HAQ_EXPORT const char *
 haq_version_string(void)
 {
 	return PACKAGE_VERSION;
+}
+
+/*
+ * The fork check runs on every send and dispatch, and getpid() is a system
+ * call (glibc stopped caching it in 2.25): keep the pid, and forget it in a
+ * child, as systemd's getpid_cached() does.
+ */
+static pid_t cached_pid;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+forget_pid(void)
+{
+	__atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void
+register_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, forget_pid);
+}
+
+pid_t
+haq__getpid(void)
+{
+	pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+
+	if (pid == 0) {
+		pthread_once(&atfork_once, register_atfork);
+		pid = getpid();
+		__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
 }
 
 uint64_t
@@ -318,7 +352,7 @@ haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags)
 		return -ENOMEM;
 	}
 	ctx->flags = flags;
-	ctx->owner_pid = getpid();
+	ctx->owner_pid = haq__getpid();
 	ctx->loop = loop;
 	ctx->vq_fd = -1;
 	ctx->cmap_fd = -1;
@@ -424,7 +458,7 @@ haq_ctx_free(haq_ctx_t *ctx)
 		}
 		return;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		/*
 		 * A forked child must not finalize the parent's corosync
 		 * connections (it would tear down the parent's IPC): release
@@ -504,9 +538,18 @@ haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid)
 static void
 run_timers(haq_ctx_t *ctx, bool fired)
 {
-	uint64_t now = haq__now();
+	uint64_t now;
 	uint64_t expirations;
 
+	/*
+	 * No deadline armed and none fired: nothing is due (every deadline
+	 * set goes through haq__timers_update(), which arms the timerfd), so
+	 * the message path pays neither a clock read nor a walk of the groups.
+	 */
+	if (!fired && ctx->timer_armed_at == 0 && !ctx->lost_pending) {
+		return;
+	}
+	now = haq__now();
 	if (fired) {
 		/* Drain the timerfd so the epoll set stops reporting it. */
 		while (read(ctx->timerfd, &expirations, sizeof(expirations)) >
@@ -558,7 +601,7 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 	if (!ctx) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (ctx->depth > 0) {
@@ -635,7 +678,7 @@ haq_ctx_run(haq_ctx_t *ctx)
 	if (!ctx) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (ctx->depth > 0 || ctx->running) {

@@ -6,6 +6,7 @@
 #include "haq-int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 int
@@ -74,6 +75,10 @@ haq__cs_to_errno(cs_error_t err)
 HAQ_EXPORT const char *
 haq_strerror(int err)
 {
+	/* -INT_MIN does not fit an int, and it is no errno value anyway. */
+	if (err == INT_MIN) {
+		return "unknown error";
+	}
 	if (err > 0) {
 		err = -err;
 	}

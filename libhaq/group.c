@@ -8,6 +8,7 @@
 #include "haq-int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -327,11 +328,21 @@ haq__group_quorum_changed(struct haq_group *g)
 /* CPG callbacks                                                    */
 /* ---------------------------------------------------------------- */
 
+/*
+ * The group whose handle haq__group_dispatch() is dispatching on this
+ * thread: its callbacks find their group without cpg_context_get(), a
+ * handle-database lookup with a mutex taken and released per message.
+ */
+static __thread struct haq_group *dispatching;
+
 static struct haq_group *
 group_of(cpg_handle_t handle)
 {
 	void *p = NULL;
 
+	if (dispatching && dispatching->handle == handle) {
+		return dispatching;
+	}
 	cpg_context_get(handle, &p);
 	return p;
 }
@@ -400,6 +411,7 @@ deliver_cb(cpg_handle_t handle, const struct cpg_name *name, uint32_t nodeid,
 	if (!g || g->dead || g->ctx->free_requested) {
 		return;
 	}
+	g->rx_bytes += len;
 	if (!g->held_head) {
 		process_frame(g, nodeid, pid, msg, len);
 		return;
@@ -638,15 +650,31 @@ haq__group_destroy(struct haq_group *g)
 	free(g);
 }
 
+/*
+ * Whether more events wait on a CPG connection: libqb writes one byte per
+ * event to the socket cpg_fd_get() returns. One poll() is cheaper than an
+ * empty cpg_dispatch() (a handle lookup, a lock and the same poll inside).
+ */
+static bool
+more_pending(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) != 0;
+}
+
 void
 haq__group_dispatch(struct haq_group *g)
 {
 	haq_ctx_t *ctx = g->ctx;
 
+	g->rx_bytes = 0;
 	for (int i = 0; i < HAQ_DISPATCH_BUDGET; i++) {
-		cs_error_t err = cpg_dispatch(g->handle,
-					      CS_DISPATCH_ONE_NONBLOCKING);
+		cs_error_t err;
 
+		dispatching = g;
+		err = cpg_dispatch(g->handle, CS_DISPATCH_ONE_NONBLOCKING);
+		dispatching = NULL;
 		if (err == CS_ERR_TRY_AGAIN) {
 			break; /* nothing more to read */
 		}
@@ -656,6 +684,21 @@ haq__group_dispatch(struct haq_group *g)
 		}
 		if (g->dead || ctx->free_requested || !g->handle_valid) {
 			return;
+		}
+		/*
+		 * Large frames: a byte budget as well, so that reassembling a
+		 * big message never holds the loop for long (the fd stays
+		 * readable: the next dispatch continues).
+		 */
+		if (g->rx_bytes >= HAQ_DISPATCH_BYTES) {
+			break;
+		}
+		/*
+		 * Usually one event is all there is (a reply, a round trip):
+		 * ask the socket rather than pay a whole empty dispatch.
+		 */
+		if (i == 0 && !more_pending(g->fd)) {
+			break;
 		}
 	}
 	/* Deliveries made room in corosync: try the queue again. */
@@ -690,7 +733,7 @@ static void
 maybe_writable(struct haq_group *g)
 {
 	/* Hysteresis: wake the writer when half the queue is free. */
-	if (!g->want_writable || g->q.bytes > g->queue_limit / 2) {
+	if (!g->want_writable || g->q.mem > g->queue_limit / 2) {
 		return;
 	}
 	g->want_writable = false;
@@ -863,7 +906,7 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 	if (!g || !iov || iovcnt == 0 || g->dead) {
 		return -EINVAL;
 	}
-	if (g->ctx->owner_pid != getpid()) {
+	if (g->ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	for (size_t i = 0; i < iovcnt; i++) {
@@ -881,7 +924,12 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 	if (len > g->max_message) {
 		return -EMSGSIZE;
 	}
-	if (g->q.bytes + len > g->queue_limit) {
+	/*
+	 * The limit bounds the memory the queue holds, headers included; an
+	 * empty queue takes any message up to the maximum size.
+	 */
+	if (g->q.count &&
+	    g->q.mem + haq__sendq_footprint(len) > g->queue_limit) {
 		g->want_writable = true;
 		return -ENOBUFS;
 	}
@@ -974,7 +1022,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	if (len > HAQ_GROUP_NAME_MAX) {
 		return -ENAMETOOLONG;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	for (g = ctx->groups; g; g = g->next) {
@@ -1007,6 +1055,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	g->cpg_name.length = (uint32_t)len;
 	g->next_seq = 1;
 	g->queue_limit = HAQ_QUEUE_LIMIT_DEFAULT;
+	g->q.limit = g->queue_limit;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
 	saved = haq__netns_enter(ctx);
 	rc = haq__group_connect(g);
@@ -1128,6 +1177,7 @@ haq_group_set_queue_limit(haq_group_t *g, size_t bytes)
 		return -EINVAL;
 	}
 	g->queue_limit = bytes;
+	g->q.limit = bytes;
 	return 0;
 }
 

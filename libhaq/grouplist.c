@@ -119,7 +119,7 @@ haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret)
 	if (!ctx || !ret) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != getpid()) {
+	if (ctx->owner_pid != haq__getpid()) {
 		return -ECHILD;
 	}
 	if (!ctx->connected) {

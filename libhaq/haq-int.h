@@ -25,10 +25,12 @@
 
 /* Events one dispatch call handles from one corosync connection. */
 #define HAQ_DISPATCH_BUDGET 64
+/* Frame bytes one dispatch call takes from one group before yielding. */
+#define HAQ_DISPATCH_BYTES (2u * 1024u * 1024u)
 /* Frames one flush hands to corosync before yielding to the loop. */
 #define HAQ_FLUSH_BUDGET 256
 /* Bytes one flush hands to corosync before yielding (keeps the loop live). */
-#define HAQ_FLUSH_BYTES (8u * 1024u * 1024u)
+#define HAQ_FLUSH_BYTES (2u * 1024u * 1024u)
 /* Retry delay after CS_ERR_TRY_AGAIN, doubling up to the maximum. */
 #define HAQ_RETRY_MIN_NS (1000000ull)
 #define HAQ_RETRY_MAX_NS (50000000ull)
@@ -86,6 +88,7 @@ struct haq_sendq_entry {
 	struct haq_sendq_entry *next;
 	uint64_t seq;
 	size_t len;  /* payload bytes */
+	size_t cap;  /* payload bytes the block can hold (reused blocks) */
 	size_t sent; /* payload bytes handed to corosync (fragments) */
 	uint8_t type;
 	uint8_t data[];
@@ -94,8 +97,17 @@ struct haq_sendq_entry {
 struct haq_sendq {
 	struct haq_sendq_entry *head;
 	struct haq_sendq_entry *tail;
-	size_t bytes;
+	size_t bytes; /* payload bytes queued */
 	size_t count;
+	/*
+	 * Memory the queue holds: its blocks with their headers and malloc's
+	 * bookkeeping (mem), and freed blocks kept for reuse (cache,
+	 * cache_mem). mem + cache_mem stays within limit (0: keep no cache).
+	 */
+	size_t mem;
+	size_t limit;
+	struct haq_sendq_entry *cache;
+	size_t cache_mem;
 };
 
 enum haq_held_kind {
@@ -145,6 +157,7 @@ struct haq_group {
 	uint64_t self_delivered;  /* highest own seq delivered back */
 	uint64_t handed;          /* highest own seq handed to corosync */
 	struct haq_sendq q;
+	size_t rx_bytes; /* frame bytes received in this dispatch */
 	size_t queue_limit;
 	size_t max_message;
 	bool want_writable;
@@ -231,6 +244,7 @@ int haq__check_server(haq_ctx_t *ctx, int fd);
 void haq__log(haq_ctx_t *ctx, int priority, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t haq__now(void);
+pid_t haq__getpid(void);
 int haq__watch_add(haq_ctx_t *ctx, int fd, struct haq_watch *w);
 void haq__watch_del(haq_ctx_t *ctx, int fd);
 void haq__timers_update(haq_ctx_t *ctx);
@@ -253,6 +267,7 @@ void haq__view_clear(struct haq_view *v);
 int haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
 		    const struct iovec *iov, size_t iovcnt, size_t len);
 void haq__sendq_pop(struct haq_sendq *q);
+size_t haq__sendq_footprint(size_t len);
 size_t haq__sendq_clear(struct haq_sendq *q);
 
 /* quorum.c */

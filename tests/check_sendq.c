@@ -60,6 +60,46 @@ START_TEST(test_empty_iov_entries_are_skipped)
 }
 END_TEST
 
+START_TEST(test_freed_blocks_reused_within_limit)
+{
+	struct haq_sendq q = {0};
+	char buf[1000];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct haq_sendq_entry *first;
+
+	memset(buf, 'a', sizeof(buf));
+	q.limit = 4 * haq__sendq_footprint(sizeof(buf));
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 1, &iov, 1, 1000), 0);
+	first = q.head;
+	ck_assert_uint_eq(q.mem, haq__sendq_footprint(1000));
+	haq__sendq_pop(&q);
+	/* The block is kept and reused for a message of a similar size. */
+	ck_assert_uint_eq(q.mem, 0);
+	ck_assert_uint_eq(q.cache_mem, haq__sendq_footprint(1000));
+	iov.iov_len = 600;
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 2, &iov, 1, 600), 0);
+	ck_assert_ptr_eq(q.head, first);
+	ck_assert_uint_eq(q.cache_mem, 0);
+	haq__sendq_pop(&q);
+	/* Memory held never exceeds the limit, cache included. */
+	for (uint64_t i = 0; i < 100; i++) {
+		size_t len = 1 + (size_t)(i * 37 % 1000);
+
+		if (q.count == 4) {
+			haq__sendq_pop(&q);
+		}
+		iov.iov_len = len;
+		ck_assert_int_eq(
+			haq__sendq_push(&q, HAQ_WIRE_DATA, i + 3, &iov, 1, len), 0);
+		ck_assert_uint_le(q.mem + q.cache_mem, q.limit);
+	}
+	haq__sendq_clear(&q);
+	ck_assert_ptr_null(q.cache);
+	ck_assert_uint_eq(q.cache_mem, 0);
+	ck_assert_uint_eq(q.mem, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -68,5 +108,6 @@ main(void)
 	ADD_TCASE(s, test_push_copies_and_keeps_order, 5);
 	ADD_TCASE(s, test_clear_counts_discarded, 5);
 	ADD_TCASE(s, test_empty_iov_entries_are_skipped, 5);
+	ADD_TCASE(s, test_freed_blocks_reused_within_limit, 5);
 	return run_suite(s);
 }
