@@ -56,30 +56,28 @@ struct chat {
 	bool eof;
 	bool done;
 
-	uint64_t sent;   /* own messages the group accepted */
-	uint64_t echoed; /* own messages delivered back to us */
+	bool connected;	    /* to corosync, as last reported */
+	uint64_t sent;	    /* own messages the group accepted */
+	uint64_t echoed;    /* own messages delivered back to us */
+	uint64_t uncertain; /* own messages that will never come back */
 	int status;
 };
 
 static void input_resume(struct chat *c);
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: " PROG " [-q] [-v] GROUP\n"
-		"       " PROG " --help | --version\n"
-		"\n"
-		"Send each line of standard input to the libhaq group GROUP and\n"
-		"print every message the group delivers as \"[nodeid/pid] text\",\n"
-		"in the order all members agree on. At end of input, wait until\n"
-		"the lines sent have been delivered back, then leave and exit.\n"
-		"\n"
-		"  -q, --quiet     print messages only (no views, quorum, leader)\n"
-		"  -v, --verbose   print libhaq's log on stderr (twice: debug)\n"
-		"  -h, --help      show this help and exit\n"
-		"  -V, --version   show the libhaq version and exit\n");
-}
+static const char help_text[] =
+	"usage: " PROG " [-q] [-v] GROUP\n"
+	"       " PROG " --help | --version\n"
+	"\n"
+	"Send each line of standard input to the libhaq group GROUP and\n"
+	"print every message the group delivers as \"[nodeid/pid] text\",\n"
+	"in the order all members agree on. At end of input, wait until\n"
+	"the lines sent have been delivered back, then leave and exit.\n"
+	"\n"
+	"  -q, --quiet     print messages only (no views, quorum, leader)\n"
+	"  -v, --verbose   print libhaq's log on stderr (twice: debug)\n"
+	"  -h, --help      show this help and exit\n"
+	"  -V, --version   show the libhaq version and exit\n";
 
 static void
 short_usage(void)
@@ -97,6 +95,15 @@ finish(struct chat *c, int status)
 	c->done = true;
 	c->status = status;
 	qb_loop_stop(c->loop);
+}
+
+/* Flow control is invisible unless asked for (-vv). */
+static void
+debug(const struct chat *c, const char *msg)
+{
+	if (c->verbose > 1) {
+		fprintf(stderr, PROG ": %s\n", msg);
+	}
 }
 
 /* Print data from the network without letting it drive the terminal. */
@@ -194,7 +201,7 @@ static void
 check_done(struct chat *c)
 {
 	if (c->eof && !c->blocked && c->start == c->len &&
-	    c->echoed >= c->sent) {
+	    c->echoed + c->uncertain >= c->sent) {
 		finish(c, 0);
 	}
 }
@@ -232,6 +239,7 @@ send_lines(struct chat *c)
 			if (rc == -ENOBUFS) {
 				/* The writable callback resumes from here. */
 				c->blocked = true;
+				debug(c, "send queue full, input paused");
 				break;
 			}
 			if (rc < 0) {
@@ -301,23 +309,30 @@ stdin_cb(int32_t fd, int32_t revents, void *data)
 	input_read(c);
 	if (c->blocked || c->eof || c->done) {
 		/*
-		 * A negative return removes the fd from the loop: the way to
-		 * stop watching it from inside its own callback.
+		 * Take the fd out of libqb's epoll set, or a pipe at EOF keeps
+		 * reporting POLLHUP; returning -1 as well lets libqb reuse the
+		 * entry instead of re-arming it.
 		 */
+		qb_loop_poll_del(c->loop, STDIN_FILENO);
 		c->reading = false;
 		return -1;
 	}
 	return 0;
 }
 
-/* Regular files and /dev/null cannot be polled: read them from jobs. */
+/*
+ * Regular files and /dev/null cannot be polled: read them from jobs, a
+ * few chunks per job, since libqb may wait a while between jobs.
+ */
 static void
 stdin_job(void *data)
 {
 	struct chat *c = data;
 
 	c->reading = false;
-	input_read(c);
+	for (int i = 0; i < 16 && !c->blocked && !c->eof && !c->done; i++) {
+		input_read(c);
+	}
 	input_resume(c);
 }
 
@@ -361,8 +376,8 @@ fd_pollable(int fd)
 }
 
 static void
-message_cb(haq_group_t *group, uint32_t nodeid, uint32_t pid,
-	   const void *data, size_t len, void *userdata)
+message_cb(haq_group_t *group, uint32_t nodeid, uint32_t pid, const void *data,
+	   size_t len, void *userdata)
 {
 	struct chat *c = userdata;
 
@@ -393,6 +408,7 @@ writable_cb(haq_group_t *group, void *userdata)
 	struct chat *c = userdata;
 
 	(void)group;
+	debug(c, "send queue has room, input resumed");
 	c->blocked = false;
 	send_lines(c);
 	input_resume(c);
@@ -400,8 +416,8 @@ writable_cb(haq_group_t *group, void *userdata)
 }
 
 static void
-leader_cb(haq_group_t *group, int is_leader, uint64_t epoch,
-	  uint32_t nodeid, uint32_t pid, void *userdata)
+leader_cb(haq_group_t *group, int is_leader, uint64_t epoch, uint32_t nodeid,
+	  uint32_t pid, void *userdata)
 {
 	struct chat *c = userdata;
 	const haq_quorum_t *q;
@@ -413,9 +429,14 @@ leader_cb(haq_group_t *group, int is_leader, uint64_t epoch,
 	if (nodeid == 0) {
 		bool quorate = haq_quorum_get(c->ctx, &q) == 0 &&
 			       haq_quorum_quorate(q) == 1;
+		const char *why = "not known yet";
 
-		printf("leader: none (%s)\n",
-		       quorate ? "no members" : "not quorate");
+		if (!c->connected) {
+			why = "no connection to corosync";
+		} else if (!quorate) {
+			why = "not quorate";
+		}
+		printf("leader: none (%s)\n", why);
 		return;
 	}
 	printf("leader: %" PRIu32 "/%" PRIu32 " epoch %" PRIu64 "%s\n", nodeid,
@@ -437,31 +458,31 @@ static void
 connection_cb(haq_ctx_t *ctx, int connected, void *userdata)
 {
 	struct chat *c = userdata;
-	size_t queued = 0;
-	uint64_t lost;
 
 	(void)ctx;
-	if (connected) {
-		fprintf(stderr, PROG ": reconnected to corosync\n");
-		return;
-	}
-	fprintf(stderr, PROG ": lost the connection to corosync; "
-			"reconnecting\n");
-	/*
-	 * Messages still queued go out after the reconnect. Those already
-	 * handed to corosync may or may not have reached the group, but
-	 * they will never come back to the new connection: stop waiting
-	 * for them, and say so.
-	 */
-	haq_group_queued(c->group, NULL, &queued);
-	lost = c->sent - c->echoed > queued ? c->sent - c->echoed - queued : 0;
-	if (lost > 0) {
-		fprintf(stderr,
-			PROG ": %" PRIu64 " line(s) sent before the loss "
-			     "may not have reached the group\n",
-			lost);
-	}
-	c->sent -= lost;
+	c->connected = connected != 0;
+	fprintf(stderr, PROG ": %s\n",
+		connected ? "reconnected to corosync"
+			  : "lost the connection to corosync; reconnecting");
+}
+
+/*
+ * Lines handed to corosync just before the connection broke may or may
+ * not have reached the others, and will never come back to us: stop
+ * waiting for them, and say so.
+ */
+static void
+uncertain_cb(haq_group_t *group, uint64_t first_id, uint64_t last_id,
+	     void *userdata)
+{
+	struct chat *c = userdata;
+
+	(void)group;
+	fprintf(stderr,
+		PROG ": lines %" PRIu64 "..%" PRIu64 " of this session may not "
+		     "have reached the group\n",
+		first_id, last_id);
+	c->uncertain += last_id - first_id + 1;
 	check_done(c);
 }
 
@@ -512,7 +533,7 @@ main(int argc, char **argv)
 			c.verbose++;
 			break;
 		case 'h':
-			usage(stdout);
+			fputs(help_text, stdout);
 			return 0;
 		case 'V':
 			printf(PROG " (libhaq) %s\n", haq_version_string());
@@ -537,7 +558,8 @@ main(int argc, char **argv)
 	}
 	rc = haq_ctx_new(&c.ctx, c.loop);
 	if (rc < 0) {
-		fprintf(stderr, PROG ": cannot connect: %s\n", haq_strerror(rc));
+		fprintf(stderr, PROG ": cannot connect: %s\n",
+			haq_strerror(rc));
 		qb_loop_destroy(c.loop);
 		return 1;
 	}
@@ -546,6 +568,7 @@ main(int argc, char **argv)
 	haq_ctx_set_quorum_cb(c.ctx, quorum_cb, &c);
 	haq_ctx_local_nodeid(c.ctx, &c.nodeid);
 	c.pid = (uint32_t)getpid();
+	c.connected = true;
 	/* The state at connect time: the callback reports only changes. */
 	if (!c.quiet && haq_quorum_get(c.ctx, &q) == 0) {
 		print_quorum(q);
@@ -563,6 +586,7 @@ main(int argc, char **argv)
 	haq_group_set_view_cb(c.group, view_cb, &c);
 	haq_group_set_writable_cb(c.group, writable_cb, &c);
 	haq_group_set_leader_cb(c.group, leader_cb, &c);
+	haq_group_set_uncertain_cb(c.group, uncertain_cb, &c);
 
 	qb_loop_signal_add(c.loop, QB_LOOP_HIGH, SIGINT, &c, signal_cb, NULL);
 	qb_loop_signal_add(c.loop, QB_LOOP_HIGH, SIGTERM, &c, signal_cb, NULL);

@@ -139,7 +139,9 @@ run_election(struct haq_group *g, uint64_t ring_seq, bool self_joining)
 			 g->name);
 		return;
 	}
-	if (rc > 0) {
+	/* The first verdict after a join is news too, even "none". */
+	if (rc > 0 || !g->leader_reported) {
+		g->leader_reported = true;
 		report_leader(g);
 	}
 	if (g->dead || g->ctx->free_requested) {
@@ -583,6 +585,7 @@ haq__group_connect(struct haq_group *g)
 		return rc;
 	}
 	g->joined = false;
+	g->leader_reported = false;
 	/* The first view of a connection waits for its initial totem change. */
 	g->ring_nodeid = 0;
 	g->ring_seq = 0;
@@ -642,6 +645,15 @@ haq__group_disconnect(struct haq_group *g)
 void
 haq__group_destroy(struct haq_group *g)
 {
+	if (g->handle_valid && g->joined) {
+		/*
+		 * Say goodbye, so peers see "leave" rather than "procdown".
+		 * The handle is finalized right after and never rejoined
+		 * (corosync's leave-then-rejoin bug); if corosync is busy the
+		 * peers see the handle go instead.
+		 */
+		(void)cpg_leave(g->handle, &g->cpg_name);
+	}
 	haq__group_disconnect(g);
 	haq__sendq_clear(&g->q);
 	haq__peers_free(&g->peers);

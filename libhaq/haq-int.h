@@ -139,6 +139,7 @@ struct haq_group {
 	struct haq_watch watch;
 	bool joined; /* our own join was confirmed by a view */
 	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
+	bool leader_reported; /* the first leader verdict since joining */
 	bool dead;   /* left by the caller: released after dispatch */
 
 	haq_message_fn message_fn;

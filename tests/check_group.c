@@ -292,11 +292,10 @@ START_TEST(test_two_processes_view_join_and_leave)
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "the child process failed (status %d)", status);
-	/* Its exit is seen as the process going down. */
+	/* Its exit without a leave is seen as the process going down. */
 	ck_assert(wait_for(&m, 1, 1, 50, 10000));
 	ck_assert_uint_eq(m.left_nodeid, 2);
-	ck_assert_msg(m.left_reason == HAQ_REASON_PROCDOWN ||
-			      m.left_reason == HAQ_REASON_LEAVE,
+	ck_assert_msg(m.left_reason == HAQ_REASON_PROCDOWN,
 		      "left with reason %s", haq_reason_str(m.left_reason));
 	for (uint64_t i = 0; i < 50; i++) {
 		ck_assert_uint_eq(m.from[i], 2);
@@ -318,10 +317,9 @@ START_TEST(test_leave_reason_seen_by_peer)
 	ck_assert_int_eq(haq_group_leave(m[1].g), 0);
 	ck_assert(wait_for(m, 1, 1, 0, 10000));
 	ck_assert_uint_eq(m[0].left_nodeid, 3);
-	/* Leave is a finalize: corosync reports the handle going away. */
-	ck_assert_msg(m[0].left_reason == HAQ_REASON_LEAVE ||
-			      m[0].left_reason == HAQ_REASON_PROCDOWN,
-		      "reason %s", haq_reason_str(m[0].left_reason));
+	/* A leave is a leave, not a crash. */
+	ck_assert_msg(m[0].left_reason == HAQ_REASON_LEAVE, "reason %s",
+		      haq_reason_str(m[0].left_reason));
 	/* Joining again after a leave works (a fresh handle). */
 	ck_assert_int_eq(haq_group_join(m[1].ctx, name, &m[1].g), 0);
 	haq_group_set_view_cb(m[1].g, on_view, &m[1]);
