@@ -348,6 +348,8 @@ typedef void (*haq_uncertain_fn)(haq_group_t *group, uint64_t first_id,
  *         -ENAMETOOLONG the name is longer than HAQ_GROUP_NAME_MAX;
  *         -EEXIST this context already joined that name;
  *         -ENOTCONN corosync went away (retry after the connection callback);
+ *         -EPERM the IPC server is not running as root (see
+ *                HAQ_CTX_ANY_SERVER_UID);
  *         -EACCES, -ENOMEM, -EMFILE.
  *
  * Messages sent before the first view are queued and sent once the join is
@@ -369,6 +371,9 @@ int haq_group_leave(haq_group_t *group);
 
 /**
  * @brief Set the message callback.
+ * @param group the group.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if group is NULL.
  */
 int haq_group_set_message_cb(haq_group_t *group, haq_message_fn fn,
@@ -376,12 +381,18 @@ int haq_group_set_message_cb(haq_group_t *group, haq_message_fn fn,
 
 /**
  * @brief Set the view callback.
+ * @param group the group.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if group is NULL.
  */
 int haq_group_set_view_cb(haq_group_t *group, haq_view_fn fn, void *userdata);
 
 /**
  * @brief Set the callback that tells when a full queue has room again.
+ * @param group the group.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if group is NULL.
  */
 int haq_group_set_writable_cb(haq_group_t *group, haq_writable_fn fn,
@@ -389,6 +400,9 @@ int haq_group_set_writable_cb(haq_group_t *group, haq_writable_fn fn,
 
 /**
  * @brief Set the leadership callback.
+ * @param group the group.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if group is NULL.
  */
 int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
@@ -396,6 +410,9 @@ int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
 
 /**
  * @brief Set the callback for messages of unknown fate after a disconnect.
+ * @param group the group.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if group is NULL.
  */
 int haq_group_set_uncertain_cb(haq_group_t *group, haq_uncertain_fn fn,
@@ -469,18 +486,21 @@ int haq_group_queued(const haq_group_t *group, size_t *bytes,
 
 /**
  * @brief The group's name as given to haq_group_join().
+ * @param group the group.
  * @return the name, or NULL if group is NULL.
  */
 const char *haq_group_name(const haq_group_t *group);
 
 /**
  * @brief The context a group belongs to.
+ * @param group the group.
  * @return the context, or NULL if group is NULL.
  */
 haq_ctx_t *haq_group_ctx(const haq_group_t *group);
 
 /**
  * @brief The group's current view.
+ * @param group the group.
  * @return the view, valid until the next callback, or NULL before the first
  *         view (or if group is NULL).
  */
@@ -526,17 +546,23 @@ int haq_group_counter(const haq_group_t *group, int counter,
  * @param ret where the snapshot is stored; free it with
  *        haq_grouplist_free(). Groups are sorted by name (bytes), members
  *        by (nodeid, pid).
- * @return 0, or -EINVAL, -ENOTCONN, -EACCES, -ENOMEM, -ECHILD.
+ * @return 0, or -EINVAL, -ENOTCONN, -EACCES, -ENOMEM, -ECHILD, or
+ *         -EAGAIN corosync is busy with a membership change: try again
+ *                 later (from a timer).
  *
  * Makes a synchronous round trip to corosync: not for a hot path.
  */
 int haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret);
 
-/** @brief Free a group list (NULL is allowed). */
+/**
+ * @brief Free a group list (NULL is allowed).
+ * @param list the list, or NULL.
+ */
 void haq_grouplist_free(haq_grouplist_t *list);
 
 /**
  * @brief Number of groups in the list.
+ * @param list the list.
  * @return the count (0 if list is NULL).
  */
 size_t haq_grouplist_count(const haq_grouplist_t *list);
@@ -555,6 +581,8 @@ const char *haq_grouplist_name(const haq_grouplist_t *list, size_t i,
 
 /**
  * @brief Number of members of one group.
+ * @param list the list.
+ * @param i the group, 0..haq_grouplist_count()-1.
  * @return the count (0 if list is NULL or i out of range).
  */
 size_t haq_grouplist_member_count(const haq_grouplist_t *list, size_t i);
@@ -587,6 +615,7 @@ int haq_view_ring(const haq_view_t *view, uint32_t *ring_nodeid,
 
 /**
  * @brief The per-group sequence of this view as seen by this process.
+ * @param view the view.
  * @return 1 for the first view after joining, increasing by one per view;
  *         0 if view is NULL.
  */
@@ -594,6 +623,7 @@ uint64_t haq_view_seq(const haq_view_t *view);
 
 /**
  * @brief Whether the partition was quorate for this view's ring.
+ * @param view the view.
  * @return 1 quorate, 0 not, -EINVAL.
  */
 int haq_view_quorate(const haq_view_t *view);
@@ -601,6 +631,7 @@ int haq_view_quorate(const haq_view_t *view);
 /**
  * @brief Number of members, sorted by (nodeid, pid) identically on every
  *        member.
+ * @param view the view.
  * @return the count (0 if view is NULL).
  */
 size_t haq_view_member_count(const haq_view_t *view);
@@ -618,6 +649,7 @@ int haq_view_member(const haq_view_t *view, size_t i, uint32_t *nodeid,
 
 /**
  * @brief Number of members that joined with this view.
+ * @param view the view.
  * @return the count (0 if view is NULL).
  */
 size_t haq_view_joined_count(const haq_view_t *view);
@@ -634,6 +666,7 @@ int haq_view_joined(const haq_view_t *view, size_t i, uint32_t *nodeid,
 
 /**
  * @brief Number of members that left with this view.
+ * @param view the view.
  * @return the count (0 if view is NULL).
  */
 size_t haq_view_left_count(const haq_view_t *view);
@@ -663,6 +696,9 @@ typedef void (*haq_quorum_fn)(haq_ctx_t *ctx, const haq_quorum_t *quorum,
 
 /**
  * @brief Set the quorum callback.
+ * @param ctx the context.
+ * @param fn the callback, or NULL for none.
+ * @param userdata passed to fn.
  * @return 0, or -EINVAL if ctx is NULL.
  */
 int haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata);
@@ -678,6 +714,7 @@ int haq_quorum_get(haq_ctx_t *ctx, const haq_quorum_t **ret);
 
 /**
  * @brief Whether this partition is quorate.
+ * @param quorum the snapshot.
  * @return 1 quorate, 0 not, -EINVAL.
  */
 int haq_quorum_quorate(const haq_quorum_t *quorum);
@@ -705,6 +742,7 @@ int haq_quorum_votes(const haq_quorum_t *quorum, uint32_t *expected_votes,
 /**
  * @brief Number of nodes that are members of this partition (a quorum
  *        device counts as node id 0).
+ * @param quorum the snapshot.
  * @return the count (0 if quorum is NULL).
  */
 size_t haq_quorum_node_count(const haq_quorum_t *quorum);
@@ -752,6 +790,9 @@ int haq_config_get_string(haq_ctx_t *ctx, const char *key, char **value);
 
 /**
  * @brief Read an unsigned integer key of up to 32 bits.
+ * @param ctx the context.
+ * @param key the key, such as "totem.token".
+ * @param value where the value is stored.
  * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE (not an unsigned integer of
  *         at most 32 bits), -ENOTCONN.
  */
@@ -759,6 +800,9 @@ int haq_config_get_u32(haq_ctx_t *ctx, const char *key, uint32_t *value);
 
 /**
  * @brief Read an unsigned integer key of up to 64 bits.
+ * @param ctx the context.
+ * @param key the key, such as "totem.token".
+ * @param value where the value is stored.
  * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE, -ENOTCONN.
  */
 int haq_config_get_u64(haq_ctx_t *ctx, const char *key, uint64_t *value);
@@ -779,11 +823,15 @@ int haq_config_cluster_name(haq_ctx_t *ctx, char **name);
  */
 int haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret);
 
-/** @brief Free a node list (NULL is allowed). */
+/**
+ * @brief Free a node list (NULL is allowed).
+ * @param list the list, or NULL.
+ */
 void haq_nodelist_free(haq_nodelist_t *list);
 
 /**
  * @brief Number of nodes in the list, sorted by node id.
+ * @param list the list.
  * @return the count (0 if list is NULL).
  */
 size_t haq_nodelist_count(const haq_nodelist_t *list);
@@ -802,12 +850,17 @@ int haq_nodelist_node(const haq_nodelist_t *list, size_t i, uint32_t *nodeid,
 
 /**
  * @brief Number of ring addresses of one node.
+ * @param list the list.
+ * @param i the node, 0..haq_nodelist_count()-1.
  * @return the count (0 if list is NULL or i out of range).
  */
 size_t haq_nodelist_addr_count(const haq_nodelist_t *list, size_t i);
 
 /**
  * @brief One ring address of one node, as written in the configuration.
+ * @param list the list.
+ * @param i the node, 0..haq_nodelist_count()-1.
+ * @param j the address, 0..haq_nodelist_addr_count()-1.
  * @return the address, owned by the list, or NULL if out of range.
  */
 const char *haq_nodelist_addr(const haq_nodelist_t *list, size_t i,
