@@ -51,6 +51,11 @@ haq__config_connect(haq_ctx_t *ctx)
 		haq__config_disconnect(ctx);
 		return -ENOTCONN;
 	}
+	rc = haq__check_server(ctx, ctx->cmap_fd);
+	if (rc < 0) {
+		haq__config_disconnect(ctx);
+		return rc;
+	}
 	ctx->cmap_watch.kind = HAQ_WATCH_CMAP;
 	ctx->cmap_watch.obj = ctx;
 	rc = haq__watch_add(ctx, ctx->cmap_fd, &ctx->cmap_watch);

@@ -92,7 +92,12 @@ choose(struct haq_election *e, const struct haq_memb *members, size_t n,
 		if (e->nodeid && contains(members, n, e->nodeid, e->pid)) {
 			return 0; /* the leader stays */
 		}
-		if (e->nset > 0) {
+		if (e->count >= HAQ_EPOCH_COUNT_MAX) {
+			/*
+			 * The ring's epochs are used up: electing again would
+			 * reuse one. No leader until the next ring change.
+			 */
+		} else if (e->nset > 0) {
 			nodeid = e->set[0].nodeid;
 			pid = e->set[0].pid;
 		} else {
@@ -109,7 +114,7 @@ choose(struct haq_election *e, const struct haq_memb *members, size_t n,
 		e->epoch = 0;
 	} else {
 		e->count++;
-		e->epoch = (e->ring_seq << 16) | (e->count & 0xffff);
+		e->epoch = (e->ring_seq << 16) | e->count;
 	}
 	return 1;
 }
@@ -176,7 +181,7 @@ haq__election_announced(struct haq_election *e, const struct haq_announce *a,
 		if (contains(members, n, a->nodeid, a->pid)) {
 			e->nodeid = a->nodeid;
 			e->pid = a->pid;
-			e->epoch = (e->ring_seq << 16) | (e->count & 0xffff);
+			e->epoch = (e->ring_seq << 16) | e->count;
 			changed = 1;
 		}
 	}
@@ -246,7 +251,8 @@ haq__announce_decode(const uint8_t *buf, size_t len, struct haq_announce *a)
 	a->count = (uint32_t)get_le(buf + 8, 4);
 	a->nodeid = (uint32_t)get_le(buf + 12, 4);
 	a->pid = (uint32_t)get_le(buf + 16, 4);
-	if (a->ring_seq == 0 || a->count == 0 || a->nodeid == 0 ||
+	if (a->ring_seq == 0 || a->count == 0 ||
+	    a->count > HAQ_EPOCH_COUNT_MAX || a->nodeid == 0 ||
 	    get_le(buf + 20, 4) != 0) {
 		return -EBADMSG;
 	}

@@ -335,7 +335,9 @@ haq__group_quorum_changed(struct haq_group *g)
  * thread: its callbacks find their group without cpg_context_get(), a
  * handle-database lookup with a mutex taken and released per message.
  */
-static __thread struct haq_group *dispatching;
+/* initial-exec: a plain %fs-relative load, no __tls_get_addr() call. */
+static __thread struct haq_group *dispatching
+	__attribute__((tls_model("initial-exec")));
 
 static struct haq_group *
 group_of(cpg_handle_t handle)
@@ -961,7 +963,11 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 		};
 		direct[0].iov_base = hdr;
 		direct[0].iov_len = haq__wire_encode(&h, hdr);
-		memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
+		if (iovcnt == 1) {
+			direct[1] = iov[0];
+		} else {
+			memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
+		}
 		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
 				       (unsigned int)iovcnt + 1);
 		if (err == CS_OK) {

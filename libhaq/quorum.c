@@ -156,10 +156,22 @@ read_local_nodeid(haq_ctx_t *ctx)
 	cpg_callbacks_t cb = {0};
 	unsigned int nodeid = 0;
 	cs_error_t err;
+	int fd;
+	int rc;
 
 	err = cpg_initialize(&h, &cb);
 	if (err != CS_OK) {
 		return haq__cs_to_errno(err);
+	}
+	/* Ask nothing of a server before it is known to be root's. */
+	if (cpg_fd_get(h, &fd) != CS_OK) {
+		cpg_finalize(h);
+		return -ENOTCONN;
+	}
+	rc = haq__check_server(ctx, fd);
+	if (rc < 0) {
+		cpg_finalize(h);
+		return rc;
 	}
 	err = cpg_local_get(h, &nodeid);
 	cpg_finalize(h);

@@ -382,7 +382,15 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	payload = (const uint8_t *)frame + hdr_len;
 	plen = len - (size_t)hdr_len;
 
-	if (peers_find(peers, nodeid, pid, &pos)) {
+	/* Senders come in runs: try the last one before searching. */
+	if (peers->last < peers->n &&
+	    peer_cmp(&peers->v[peers->last], nodeid, pid) == 0) {
+		p = &peers->v[peers->last];
+		if (p->incarnation != h.incarnation) {
+			peer_reset(p, h.incarnation);
+		}
+	} else if (peers_find(peers, nodeid, pid, &pos)) {
+		peers->last = pos;
 		p = &peers->v[pos];
 		if (p->incarnation != h.incarnation) {
 			peer_reset(p, h.incarnation);

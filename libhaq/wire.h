@@ -91,6 +91,7 @@ struct haq_peers {
 	struct haq_peer *v;
 	size_t n;
 	size_t cap;
+	size_t last; /* index of the last sender looked up (a hint) */
 };
 
 enum haq_rx_result {
