@@ -179,8 +179,38 @@ process_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 }
 
+/*
+ * Virtual synchrony for messages of several frames: at a view change every
+ * member drops every partial message (all at the same point of the agreed
+ * stream), and a sender whose own message was cut sends it again from the
+ * start under the same seq. Nothing after it was handed to corosync (see
+ * flush()), so per-sender order holds.
+ */
 static void
-apply_view(struct haq_group *g, struct haq_view *v)
+cut_partials(struct haq_group *g, const struct haq_view *v)
+{
+	struct haq_sendq_entry *e = g->q.head;
+
+	for (size_t i = 0; i < v->nleft; i++) {
+		if (haq__peers_remove(&g->peers, v->left[i].nodeid,
+				      v->left[i].pid)) {
+			g->counters[HAQ_COUNTER_PARTIAL_DROPPED]++;
+		}
+	}
+	g->counters[HAQ_COUNTER_PARTIAL_DROPPED] +=
+		haq__peers_drop_partials(&g->peers);
+	if (e && e->type == HAQ_WIRE_FRAG && e->sent > 0) {
+		haq__log(g->ctx, HAQ_LOG_DEBUG,
+			 "group %s: message %llu was cut by a view change; "
+			 "sending it again",
+			 g->name, (unsigned long long)e->seq);
+		e->sent = 0;
+		g->resend_pending = true;
+	}
+}
+
+static void
+apply_view(struct haq_group *g, struct haq_view *v, bool ring_change)
 {
 	bool was_joined = g->joined;
 	bool self_joining = false;
@@ -188,12 +218,7 @@ apply_view(struct haq_group *g, struct haq_view *v)
 	v->seq = ++g->view_seq;
 	v->quorate = g->ctx->quorum.quorate;
 	qsort(v->members, v->nmembers, sizeof(*v->members), cmp_memb);
-	for (size_t i = 0; i < v->nleft; i++) {
-		if (haq__peers_remove(&g->peers, v->left[i].nodeid,
-				      v->left[i].pid)) {
-			g->counters[HAQ_COUNTER_PARTIAL_DROPPED]++;
-		}
-	}
+	cut_partials(g, v);
 	for (size_t i = 0; i < v->nmembers; i++) {
 		if (is_self(g, v->members[i].nodeid, v->members[i].pid)) {
 			g->joined = true;
@@ -218,11 +243,32 @@ apply_view(struct haq_group *g, struct haq_view *v)
 	if (g->dead || g->ctx->free_requested) {
 		return;
 	}
-	run_election(g, g->view.ring_seq, self_joining);
-	if (!was_joined && g->joined) {
+	if (ring_change) {
+		/*
+		 * corosync may hand one ring change to a member as several
+		 * configuration changes (after a stall: everyone left, then
+		 * came back), which others see as one. Elect once, from the
+		 * last, at the totem change that follows them all.
+		 */
+		g->election_self_joining |= self_joining;
+	} else {
+		run_election(g, g->view.ring_seq, self_joining);
+	}
+	if ((!was_joined && g->joined) || g->resend_pending) {
 		/* Messages sent before the join was confirmed go out now. */
+		g->resend_pending = false;
 		flush(g);
 	}
+}
+
+/* The totem change after a ring change's views: now elect. */
+static void
+totem_election(struct haq_group *g, uint64_t ring_seq)
+{
+	bool joining = g->election_self_joining;
+
+	g->election_self_joining = false;
+	run_election(g, ring_seq, joining);
 }
 
 /* ---------------------------------------------------------------- */
@@ -288,10 +334,10 @@ release_held(struct haq_group *g, bool force)
 		g->held_since = haq__now();
 		switch (h->kind) {
 		case HAQ_HELD_VIEW:
-			apply_view(g, &h->view);
+			apply_view(g, &h->view, h->ring_change);
 			break;
 		case HAQ_HELD_TOTEM:
-			run_election(g, h->view.ring_seq, false);
+			totem_election(g, h->view.ring_seq);
 			break;
 		default:
 			process_frame(g, h->nodeid, h->pid, h->data, h->len);
@@ -391,7 +437,15 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		return;
 	}
 	if (is_self(g, nodeid, pid) && rc == HAQ_RX_DELIVER) {
+		struct haq_sendq_entry *e = g->q.head;
+
 		g->self_delivered = rx.seq;
+		if (e && e->type == HAQ_WIRE_FRAG && e->sent == e->len &&
+		    e->seq == rx.seq) {
+			/* Back whole: the queue behind it may go on. */
+			g->counters[HAQ_COUNTER_SENT]++;
+			haq__sendq_pop(&g->q);
+		}
 	}
 	if (rc == HAQ_RX_CONTROL) {
 		process_control(g, nodeid, pid, rx.data, rx.len);
@@ -471,8 +525,9 @@ confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 	 * the first one after a join) before the totem change that names the
 	 * new ring: such a view takes the ring of the next totem change.
 	 */
-	if (g->ring_seq != 0 && !names_ring_change(left, nleft) &&
-	    !names_ring_change(joined, njoined)) {
+	h->ring_change = g->ring_seq == 0 || names_ring_change(left, nleft) ||
+			 names_ring_change(joined, njoined);
+	if (!h->ring_change) {
 		h->view.ring_nodeid = g->ring_nodeid;
 		h->view.ring_seq = g->ring_seq;
 	}
@@ -488,7 +543,7 @@ confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 		return;
 	}
 	if (!g->held_head && ready_for(g, h->view.ring_seq)) {
-		apply_view(g, &h->view);
+		apply_view(g, &h->view, h->ring_change);
 		held_free(h);
 		return;
 	}
@@ -520,7 +575,7 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 		}
 	}
 	if (!g->held_head && ready_for(g, ring_id.seq)) {
-		run_election(g, ring_id.seq, false);
+		totem_election(g, ring_id.seq);
 		return;
 	}
 	h = calloc(1, sizeof(*h));
@@ -613,7 +668,15 @@ haq__group_lost(struct haq_group *g)
 		return;
 	}
 
-	if (g->q.head) {
+	if (g->q.head && g->q.head->type == HAQ_WIRE_FRAG &&
+	    g->q.head->sent == g->q.head->len) {
+		/*
+		 * All of it was handed over: some members may have it whole.
+		 * It is reported below, not sent again (no duplicates).
+		 */
+		haq__sendq_pop(&g->q);
+	} else if (g->q.head) {
+		/* Partly out: receivers drop it as we leave; send it again. */
 		g->q.head->sent = 0;
 	}
 	g->self_delivered = g->handed;
@@ -642,6 +705,9 @@ haq__group_disconnect(struct haq_group *g)
 	g->join_pending = false;
 	g->fd = -1;
 	held_clear(g);
+	/* The next connection is a fresh join: every sender is new again. */
+	haq__peers_free(&g->peers);
+	g->election_self_joining = false;
 }
 
 void
@@ -775,6 +841,14 @@ flush(struct haq_group *g)
 		size_t chunk = e->len - e->sent;
 		cs_error_t err;
 
+		if (e->type == HAQ_WIRE_FRAG && e->sent == e->len) {
+			/*
+			 * Every frame of it is out: wait until it is back
+			 * whole before sending more, so that a view change
+			 * cutting it can have it sent again in order.
+			 */
+			break;
+		}
 		if (frames >= HAQ_FLUSH_BUDGET || bytes >= HAQ_FLUSH_BYTES) {
 			/* Let the loop breathe; continue on the next round. */
 			schedule_retry(g, false);
@@ -817,9 +891,13 @@ flush(struct haq_group *g)
 		if (e->sent == e->len) {
 			if (e->type != HAQ_WIRE_CONTROL) {
 				g->handed = e->seq;
-				g->counters[HAQ_COUNTER_SENT]++;
 			}
-			haq__sendq_pop(&g->q);
+			if (e->type != HAQ_WIRE_FRAG) {
+				if (e->type == HAQ_WIRE_DATA) {
+					g->counters[HAQ_COUNTER_SENT]++;
+				}
+				haq__sendq_pop(&g->q);
+			}
 		}
 	}
 	if (!g->q.head) {

@@ -120,6 +120,7 @@ enum haq_held_kind {
 struct haq_held {
 	struct haq_held *next;
 	int kind;
+	bool ring_change; /* HAQ_HELD_VIEW: part of a totem ring change */
 	uint32_t nodeid;
 	uint32_t pid;
 	size_t len;
@@ -140,6 +141,8 @@ struct haq_group {
 	bool joined; /* our own join was confirmed by a view */
 	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
 	bool leader_reported; /* the first leader verdict since joining */
+	bool election_self_joining; /* a deferred election includes our join */
+	bool resend_pending; /* a view change cut our message: send again */
 	bool dead;   /* left by the caller: released after dispatch */
 
 	haq_message_fn message_fn;

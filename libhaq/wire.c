@@ -248,7 +248,7 @@ peer_reset(struct haq_peer *p, uint64_t incarnation)
 	p->incarnation = incarnation;
 	p->next_seq = 0;
 	p->skip_seq = 0;
-	p->seen = 0;
+	p->resync = 1;
 }
 
 /*
@@ -285,7 +285,7 @@ peer_skip(struct haq_peer *p, uint64_t seq, int err)
 
 static int
 rx_frag(struct haq_peer *p, const struct haq_wire_hdr *h,
-	const uint8_t *payload, size_t plen, size_t max_msg, int first,
+	const uint8_t *payload, size_t plen, size_t max_msg,
 	struct haq_rx *out)
 {
 	if (h->offset == 0) {
@@ -294,6 +294,7 @@ rx_frag(struct haq_peer *p, const struct haq_wire_hdr *h,
 		 * so a partial still open here can never complete.
 		 */
 		peer_discard_partial(p);
+		p->resync = 0;
 		if (h->total > max_msg) {
 			return peer_skip(p, h->seq, -EMSGSIZE);
 		}
@@ -322,13 +323,15 @@ rx_frag(struct haq_peer *p, const struct haq_wire_hdr *h,
 		p->have = plen;
 		return HAQ_RX_PENDING;
 	}
-	if (first) {
+	if (p->frag_seq == 0 && p->resync) {
 		/*
-		 * The first frame seen from this sender continues a message
-		 * begun before we joined (or before its view reached us):
-		 * not a fault, and nothing to deliver. Skip its rest quietly.
+		 * The rest of a message whose start this receiver did not
+		 * take: begun before we saw the sender, or cut by a view
+		 * change (the sender sends it again from the start, under the
+		 * same seq, which is why nothing is consumed here). Not a
+		 * fault, and nothing to deliver.
 		 */
-		return peer_skip(p, h->seq, HAQ_RX_PENDING);
+		return HAQ_RX_PENDING;
 	}
 	if (p->frag_seq == 0 || h->seq != p->frag_seq || h->total != p->total ||
 	    h->offset != p->have) {
@@ -363,7 +366,6 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	size_t plen;
 	size_t pos;
 	int hdr_len;
-	int first;
 
 	out->data = NULL;
 	out->len = 0;
@@ -401,10 +403,9 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 			return -ENOMEM;
 		}
 		p->incarnation = h.incarnation;
+		p->resync = 1;
 	}
 	out->seq = h.seq;
-	first = !p->seen;
-	p->seen = 1;
 
 	/*
 	 * Checked before the duplicate test: next_seq is already past a
@@ -427,7 +428,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		return -EALREADY;
 	}
 	if (h.type == HAQ_WIRE_FRAG) {
-		return rx_frag(p, &h, payload, plen, max_msg, first, out);
+		return rx_frag(p, &h, payload, plen, max_msg, out);
 	}
 
 	/*
@@ -438,6 +439,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	if (p->frag_seq != 0) {
 		peer_discard_partial(p);
 	}
+	p->resync = 0;
 	/*
 	 * max_msg is the application's limit; control frames are libhaq's
 	 * own and small.
@@ -467,6 +469,18 @@ haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
 	memmove(p, p + 1, (peers->n - pos - 1) * sizeof(*p));
 	peers->n--;
 	return had;
+}
+
+size_t
+haq__peers_drop_partials(struct haq_peers *peers)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < peers->n; i++) {
+		dropped += (size_t)peer_discard_partial(&peers->v[i]);
+		peers->v[i].resync = 1;
+	}
+	return dropped;
 }
 
 void

@@ -80,7 +80,7 @@ struct haq_peer {
 	uint64_t next_seq; /* the seq expected next; 0 = nothing seen yet */
 	uint64_t frag_seq; /* seq of the message being reassembled, 0 none */
 	uint64_t skip_seq; /* seq of an oversize message being skipped, 0 none */
-	int seen;          /* a valid frame arrived since the last reset */
+	int resync;        /* continuations without a partial are expected */
 	uint8_t *buf;      /* reassembly buffer, total bytes */
 	size_t total;
 	size_t have;
@@ -109,10 +109,11 @@ struct haq_rx {
 };
 
 /*
- * Feed one frame received from (nodeid, pid). A continuation fragment as
- * the very first frame seen from a sender belongs to a message begun before
- * this receiver saw it: it and the rest of that message are dropped quietly
- * (HAQ_RX_PENDING), not counted as malformed. Returns an enum haq_rx_result
+ * Feed one frame received from (nodeid, pid). Continuation fragments whose
+ * message start this receiver did not take (the sender was new to it, or a
+ * view change dropped the partial: haq__peers_drop_partials()) are dropped
+ * quietly (HAQ_RX_PENDING) without consuming their seq, until the sender's
+ * next message start. Returns an enum haq_rx_result
  * or a negative errno: -EBADMSG malformed (bad header, fragment out of
  * order or inconsistent with the message in progress, which is then
  * discarded), -EMSGSIZE the message is larger than max_msg (it and its
@@ -128,6 +129,14 @@ int haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
  * discarded, else 0.
  */
 int haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid);
+
+/*
+ * A view change: every member drops every partial message at the same
+ * point of the agreed stream, so a multi-frame message is delivered in the
+ * view its first frame was sent in or, sent again, in a later one. Returns
+ * the number of partial messages dropped.
+ */
+size_t haq__peers_drop_partials(struct haq_peers *peers);
 
 /* Free all receive state. */
 void haq__peers_free(struct haq_peers *peers);

@@ -665,6 +665,43 @@ START_TEST(test_rx_joined_mid_message)
 }
 END_TEST
 
+START_TEST(test_rx_view_change_drops_partials)
+{
+	struct haq_peers peers = {0};
+	struct haq_rx rx;
+
+	/* Message 3 is half there when the view changes. */
+	rx_data_ok(&peers, 1, 1, INC1, 2, 0);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 0, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_uint_eq(haq__peers_drop_partials(&peers), 1);
+	ck_assert_ptr_null(peers.v[0].buf);
+	/* Its tail, handed before the change, is dropped quietly... */
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 100, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 200, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	/* ...and the sender's resend under the same seq is delivered. */
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 0, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 100, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 200, 100, MAX_MSG, &rx),
+		HAQ_RX_DELIVER);
+	ck_assert_uint_eq(rx.len, 300);
+	ck_assert_int_eq(rx.gap, 0);
+	free(rx.owned);
+	ck_assert_uint_eq(haq__peers_drop_partials(&peers), 0);
+	haq__peers_free(&peers);
+}
+END_TEST
+
 START_TEST(test_rx_frag_out_of_order)
 {
 	struct haq_peers peers = {0};
@@ -1053,6 +1090,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_rx_single_fragment);
 	tcase_add_test(tc, test_rx_frag_out_of_order);
 	tcase_add_test(tc, test_rx_joined_mid_message);
+	tcase_add_test(tc, test_rx_view_change_drops_partials);
 	tcase_add_test(tc, test_rx_frag_inconsistent);
 	tcase_add_test(tc, test_rx_frag_restart);
 	tcase_add_test(tc, test_rx_data_during_partial);
