@@ -475,7 +475,9 @@ int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
 int haq_group_set_max_message(haq_group_t *group, size_t bytes);
 
 /**
- * @brief How much the group has queued and not yet handed to corosync.
+ * @brief How much the group has queued: not yet handed to corosync, or,
+ *        for a message of several frames, not yet delivered back whole
+ *        (it is sent again if a view change cuts it).
  * @param group the group.
  * @param bytes where the byte count is stored, or NULL.
  * @param messages where the message count is stored, or NULL.
