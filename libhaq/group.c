@@ -190,6 +190,15 @@ static void
 cut_partials(struct haq_group *g, const struct haq_view *v)
 {
 	struct haq_sendq_entry *e = g->q.head;
+	/*
+	 * Cut or not is read from the agreed stream, as every receiver reads
+	 * it: our message is cut exactly when some but not all of its frames
+	 * came back before this view, i.e. we hold a partial of our own. If
+	 * none came back yet, its frames all follow the view, for everyone.
+	 */
+	bool cut = e && e->type == HAQ_WIRE_FRAG &&
+		   haq__peers_partial(&g->peers, g->ctx->local_nodeid,
+				      (uint32_t)g->ctx->owner_pid) == e->seq;
 
 	for (size_t i = 0; i < v->nleft; i++) {
 		if (haq__peers_remove(&g->peers, v->left[i].nodeid,
@@ -199,7 +208,7 @@ cut_partials(struct haq_group *g, const struct haq_view *v)
 	}
 	g->counters[HAQ_COUNTER_PARTIAL_DROPPED] +=
 		haq__peers_drop_partials(&g->peers);
-	if (e && e->type == HAQ_WIRE_FRAG && e->sent > 0) {
+	if (cut) {
 		haq__log(g->ctx, HAQ_LOG_DEBUG,
 			 "group %s: message %llu was cut by a view change; "
 			 "sending it again",
@@ -440,9 +449,11 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		struct haq_sendq_entry *e = g->q.head;
 
 		g->self_delivered = rx.seq;
-		if (e && e->type == HAQ_WIRE_FRAG && e->sent == e->len &&
-		    e->seq == rx.seq) {
-			/* Back whole: the queue behind it may go on. */
+		if (e && e->type == HAQ_WIRE_FRAG && e->seq == rx.seq) {
+			/*
+			 * Back whole (the first copy that makes it, should a
+			 * resend be under way): the queue behind it goes on.
+			 */
 			g->counters[HAQ_COUNTER_SENT]++;
 			haq__sendq_pop(&g->q);
 		}

@@ -471,6 +471,17 @@ haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
 	return had;
 }
 
+uint64_t
+haq__peers_partial(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
+{
+	size_t pos;
+
+	if (!peers_find(peers, nodeid, pid, &pos)) {
+		return 0;
+	}
+	return peers->v[pos].frag_seq;
+}
+
 size_t
 haq__peers_drop_partials(struct haq_peers *peers)
 {

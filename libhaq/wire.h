@@ -138,6 +138,10 @@ int haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid);
  */
 size_t haq__peers_drop_partials(struct haq_peers *peers);
 
+/* The seq of the message being reassembled from (nodeid, pid), or 0. */
+uint64_t haq__peers_partial(struct haq_peers *peers, uint32_t nodeid,
+			    uint32_t pid);
+
 /* Free all receive state. */
 void haq__peers_free(struct haq_peers *peers);
 
