@@ -21,6 +21,7 @@
 static void process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			  const void *msg, size_t len);
 static void flush(struct haq_group *g);
+static void maybe_writable(struct haq_group *g);
 static void schedule_retry(struct haq_group *g, bool backoff);
 
 /* ---------------------------------------------------------------- */
@@ -795,6 +796,13 @@ haq__group_dispatch(struct haq_group *g)
 	/* Deliveries made room in corosync: try the queue again. */
 	if (g->q.head && g->joined) {
 		flush(g);
+	} else {
+		/*
+		 * A fragmented message leaves the queue when it comes back
+		 * whole (process_frame()), not in flush(): a writer waiting
+		 * for room must hear about it here, or it waits forever.
+		 */
+		maybe_writable(g);
 	}
 }
 
@@ -1280,7 +1288,7 @@ haq_group_next_id(const haq_group_t *g)
 HAQ_EXPORT int
 haq_group_set_queue_limit(haq_group_t *g, size_t bytes)
 {
-	if (!g || bytes < g->max_message) {
+	if (!g || bytes == 0) {
 		return -EINVAL;
 	}
 	g->queue_limit = bytes;
@@ -1291,7 +1299,7 @@ haq_group_set_queue_limit(haq_group_t *g, size_t bytes)
 HAQ_EXPORT int
 haq_group_set_max_message(haq_group_t *g, size_t bytes)
 {
-	if (!g || bytes == 0 || bytes > SIZE_MAX / 2 || bytes > g->queue_limit) {
+	if (!g || bytes == 0 || bytes > SIZE_MAX / 2) {
 		return -EINVAL;
 	}
 	g->max_message = bytes;

@@ -186,8 +186,8 @@ START_TEST(test_send_rejects_bad_arguments)
 	ck_assert_int_eq(haq_group_set_max_message(g, 0), -EINVAL);
 	ck_assert_int_eq(haq_group_set_max_message(g, 100), 0);
 	ck_assert_int_eq(haq_group_send(g, name, 101), -EMSGSIZE);
-	/* A queue limit below the message size could never accept it. */
-	ck_assert_int_eq(haq_group_set_queue_limit(g, 99), -EINVAL);
+	ck_assert_int_eq(haq_group_set_queue_limit(g, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_set_queue_limit(NULL, 10), -EINVAL);
 	ck_assert_int_eq(haq_group_counter(g, 99, &v), -EINVAL);
 	ck_assert_int_eq(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_int_eq(haq_group_queued(NULL, NULL, NULL), -EINVAL);
@@ -687,11 +687,52 @@ START_TEST(test_list_cluster_groups)
 }
 END_TEST
 
+static bool
+two_back_and_writable(void *arg)
+{
+	struct member *m = arg;
+
+	return m->n >= 2 && m->writable >= 1;
+}
+
+START_TEST(test_writable_after_fragmented_message_returns)
+{
+	struct member m;
+	char name[64];
+	const size_t size = 1536u * 1024u;
+	uint8_t *buf = calloc(1, size);
+	int rc;
+
+	ck_assert_ptr_nonnull(buf);
+	unique_group(name, sizeof(name), "wr");
+	member_join(&m, 1, name);
+	ck_assert(wait_for(&m, 1, 1, 0, 10000));
+	/* Room for one 1.5 MiB message: the second waits for the first. */
+	ck_assert_int_eq(haq_group_set_queue_limit(m.g, 2u * 1024u * 1024u), 0);
+	ck_assert_int_eq(haq_group_send(m.g, buf, size), 0);
+	rc = haq_group_send(m.g, buf, size);
+	ck_assert_int_eq(rc, -ENOBUFS);
+	/* The first comes back whole; that frees the queue: writable. */
+	for (uint64_t end = test_now_ms() + 20000;
+	     m.writable == 0 && test_now_ms() < end;) {
+		pump_until(&m.ctx, 1, 20, NULL, NULL);
+	}
+	ck_assert_int_eq(m.writable, 1);
+	ck_assert_int_eq(haq_group_send(m.g, buf, size), 0);
+	ck_assert(pump_until(&m.ctx, 1, 20000, two_back_and_writable, &m));
+	ck_assert_uint_eq(m.len[0], size);
+	ck_assert_uint_eq(m.len[1], size);
+	free(buf);
+	member_free(&m);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("group");
 
+	ADD_TCASE(s, test_writable_after_fragmented_message_returns, 60);
 	ADD_TCASE(s, test_list_cluster_groups, 30);
 	ADD_TCASE(s, test_join_rejects_bad_names, 20);
 	ADD_TCASE(s, test_send_rejects_bad_arguments, 20);

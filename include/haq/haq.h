@@ -46,8 +46,8 @@ extern "C" {
 #define HAQ_GROUP_NAME_MAX 128
 /** Default largest message a group sends or reassembles: 64 MiB. */
 #define HAQ_MESSAGE_MAX_DEFAULT (64u * 1024u * 1024u)
-/** Default bound on the bytes a group queues for sending: 80 MiB. */
-#define HAQ_QUEUE_LIMIT_DEFAULT (80u * 1024u * 1024u)
+/** Default bound on the bytes a group queues for sending: 8 MiB. */
+#define HAQ_QUEUE_LIMIT_DEFAULT (8u * 1024u * 1024u)
 
 /** A connection to the local corosync: one per process and thread. */
 typedef struct haq_ctx haq_ctx_t;
@@ -459,7 +459,8 @@ int haq_group_sendv(haq_group_t *group, const struct iovec *iov,
 /**
  * @brief Bound the bytes the group queues for sending.
  * @param group the group.
- * @param bytes the bound (at least the maximum message size).
+ * @param bytes the bound on the memory queued messages hold (at least 1);
+ *        an empty queue takes any one message up to the maximum size.
  * @return 0, or -EINVAL.
  */
 int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
@@ -467,7 +468,7 @@ int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
 /**
  * @brief Set the largest message the group sends and reassembles.
  * @param group the group.
- * @param bytes 1..SIZE_MAX/2, and at most the queue limit; default
+ * @param bytes 1..SIZE_MAX/2; default
  *        HAQ_MESSAGE_MAX_DEFAULT. Larger incoming messages are dropped and
  *        counted.
  * @return 0, or -EINVAL.
