@@ -60,9 +60,9 @@ struct haq_announce {
 	uint32_t pid;
 };
 
-#define HAQ_ANNOUNCE_LEN 24
+#define HAQ_ANNOUNCE_LEN 24 /* encoded size, after the control type byte */
 /* Leaderships per totem ring: the low 16 bits of the epoch. */
-#define HAQ_EPOCH_COUNT_MAX 0xffffu /* encoded size, after the control type byte */
+#define HAQ_EPOCH_COUNT_MAX 0xffffu
 
 /*
  * Feed a view (members sorted by (nodeid, pid)) and its quorum verdict.

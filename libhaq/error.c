@@ -102,7 +102,8 @@ haq_strerror(int err)
 	case ENAMETOOLONG:
 		return "the group name is longer than 128 bytes";
 	case EEXIST:
-		return "this context has already joined a group of that name";
+		return "this process has already joined a group of that name "
+		       "on this node (through this or another context)";
 	case EMSGSIZE:
 		return "the message is larger than the group's maximum message "
 		       "size (see haq_group_set_max_message)";

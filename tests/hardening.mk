@@ -1,1 +1,111 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# Hardening: API misuse tests, valgrind, sanitizers, fuzzing, encrypted
+# clusters, access control and leftover-resource checks. Scripts and helper
+# programs live in tests/hardening/ (see tests/hardening/README.md).
+
+# ---------------------------------------------------------------- misuse
+# Runs on the shared cluster (HAQ_CLUSTER_DIR) and starts a private 2-node
+# cluster of its own for the tests that stop or kill corosync.
+check_PROGRAMS += tests/check_misuse
+TESTS += tests/check_misuse
+tests_check_misuse_SOURCES = tests/check_misuse.c tests/check_common.h
+tests_check_misuse_CFLAGS = $(TEST_CFLAGS)
+tests_check_misuse_LDADD = libhaq/libhaq.la $(TEST_LIBS)
+
+# --------------------------------------------------------------- fuzzing
+# The libFuzzer targets, replayed over their whole corpus (seeds and kept
+# crash inputs) with the ordinary compiler: regressions fail "make check".
+# tests/hardening/run-fuzz SECONDS fuzzes them with clang.
+HARDENING_REPLAY = tests/hardening/fuzz_wire_replay \
+	tests/hardening/fuzz_announce_replay
+check_PROGRAMS += $(HARDENING_REPLAY)
+TESTS += $(HARDENING_REPLAY)
+tests_hardening_fuzz_wire_replay_SOURCES = tests/hardening/fuzz-replay.c \
+	tests/fuzz_wire.c libhaq/wire.c
+tests_hardening_fuzz_wire_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/wire"'
+tests_hardening_fuzz_announce_replay_SOURCES = \
+	tests/hardening/fuzz-replay.c tests/hardening/fuzz_announce.c \
+	libhaq/election.c
+tests_hardening_fuzz_announce_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/announce"'
+
+# ---------------------------------------------------------------- valgrind
+# The unit tests and the integration tests that share the 3-node cluster,
+# under memcheck: zero errors and zero definite or indirect leaks, or fail.
+# Uses HAQ_CLUSTER_DIR when set, else starts one cluster for the whole run.
+HARDENING_MEMCHECK_TESTS = $(UNIT_TESTS) $(HARDENING_REPLAY) \
+	tests/check_ctx tests/check_group tests/check_config tests/check_misuse
+
+check-valgrind: libhaq/libhaq.la $(HARDENING_MEMCHECK_TESTS)
+if HAVE_VALGRIND
+	$(AM_V_at)HAQ_CLUSTER=$(abs_top_srcdir)/tests/harness/haq-cluster \
+		$(top_srcdir)/tests/hardening/run-suite --mode valgrind \
+		--valgrind $(VALGRIND) --builddir $(abs_top_builddir) \
+		--logdir $(abs_top_builddir)/tests/hardening-logs/valgrind \
+		$(HARDENING_MEMCHECK_TESTS)
+else
+	@echo "check-valgrind: valgrind was not found by configure" >&2; exit 1
+endif
+.PHONY: check-valgrind
+
+# ------------------------------------------------------------ access control
+# tests/hardening/run-access: -EACCES for a user corosync does not allow,
+# uidgid entries, and -EPERM for a corosync that does not run as root.
+# Linked without a libtool wrapper (-no-install): it runs as another user.
+check_PROGRAMS += tests/hardening/haq-access-probe
+tests_hardening_haq_access_probe_SOURCES = tests/hardening/haq-access-probe.c
+tests_hardening_haq_access_probe_LDADD = libhaq/libhaq.la $(QB_LIBS)
+tests_hardening_haq_access_probe_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+check-access: tests/hardening/haq-access-probe
+	$(AM_V_at)HAQ_CLUSTER=$(abs_top_srcdir)/tests/harness/haq-cluster \
+		$(top_srcdir)/tests/hardening/run-access \
+		--builddir $(abs_top_builddir)
+.PHONY: check-access
+
+# ------------------------------------------------------------ encryption
+# tests/hardening/run-crypto: the shared-cluster tests on an encrypted
+# cluster, then check_crypto (a node with a wrong authkey stays out).
+check_PROGRAMS += tests/hardening/check_crypto
+tests_hardening_check_crypto_SOURCES = tests/hardening/check_crypto.c \
+	tests/check_common.h
+tests_hardening_check_crypto_CFLAGS = $(TEST_CFLAGS)
+tests_hardening_check_crypto_LDADD = libhaq/libhaq.la $(TEST_LIBS)
+
+check-crypto: tests/check_ctx tests/check_group tests/check_config \
+		tests/check_misuse tests/hardening/check_crypto
+	$(AM_V_at)HAQ_CLUSTER=$(abs_top_srcdir)/tests/harness/haq-cluster \
+		$(top_srcdir)/tests/hardening/run-crypto \
+		--builddir $(abs_top_builddir)
+.PHONY: check-crypto
+
+# ------------------------------------------------ sanitizers, fuzzing, all
+# Out-of-tree ASan+UBSan build in a temporary directory (the source tree is
+# never written to), running the unit and shared-cluster tests there.
+check-sanitized:
+	$(AM_V_at)HAQ_CLUSTER=$(abs_top_srcdir)/tests/harness/haq-cluster \
+		$(top_srcdir)/tests/hardening/run-sanitized
+.PHONY: check-sanitized
+
+# clang -fsanitize=fuzzer,address,undefined, HARDENING_FUZZ_SECONDS in all.
+HARDENING_FUZZ_SECONDS = 60
+check-fuzz:
+	$(AM_V_at)$(top_srcdir)/tests/hardening/run-fuzz \
+		$(HARDENING_FUZZ_SECONDS)
+.PHONY: check-fuzz
+
+# Everything above, under the leftover-resource check (make -k: one
+# failure does not hide the others).
+check-hardening:
+	$(AM_V_at)$(top_srcdir)/tests/hardening/check-resources -- \
+		$(MAKE) $(AM_MAKEFLAGS) -k check-valgrind check-sanitized \
+		check-fuzz check-crypto check-access
+.PHONY: check-hardening
+
+# Scripts and data (the C sources are distributed as _SOURCES).
+EXTRA_DIST += tests/hardening/README.md tests/hardening/LIBRARY-BUGS.txt \
+	tests/hardening/run-suite tests/hardening/run-sanitized \
+	tests/hardening/run-fuzz tests/hardening/run-crypto \
+	tests/hardening/run-access tests/hardening/check-resources \
+	tests/hardening/valgrind.supp tests/hardening/lsan.supp

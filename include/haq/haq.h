@@ -346,7 +346,9 @@ typedef void (*haq_uncertain_fn)(haq_group_t *group, uint64_t first_id,
  * @return 0 (the join is confirmed later by the first view), or
  *         -EINVAL a NULL argument or an empty name;
  *         -ENAMETOOLONG the name is longer than HAQ_GROUP_NAME_MAX;
- *         -EEXIST this context already joined that name;
+ *         -EEXIST this context, or another context of this process on
+ *                 the same node, already joined that name (corosync
+ *                 allows one join per process and group);
  *         -ENOTCONN corosync went away (retry after the connection callback);
  *         -EPERM the IPC server is not running as root (see
  *                HAQ_CTX_ANY_SERVER_UID);
