@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash disable=SC2034
+# (SC2034: variables here are used by the scenarios that source the file.)
+#
+# Shared by the fault scenario tests: sourced, never run. A scenario script
+# calls fault_main N TIMEOUT "$@" first; outside a cluster that re-runs the
+# script inside a fresh N-node harness cluster of its own ("haq-cluster run",
+# which always destroys it), inside it returns and the scenario goes on.
+#
+# Probe logs, the checker's report and the corosync logs are kept in
+# tests/fault/logs/NAME/ of the build tree (the last run of each scenario).
+
+set -euo pipefail
+
+FAULT_SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Tests run from the top build directory (automake); allow an override.
+FAULT_BUILDDIR=${HAQ_FAULT_BUILDDIR:-$PWD/tests/fault}
+FAULT_BUILDDIR=$(cd "$FAULT_BUILDDIR" 2>/dev/null && pwd || echo "$FAULT_BUILDDIR")
+PROBE=$FAULT_BUILDDIR/haq-probe
+RAW_GARBAGE=$FAULT_BUILDDIR/raw-garbage
+RAW_TOTEM=$FAULT_BUILDDIR/raw-totem
+CHECK=$FAULT_SRCDIR/haq-check-logs
+H=${HAQ_CLUSTER:-$FAULT_SRCDIR/../harness/haq-cluster}
+FAULT_NAME=$(basename "$0" .sh)
+# Messages per second each probe sends.
+PROBE_RATE=${PROBE_RATE:-100}
+GROUP=fault-$FAULT_NAME
+
+# Probe bookkeeping: label -> pid, label -> log.
+declare -A PROBE_PID=()
+declare -A PROBE_LOG=()
+
+say() {
+	printf '%s [%s] %s\n' "$(date +%T.%3N)" "$FAULT_NAME" "$*"
+}
+
+fail() {
+	say "FAIL: $*"
+	exit 1
+}
+
+# Realtime in microseconds (the probes' second column).
+now_us() {
+	local t=${EPOCHREALTIME/[!0-9]/}
+	echo "$t"
+}
+
+fault_main() { # NODES TIMEOUT ARGS...
+	local nodes=$1 timeout=$2
+	shift 2
+	if [[ -n ${HAQ_FAULT_INNER:-} ]]; then
+		LOGDIR=$HAQ_FAULT_LOGDIR
+		say "cluster of $HAQ_CLUSTER_NODES nodes at $HAQ_CLUSTER_DIR"
+		trap 'on_exit' EXIT
+		return 0
+	fi
+	if [[ $(id -u) != 0 ]]; then
+		echo "$FAULT_NAME: SKIP: needs root (network namespaces)"
+		exit 77
+	fi
+	if ! command -v corosync >/dev/null; then
+		echo "$FAULT_NAME: SKIP: corosync is not installed"
+		exit 77
+	fi
+	for p in "$PROBE" "$CHECK"; do
+		[[ -x $p ]] || fail "$p is missing: run make check (or make $p)"
+	done
+	LOGDIR=$FAULT_BUILDDIR/logs/$FAULT_NAME
+	rm -rf "$LOGDIR"
+	mkdir -p "$LOGDIR"
+	# Always a cluster of our own, even if HAQ_CLUSTER_DIR names one.
+	exec env -u HAQ_CLUSTER_DIR HAQ_FAULT_INNER=1 HAQ_FAULT_LOGDIR="$LOGDIR" \
+		HAQ_CLUSTER="$H" HAQ_FAULT_BUILDDIR="$FAULT_BUILDDIR" \
+		"$H" run "$nodes" --cmd-timeout "$timeout" \
+		--keep-logs "$LOGDIR/cluster" -- "$0" "$@"
+}
+
+on_exit() {
+	local rc=$? label
+	# Whatever happened, no probe outlives the scenario (the harness
+	# would kill them with the cluster, but without a clean log end).
+	for label in "${!PROBE_PID[@]}"; do
+		"$H" killprog "${PROBE_PID[$label]}" TERM >/dev/null 2>&1 || true
+	done
+	if ((rc != 0)); then
+		for label in "${!PROBE_PID[@]}"; do
+			"$H" waitprog "${PROBE_PID[$label]}" 20 >/dev/null 2>&1 ||
+				true
+		done
+		# A scenario that failed before its end still gets the
+		# checker's verdict on what happened until then.
+		if [[ ! -f $LOGDIR/check.txt ]] &&
+			compgen -G "$LOGDIR/probe-*.log" >/dev/null; then
+			say "the checker on the logs so far:"
+			"$CHECK" -q "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+				true
+			cat "$LOGDIR/check.txt"
+		fi
+		say "logs kept in $LOGDIR"
+	fi
+}
+
+# probe_start LABEL NODE [probe options]: start a probe on NODE.
+probe_start() {
+	local label=$1 node=$2 log pid
+	shift 2
+	log=$LOGDIR/probe-$label.log
+	pid=$("$H" spawn "$node" --log "$LOGDIR/probe-$label.out" -- \
+		"$PROBE" --log "$log" --group "$GROUP" --rate "$PROBE_RATE" "$@")
+	PROBE_PID[$label]=$pid
+	PROBE_LOG[$label]=$log
+	say "probe $label on node $node: pid $pid"
+}
+
+# probes_start N [probe options]: start probes 1..N on nodes 1..N, each
+# once the one before is in the group. The leader is the member that has
+# been in the group longest, so probe 1 leads (and, after any ring change,
+# the lowest node id does).
+probes_start() {
+	local n=$1 k
+	shift
+	for ((k = 1; k <= n; k++)); do
+		probe_start "$k" "$k" "$@"
+		wait_until 20 "probe $k in the group" view_size_is "$k" "$k"
+	done
+}
+
+# probe_kill LABEL SIGNAL: signal a probe (KILL: it is gone for good).
+probe_kill() {
+	"$H" killprog "${PROBE_PID[$1]}" "$2"
+	if [[ $2 == KILL ]]; then
+		"$H" waitprog "${PROBE_PID[$1]}" 10
+		unset "PROBE_PID[$1]"
+	fi
+}
+
+# Stop every probe with SIGTERM and wait until each has written its end.
+probe_stop_all() {
+	local label
+	for label in "${!PROBE_PID[@]}"; do
+		"$H" killprog "${PROBE_PID[$label]}" TERM
+	done
+	for label in "${!PROBE_PID[@]}"; do
+		"$H" waitprog "${PROBE_PID[$label]}" 20 ||
+			fail "probe $label did not stop"
+		unset "PROBE_PID[$label]"
+	done
+}
+
+# wait_until TIMEOUT_S DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
+wait_until() {
+	local timeout=$1 what=$2 deadline
+	shift 2
+	deadline=$(($(date +%s%3N) + timeout * 1000))
+	until "$@"; do
+		if (($(date +%s%3N) >= deadline)); then
+			fail "timeout (${timeout} s) waiting for $what"
+		fi
+		sleep 0.1
+	done
+}
+
+# Number of members in the last view a probe logged (0 before any).
+last_view_size() {
+	local line
+	line=$(grep ' view ' "${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1) || true
+	[[ -n $line ]] || {
+		echo 0
+		return
+	}
+	line=${line##* members=}
+	line=${line%% *}
+	awk -F, '{ print NF }' <<<"$line"
+}
+
+# view_size_is LABEL N: the probe's last view has N members.
+view_size_is() {
+	[[ $(last_view_size "$1") == "$2" ]]
+}
+
+# all_views_are N LABEL...: every named probe's last view has N members.
+all_views_are() {
+	local n=$1 label
+	shift
+	for label in "$@"; do
+		view_size_is "$label" "$n" || return 1
+	done
+}
+
+# The last leader line of a probe: "self epoch node pid", or empty.
+last_leader() {
+	local line
+	line=$(grep ' leader self=' "${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1) ||
+		true
+	[[ -n $line ]] || return 0
+	sed -E 's/.* leader self=([0-9]+) epoch=([0-9]+) node=([0-9]+) pid=([0-9]+).*/\1 \2 \3 \4/' \
+		<<<"$line"
+}
+
+# leader_is LABEL NODE: the probe's last leader line names a leader on NODE
+# (0: no leader).
+leader_is() {
+	local l
+	l=$(last_leader "$1")
+	[[ -n $l ]] || return 1
+	read -r _ _ node _ <<<"$l"
+	[[ $node == "$2" ]]
+}
+
+# all_lead NODE LABEL...: every named probe names a leader on NODE (0: none).
+all_lead() {
+	local node=$1 label
+	shift
+	for label in "$@"; do
+		leader_is "$label" "$node" || return 1
+	done
+}
+
+# log_has LABEL REGEX: the probe's log has a line matching REGEX.
+log_has() {
+	grep -Eq -- "$2" "${PROBE_LOG[$1]}" 2>/dev/null
+}
+
+# Messages a probe delivered so far.
+deliveries() {
+	grep -c ' deliver ' "${PROBE_LOG[$1]}" 2>/dev/null || true
+}
+
+# Wait until every probe has delivered at least COUNT more messages.
+let_traffic_flow() { # COUNT LABEL...
+	local count=$1 label
+	shift
+	declare -A base=()
+	for label in "$@"; do
+		base[$label]=$(deliveries "$label")
+	done
+	for label in "$@"; do
+		wait_until 30 "probe $label to deliver $count messages" \
+			_delivered_more "$label" $((base[$label] + count))
+	done
+}
+
+_delivered_more() {
+	(($(deliveries "$1") >= $2))
+}
+
+# Run the checker over every probe log of the scenario (CHECK_ARGS: extra
+# options).
+CHECK_ARGS=()
+run_checker() {
+	local rc=0
+	say "checking the logs: $CHECK ${CHECK_ARGS[*]} $LOGDIR/probe-*.log"
+	"$CHECK" "${CHECK_ARGS[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+		rc=$?
+	cat "$LOGDIR/check.txt"
+	((rc == 0)) || fail "the checker found violations (exit $rc)"
+	say "PASS"
+}

@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * haq-probe: a libhaq group member that sends sequence-numbered messages at
+ * a steady rate and writes every event it sees to a log file, one line per
+ * event, so that haq-check-logs can verify the group's guarantees across
+ * the logs of all members after a fault scenario.
+ *
+ * Every line is
+ *     MONO_US REAL_US EVENT key=value...
+ * with MONO_US from CLOCK_MONOTONIC and REAL_US from CLOCK_REALTIME, both in
+ * microseconds. All processes of a test run on one host, so REAL_US orders
+ * events of different probes. Events:
+ *     start node= pid= inc= group= rate= size= big_every= big_size=
+ *     conn up|down [leader_rc= epoch=]
+ *     quorum quorate= ring=N.SEQ expected= total= need= nodes=a,b
+ *     view seq= ring=N.SEQ quorate= members=n/p,... joined=n/p:why,...
+ *          left=n/p:why,...
+ *     leader self=0|1 epoch= node= pid=
+ *     uncertain first= last=
+ *     send seq= len=                 (accepted: the library id)
+ *     send_err seq= rc= err=         (refused; the id was not used)
+ *     deliver from=n/p inc= seq= len=
+ *     foreign from=n/p len=          (a message that is not a probe's)
+ *     bad from=n/p inc= seq= why=    (a probe message that fails checks)
+ *     writable
+ *     counters sent= delivered= retries= malformed= oversize= partial=
+ *     stopping next_id=
+ *     drained ok|timeout self=
+ *     exit
+ *
+ * The log is written with write(2) after every round of the loop, so a
+ * SIGKILLed probe loses at most its last round.
+ *
+ * A message is 32 bytes of header, little-endian: magic "HCP1", sender
+ * nodeid, sender pid, 0, the probe's random incarnation, the seq (equal to
+ * the id libhaq gave the send: haq_group_next_id() before the call); then
+ * optional filler bytes (seq + i) & 0xff that the receiver verifies.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haq/haq.h>
+
+#define PROBE_MAGIC 0x31504348u /* "HCP1" read as little-endian */
+#define PROBE_HDR 32
+#define LOGBUF_FLUSH (64 * 1024)
+
+struct probe {
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	uint32_t nodeid;
+	uint32_t pid;
+	uint64_t inc;
+	const char *group;
+	double rate;
+	size_t size;
+	uint64_t big_every; /* every Nth message is big_size bytes (0: never) */
+	size_t big_size;
+	int drain_ms;
+	int log_fd;
+	char *logbuf;
+	size_t loglen;
+	size_t logcap;
+	uint8_t *msg;
+
+	bool stopping;
+	bool blocked; /* -ENOBUFS: wait for the writable callback */
+	bool connected;
+	uint64_t stop_next_id;	 /* haq_group_next_id() when stopping */
+	uint64_t self_seq;	 /* highest own seq delivered back */
+	uint64_t uncertain_last; /* highest own id reported uncertain */
+	uint64_t next_counters_us;
+};
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+static uint64_t
+clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+log_flush(struct probe *p)
+{
+	size_t off = 0;
+
+	while (off < p->loglen) {
+		ssize_t n = write(p->log_fd, p->logbuf + off, p->loglen - off);
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			fprintf(stderr, "haq-probe: write log: %s\n",
+				strerror(errno));
+			exit(2);
+		}
+		off += (size_t)n;
+	}
+	p->loglen = 0;
+}
+
+static void logf_(struct probe *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+logf_(struct probe *p, const char *fmt, ...)
+{
+	char line[4096];
+	int n, m;
+	va_list ap;
+
+	n = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 " ",
+		     clock_us(CLOCK_MONOTONIC), clock_us(CLOCK_REALTIME));
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0) {
+		return;
+	}
+	n += m;
+	if ((size_t)n > sizeof(line) - 2) {
+		n = (int)sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	if (p->loglen + (size_t)n > p->logcap) {
+		log_flush(p);
+	}
+	memcpy(p->logbuf + p->loglen, line, (size_t)n);
+	p->loglen += (size_t)n;
+	if (p->loglen >= LOGBUF_FLUSH) {
+		log_flush(p);
+	}
+}
+
+/* Append "n/p[:reason]" items to buf; "-" for an empty list. */
+static void
+fmt_members(char *buf, size_t len, const haq_view_t *v, int which)
+{
+	size_t n, off = 0;
+
+	switch (which) {
+	case 0:
+		n = haq_view_member_count(v);
+		break;
+	case 1:
+		n = haq_view_joined_count(v);
+		break;
+	default:
+		n = haq_view_left_count(v);
+		break;
+	}
+	buf[0] = '\0';
+	if (n == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	for (size_t i = 0; i < n && off < len; i++) {
+		uint32_t nodeid = 0, pid = 0;
+		int reason = 0;
+		int w;
+
+		if (which == 0) {
+			haq_view_member(v, i, &nodeid, &pid);
+			w = snprintf(buf + off, len - off, "%s%u/%u",
+				     i ? "," : "", nodeid, pid);
+		} else {
+			if (which == 1) {
+				haq_view_joined(v, i, &nodeid, &pid, &reason);
+			} else {
+				haq_view_left(v, i, &nodeid, &pid, &reason);
+			}
+			w = snprintf(buf + off, len - off, "%s%u/%u:%s",
+				     i ? "," : "", nodeid, pid,
+				     haq_reason_str(reason));
+		}
+		if (w < 0) {
+			break;
+		}
+		off += (size_t)w;
+	}
+}
+
+static void
+log_counters(struct probe *p)
+{
+	uint64_t c[HAQ_COUNTER_PARTIAL_DROPPED + 1] = {0};
+
+	for (int i = 0; i <= HAQ_COUNTER_PARTIAL_DROPPED; i++) {
+		haq_group_counter(p->g, i, &c[i]);
+	}
+	logf_(p,
+	      "counters sent=%" PRIu64 " delivered=%" PRIu64 " retries=%" PRIu64
+	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64,
+	      c[HAQ_COUNTER_SENT], c[HAQ_COUNTER_DELIVERED],
+	      c[HAQ_COUNTER_RETRIES], c[HAQ_COUNTER_MALFORMED],
+	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED]);
+}
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                          */
+/* ------------------------------------------------------------------ */
+
+static void
+on_log(haq_ctx_t *ctx, int priority, const char *message, void *ud)
+{
+	struct probe *p = ud;
+
+	(void)ctx;
+	if (priority <= HAQ_LOG_INFO) {
+		logf_(p, "lib prio=%d %s", priority, message);
+	}
+}
+
+static void
+on_conn(haq_ctx_t *ctx, int connected, void *ud)
+{
+	struct probe *p = ud;
+	uint32_t nodeid = 0, pid = 0;
+	uint64_t epoch = 0;
+	int rc;
+
+	(void)ctx;
+	p->connected = connected;
+	/* What the library says about leadership right now. */
+	rc = haq_group_leader(p->g, &nodeid, &pid, &epoch);
+	logf_(p, "conn %s leader_rc=%d epoch=%" PRIu64 " node=%u pid=%u",
+	      connected ? "up" : "down", rc, rc >= 0 ? epoch : 0,
+	      rc >= 0 ? nodeid : 0, rc >= 0 ? pid : 0);
+}
+
+static void
+on_quorum(haq_ctx_t *ctx, const haq_quorum_t *q, void *ud)
+{
+	struct probe *p = ud;
+	uint32_t rn = 0, exp = 0, tot = 0, need = 0;
+	uint64_t rs = 0;
+	char nodes[1024];
+	size_t off = 0, n = haq_quorum_node_count(q);
+
+	(void)ctx;
+	haq_quorum_ring(q, &rn, &rs);
+	haq_quorum_votes(q, &exp, &tot, &need);
+	nodes[0] = '\0';
+	for (size_t i = 0; i < n && off < sizeof(nodes); i++) {
+		uint32_t id = 0;
+		int w;
+
+		haq_quorum_node(q, i, &id, NULL);
+		w = snprintf(nodes + off, sizeof(nodes) - off, "%s%u",
+			     i ? "," : "", id);
+		if (w < 0) {
+			break;
+		}
+		off += (size_t)w;
+	}
+	logf_(p,
+	      "quorum quorate=%d ring=%u.%" PRIx64
+	      " expected=%u total=%u need=%u nodes=%s",
+	      haq_quorum_quorate(q), rn, rs, exp, tot, need, n ? nodes : "-");
+}
+
+static void
+on_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct probe *p = ud;
+	static char members[16384], joined[8192], left[8192];
+	uint32_t rn = 0;
+	uint64_t rs = 0;
+
+	(void)g;
+	haq_view_ring(v, &rn, &rs);
+	fmt_members(members, sizeof(members), v, 0);
+	fmt_members(joined, sizeof(joined), v, 1);
+	fmt_members(left, sizeof(left), v, 2);
+	logf_(p,
+	      "view seq=%" PRIu64 " ring=%u.%" PRIx64
+	      " quorate=%d members=%s joined=%s left=%s",
+	      haq_view_seq(v), rn, rs, haq_view_quorate(v), members, joined,
+	      left);
+}
+
+static void
+on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	  uint32_t pid, void *ud)
+{
+	struct probe *p = ud;
+
+	(void)g;
+	logf_(p, "leader self=%d epoch=%" PRIu64 " node=%u pid=%u", is_leader,
+	      epoch, nodeid, pid);
+}
+
+static void
+on_uncertain(haq_group_t *g, uint64_t first, uint64_t last, void *ud)
+{
+	struct probe *p = ud;
+
+	(void)g;
+	if (last > p->uncertain_last) {
+		p->uncertain_last = last;
+	}
+	logf_(p, "uncertain first=%" PRIu64 " last=%" PRIu64, first, last);
+}
+
+static void
+on_writable(haq_group_t *g, void *ud)
+{
+	struct probe *p = ud;
+
+	(void)g;
+	p->blocked = false;
+	logf_(p, "writable");
+}
+
+static void
+on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	   size_t len, void *ud)
+{
+	struct probe *p = ud;
+	const uint8_t *m = data;
+	uint32_t mn, mp;
+	uint64_t inc, seq;
+
+	(void)g;
+	if (len < PROBE_HDR || get32(m) != PROBE_MAGIC) {
+		logf_(p, "foreign from=%u/%u len=%zu", nodeid, pid, len);
+		return;
+	}
+	mn = get32(m + 4);
+	mp = get32(m + 8);
+	inc = get64(m + 16);
+	seq = get64(m + 24);
+	if (mn != nodeid || mp != pid) {
+		logf_(p,
+		      "bad from=%u/%u inc=%" PRIx64 " seq=%" PRIu64
+		      " why=sender-is-%u/%u",
+		      nodeid, pid, inc, seq, mn, mp);
+		return;
+	}
+	for (size_t i = PROBE_HDR; i < len; i++) {
+		if (m[i] != (uint8_t)(seq + i)) {
+			logf_(p,
+			      "bad from=%u/%u inc=%" PRIx64 " seq=%" PRIu64
+			      " why=filler-at-%zu",
+			      nodeid, pid, inc, seq, i);
+			return;
+		}
+	}
+	logf_(p, "deliver from=%u/%u inc=%" PRIx64 " seq=%" PRIu64 " len=%zu",
+	      nodeid, pid, inc, seq, len);
+	if (inc == p->inc && nodeid == p->nodeid && pid == p->pid &&
+	    seq > p->self_seq) {
+		p->self_seq = seq;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                            */
+/* ------------------------------------------------------------------ */
+
+static void
+send_one(struct probe *p)
+{
+	uint64_t id = haq_group_next_id(p->g);
+	size_t len = p->size;
+	int rc;
+
+	if (p->big_every && id % p->big_every == 0) {
+		len = p->big_size;
+	}
+	put64(p->msg + 24, id);
+	for (size_t i = PROBE_HDR; i < len; i++) {
+		p->msg[i] = (uint8_t)(id + i);
+	}
+	rc = haq_group_send(p->g, p->msg, len);
+	if (rc == 0) {
+		logf_(p, "send seq=%" PRIu64 " len=%zu", id, len);
+		if (haq_group_next_id(p->g) != id + 1) {
+			logf_(p, "bad_id expected=%" PRIu64 " got=%" PRIu64,
+			      id + 1, haq_group_next_id(p->g));
+		}
+		return;
+	}
+	logf_(p, "send_err seq=%" PRIu64 " rc=%d err=\"%s\"", id, rc,
+	      haq_strerror(rc));
+	if (rc == -ENOBUFS) {
+		p->blocked = true;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Main                                                               */
+/* ------------------------------------------------------------------ */
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: haq-probe --log FILE [--group NAME] [--rate "
+		"MSG_PER_S]\n"
+		"                 [--size BYTES] [--big-every N --big-size "
+		"BYTES]\n"
+		"                 [--drain MS] [--connect-timeout S]\n"
+		"Join NAME (default haq-probe), send sequence-numbered "
+		"messages\n"
+		"at the rate (default 50/s; 0: receive only) and log every "
+		"event\n"
+		"to FILE. Messages are --size bytes (at least 32), every "
+		"--big-every\n"
+		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
+		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
+		"(default 5000) for the own messages to come back, log the\n"
+		"counters and exit 0.\n");
+}
+
+static int
+connect_ctx(struct probe *p, int timeout_s)
+{
+	uint64_t end =
+		clock_us(CLOCK_MONOTONIC) + (uint64_t)timeout_s * 1000000u;
+	int rc;
+
+	for (;;) {
+		rc = haq_ctx_new(&p->ctx, NULL);
+		if (rc == 0) {
+			haq_ctx_set_log(p->ctx, on_log, p);
+			rc = haq_group_join(p->ctx, p->group, &p->g);
+			if (rc == 0) {
+				return 0;
+			}
+			haq_ctx_free(p->ctx);
+			p->ctx = NULL;
+		}
+		if (clock_us(CLOCK_MONOTONIC) >= end) {
+			fprintf(stderr, "haq-probe: cannot join %s: %s\n",
+				p->group, haq_strerror(rc));
+			return rc;
+		}
+		usleep(200000);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"log", required_argument, NULL, 'l'},
+		{"group", required_argument, NULL, 'g'},
+		{"rate", required_argument, NULL, 'r'},
+		{"size", required_argument, NULL, 's'},
+		{"drain", required_argument, NULL, 'd'},
+		{"big-every", required_argument, NULL, 'B'},
+		{"big-size", required_argument, NULL, 'S'},
+		{"connect-timeout", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct probe pr = {0}, *p = &pr;
+	const char *logpath = NULL;
+	int connect_timeout = 30;
+	uint64_t drain_end = 0;
+	struct pollfd pfd[3];
+	sigset_t mask;
+	int tfd, sfd, c, rc;
+
+	p->group = "haq-probe";
+	p->rate = 50;
+	p->size = PROBE_HDR;
+	p->drain_ms = 5000;
+	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:h", opts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'l':
+			logpath = optarg;
+			break;
+		case 'g':
+			p->group = optarg;
+			break;
+		case 'r':
+			p->rate = strtod(optarg, NULL);
+			break;
+		case 's':
+			p->size = strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			p->drain_ms = atoi(optarg);
+			break;
+		case 'B':
+			p->big_every = strtoull(optarg, NULL, 10);
+			break;
+		case 'S':
+			p->big_size = strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			connect_timeout = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!logpath || p->rate < 0 || p->size > 16u * 1024 * 1024 ||
+	    p->big_size > 64u * 1024 * 1024) {
+		usage(stderr);
+		return 2;
+	}
+	if (p->size < PROBE_HDR) {
+		p->size = PROBE_HDR;
+	}
+	if (p->big_size < p->size) {
+		p->big_size = p->size;
+	}
+	p->log_fd =
+		open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (p->log_fd < 0) {
+		fprintf(stderr, "haq-probe: %s: %s\n", logpath,
+			strerror(errno));
+		return 2;
+	}
+	p->logcap = 256 * 1024;
+	p->logbuf = malloc(p->logcap);
+	p->msg = calloc(1, p->big_size);
+	if (!p->logbuf || !p->msg) {
+		return 2;
+	}
+
+	/* Signals arrive through a descriptor: no handler runs inside libhaq.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sfd < 0 || tfd < 0) {
+		perror("haq-probe: signalfd/timerfd");
+		return 2;
+	}
+
+	p->pid = (uint32_t)getpid();
+	if (getrandom(&p->inc, sizeof(p->inc), 0) != (ssize_t)sizeof(p->inc) ||
+	    p->inc == 0) {
+		p->inc = clock_us(CLOCK_REALTIME) ^ ((uint64_t)p->pid << 40);
+	}
+	rc = connect_ctx(p, connect_timeout);
+	if (rc < 0) {
+		return 1;
+	}
+	p->connected = true;
+	haq_ctx_local_nodeid(p->ctx, &p->nodeid);
+	put32(p->msg, PROBE_MAGIC);
+	put32(p->msg + 4, p->nodeid);
+	put32(p->msg + 8, p->pid);
+	put32(p->msg + 12, 0);
+	put64(p->msg + 16, p->inc);
+	logf_(p,
+	      "start node=%u pid=%u inc=%" PRIx64
+	      " group=%s rate=%g size=%zu big_every=%" PRIu64 " big_size=%zu",
+	      p->nodeid, p->pid, p->inc, p->group, p->rate, p->size,
+	      p->big_every, p->big_size);
+	haq_ctx_set_connection_cb(p->ctx, on_conn, p);
+	haq_ctx_set_quorum_cb(p->ctx, on_quorum, p);
+	haq_group_set_message_cb(p->g, on_message, p);
+	haq_group_set_view_cb(p->g, on_view, p);
+	haq_group_set_leader_cb(p->g, on_leader, p);
+	haq_group_set_uncertain_cb(p->g, on_uncertain, p);
+	haq_group_set_writable_cb(p->g, on_writable, p);
+	{
+		/* The state at start; later changes come through on_quorum. */
+		const haq_quorum_t *q;
+
+		if (haq_quorum_get(p->ctx, &q) == 0) {
+			on_quorum(p->ctx, q, p);
+		}
+	}
+	if (p->rate > 0) {
+		uint64_t ns = (uint64_t)(1e9 / p->rate);
+		struct itimerspec its = {
+			.it_interval = {(time_t)(ns / 1000000000u),
+					(long)(ns % 1000000000u)},
+			.it_value = {(time_t)(ns / 1000000000u),
+				     (long)(ns % 1000000000u)},
+		};
+
+		timerfd_settime(tfd, 0, &its, NULL);
+	}
+	p->next_counters_us = clock_us(CLOCK_MONOTONIC) + 5000000u;
+	log_flush(p);
+
+	pfd[0].fd = haq_ctx_fd(p->ctx);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = tfd;
+	pfd[1].events = POLLIN;
+	pfd[2].fd = sfd;
+	pfd[2].events = POLLIN;
+	for (;;) {
+		uint64_t now;
+		int timeout = 200;
+
+		if (p->stopping) {
+			timeout = 20;
+		}
+		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+			perror("haq-probe: poll");
+			break;
+		}
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) ==
+			       (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGUSR1) {
+					log_counters(p);
+					continue;
+				}
+				if (!p->stopping) {
+					struct itimerspec off = {0};
+
+					timerfd_settime(tfd, 0, &off, NULL);
+					p->stopping = true;
+					p->stop_next_id =
+						haq_group_next_id(p->g);
+					drain_end =
+						clock_us(CLOCK_MONOTONIC) +
+						(uint64_t)p->drain_ms * 1000u;
+					logf_(p,
+					      "stopping signal=%u "
+					      "next_id=%" PRIu64,
+					      si.ssi_signo, p->stop_next_id);
+				}
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t ticks = 0;
+
+			if (read(tfd, &ticks, sizeof(ticks)) !=
+			    (ssize_t)sizeof(ticks)) {
+				ticks = 0;
+			}
+			/* Catch up, but boundedly, after a stall. */
+			if (ticks > 100) {
+				ticks = 100;
+			}
+			for (uint64_t i = 0;
+			     i < ticks && !p->blocked && !p->stopping; i++) {
+				send_one(p);
+			}
+		}
+		/* Dispatch until the fd has nothing more (bounded rounds). */
+		for (int i = 0; i < 64; i++) {
+			struct pollfd one = {.fd = pfd[0].fd, .events = POLLIN};
+
+			rc = haq_ctx_dispatch(p->ctx);
+			if (rc < 0) {
+				logf_(p, "dispatch_err rc=%d err=\"%s\"", rc,
+				      haq_strerror(rc));
+				log_flush(p);
+				return 1;
+			}
+			if (poll(&one, 1, 0) <= 0) {
+				break;
+			}
+		}
+		now = clock_us(CLOCK_MONOTONIC);
+		if (now >= p->next_counters_us) {
+			log_counters(p);
+			p->next_counters_us = now + 5000000u;
+		}
+		if (p->stopping) {
+			bool done = p->self_seq + 1 >= p->stop_next_id ||
+				    p->uncertain_last + 1 >= p->stop_next_id;
+			size_t queued = 0;
+
+			haq_group_queued(p->g, NULL, &queued);
+			if ((done && queued == 0) || now >= drain_end) {
+				logf_(p,
+				      "drained %s self=%" PRIu64 " queued=%zu",
+				      done && queued == 0 ? "ok" : "timeout",
+				      p->self_seq, queued);
+				break;
+			}
+		}
+		log_flush(p);
+	}
+	log_counters(p);
+	logf_(p, "exit");
+	log_flush(p);
+	haq_ctx_free(p->ctx);
+	close(p->log_fd);
+	free(p->logbuf);
+	free(p->msg);
+	return 0;
+}
