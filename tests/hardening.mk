@@ -104,7 +104,7 @@ check-hardening:
 .PHONY: check-hardening
 
 # Scripts and data (the C sources are distributed as _SOURCES).
-EXTRA_DIST += tests/hardening/README.md tests/hardening/LIBRARY-BUGS.txt \
+EXTRA_DIST += tests/hardening/README.md \
 	tests/hardening/run-suite tests/hardening/run-sanitized \
 	tests/hardening/run-fuzz tests/hardening/run-crypto \
 	tests/hardening/run-access tests/hardening/check-resources \
