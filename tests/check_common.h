@@ -54,11 +54,10 @@ test_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The value of KEY in the harness state file, or NULL. Caller frees. */
+/* The value of KEY in the state file of the cluster in DIR, or NULL. */
 static inline char *
-cluster_state_get(const char *key)
+cluster_state_get_in(const char *dir, const char *key)
 {
-	const char *dir = getenv("HAQ_CLUSTER_DIR");
 	char path[4096];
 	char line[1024];
 	size_t klen = strlen(key);
@@ -82,6 +81,13 @@ cluster_state_get(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/* The value of KEY in the harness state file, or NULL. Caller frees. */
+static inline char *
+cluster_state_get(const char *key)
+{
+	return cluster_state_get_in(getenv("HAQ_CLUSTER_DIR"), key);
 }
 
 /* Number of nodes of the harness cluster; fails the test without one. */

@@ -144,30 +144,6 @@ priv_destroy(void)
 	rmdir(priv_root);
 }
 
-static char *
-priv_state_get(const char *key)
-{
-	char path[sizeof(priv_dir) + 16];
-	char line[1024];
-	size_t klen = strlen(key);
-	char *val = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/state", priv_dir);
-	f = fopen(path, "r");
-	if (!f) {
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == '=') {
-			line[strcspn(line, "\n")] = '\0';
-			val = strdup(line + klen + 1);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
 
 static void
 enter_netns(const char *ns)
@@ -190,7 +166,7 @@ priv_enter(int k)
 	char *ns;
 
 	snprintf(key, sizeof(key), "node%d_ns", k);
-	ns = priv_state_get(key);
+	ns = cluster_state_get_in(priv_dir, key);
 	ck_assert_msg(ns != NULL, "no private cluster (is HAQ_CLUSTER set?)");
 	enter_netns(ns);
 	free(ns);
