@@ -144,6 +144,8 @@ struct bench {
 	uint64_t t1;
 	uint64_t allocs0;
 	uint64_t allocs1;
+	uint64_t allocs_mid; /* at half the expected deliveries */
+	uint64_t delivered_mid;
 	uint64_t max_send_ns;
 	uint64_t max_dispatch_ns;
 	uint64_t max_send_cpu_ns;
@@ -236,6 +238,9 @@ start(struct bench *b)
 	b->heap_base = bench_heap_live();
 	bench_heap_peak_reset();
 	b->allocs0 = bench_alloc_count();
+	if (getenv("HAQ_BENCH_ALLOC_TRACE")) {
+		bench_alloc_trace(1);
+	}
 	b->t0 = now_ns();
 	if (b->expected == 0) {
 		b->t1 = b->t0;
@@ -275,6 +280,15 @@ on_message(struct bench *b, uint32_t nodeid, uint32_t pid, const void *data,
 			return;
 		}
 		b->delivered++;
+		if (b->delivered == (b->expected + 1) / 2) {
+			/*
+			 * Allocations are also counted from here on: the second
+			 * half of a run is steady state (caches warm, a queue
+			 * filled once already).
+			 */
+			b->allocs_mid = bench_alloc_count();
+			b->delivered_mid = b->delivered;
+		}
 		if (self) {
 			b->self_delivered++;
 			if (b->o.mode == MODE_LAT && b->in_flight) {
@@ -290,6 +304,7 @@ on_message(struct bench *b, uint32_t nodeid, uint32_t pid, const void *data,
 		if (b->delivered == b->expected) {
 			b->t1 = now_ns();
 			b->allocs1 = bench_alloc_count();
+			bench_alloc_trace(0);
 			b->done_pending = true;
 		}
 		break;
@@ -819,6 +834,12 @@ report(struct bench *b, int status)
 				? (double)(b->allocs1 - b->allocs0) /
 					  (double)b->delivered
 				: -1;
+	double allocs_ss =
+		b->delivered > b->delivered_mid &&
+				b->allocs1 >= b->allocs_mid && b->delivered_mid
+			? (double)(b->allocs1 - b->allocs_mid) /
+				  (double)(b->delivered - b->delivered_mid)
+			: -1;
 
 	/*
 	 * retries: CS_ERR_TRY_AGAIN answers of corosync, counted by libhaq
@@ -841,7 +862,8 @@ report(struct bench *b, int status)
 	       " lat_n=%" PRIu64 " lat_p50_us=%.1f lat_p99_us=%.1f"
 	       " lat_max_us=%.1f max_send_us=%.1f max_dispatch_us=%.1f"
 	       " max_send_cpu_us=%.1f max_dispatch_cpu_us=%.1f"
-	       " allocs_per_msg=%.4f rss_base_kb=%ld rss_peak_kb=%ld"
+	       " allocs_per_msg=%.4f allocs_per_msg_2nd_half=%.4f"
+	       " rss_base_kb=%ld rss_peak_kb=%ld"
 	       " heap_base_kb=%.1f heap_peak_kb=%.1f"
 	       " cpu_s=%.3f status=%s\n",
 	       b->be->name, b->o.mode == MODE_LAT ? "lat" : "tput", b->o.nodes,
@@ -856,7 +878,7 @@ report(struct bench *b, int status)
 	       (double)b->max_dispatch_ns / 1000.0,
 	       b->o.cpu_timing ? (double)b->max_send_cpu_ns / 1000.0 : -1,
 	       b->o.cpu_timing ? (double)b->max_dispatch_cpu_ns / 1000.0 : -1,
-	       allocs, b->rss_base_kb, ru.ru_maxrss,
+	       allocs, allocs_ss, b->rss_base_kb, ru.ru_maxrss,
 	       (double)b->heap_base / 1024.0,
 	       (double)bench_heap_peak() / 1024.0,
 	       (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -1062,6 +1084,9 @@ main(int argc, char **argv)
 		b.error = "setup failed";
 	}
 	report(&b, rc);
+	if (getenv("HAQ_BENCH_ALLOC_TRACE")) {
+		bench_alloc_trace_report(stderr);
+	}
 	b.be->close(&b);
 	free(b.buf);
 	free(b.lat);

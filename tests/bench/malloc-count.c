@@ -11,8 +11,12 @@
  * speed, with the same flow control as a real run, which a run under
  * valgrind would not have.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -62,6 +66,55 @@ bench_heap_peak_reset(void)
 			 __ATOMIC_RELAXED);
 }
 
+/*
+ * Optional: who allocates. While tracing is on, each allocation's caller
+ * (the return address into the code that called malloc) is counted in a
+ * small table; bench_alloc_trace_report() names them with dladdr().
+ */
+#define TRACE_SLOTS 64
+static struct {
+	void *pc;
+	uint64_t n;
+} trace[TRACE_SLOTS];
+static int tracing;
+
+void
+bench_alloc_trace(int on)
+{
+	tracing = on;
+}
+
+static void
+trace_pc(void *pc)
+{
+	for (int i = 0; i < TRACE_SLOTS; i++) {
+		if (trace[i].pc == pc || trace[i].pc == NULL) {
+			trace[i].pc = pc;
+			trace[i].n++;
+			return;
+		}
+	}
+}
+
+void
+bench_alloc_trace_report(FILE *f)
+{
+	for (int i = 0; i < TRACE_SLOTS && trace[i].pc; i++) {
+		Dl_info di;
+
+		if (dladdr(trace[i].pc, &di) && di.dli_fname) {
+			fprintf(f, "alloc-trace %" PRIu64 " %s+0x%lx %s\n",
+				trace[i].n, di.dli_fname,
+				(unsigned long)((char *)trace[i].pc -
+						(char *)di.dli_fbase),
+				di.dli_sname ? di.dli_sname : "?");
+		} else {
+			fprintf(f, "alloc-trace %" PRIu64 " %p\n", trace[i].n,
+				trace[i].pc);
+		}
+	}
+}
+
 static void
 count(size_t size)
 {
@@ -108,6 +161,9 @@ void *
 malloc(size_t size)
 {
 	count(size);
+	if (tracing) {
+		trace_pc(__builtin_return_address(0));
+	}
 	return track(__libc_malloc(size));
 }
 
@@ -115,6 +171,9 @@ void *
 calloc(size_t n, size_t size)
 {
 	count(n * size);
+	if (tracing) {
+		trace_pc(__builtin_return_address(0));
+	}
 	return track(__libc_calloc(n, size));
 }
 
@@ -125,6 +184,9 @@ realloc(void *p, size_t size)
 
 	/* A realloc that moves or grows a block is an allocation too. */
 	count(size);
+	if (tracing) {
+		trace_pc(__builtin_return_address(0));
+	}
 	untrack(p);
 	q = __libc_realloc(p, size);
 	if (!q && size) {
