@@ -305,6 +305,16 @@ read_node(haq_ctx_t *ctx, unsigned int i, struct haq_nodelist_entry *e)
 	return 0;
 }
 
+static void
+entry_free(struct haq_nodelist_entry *e)
+{
+	free(e->name);
+	for (size_t j = 0; j < e->naddrs; j++) {
+		free(e->addrs[j]);
+	}
+	free(e->addrs);
+}
+
 HAQ_EXPORT void
 haq_nodelist_free(haq_nodelist_t *list)
 {
@@ -312,11 +322,7 @@ haq_nodelist_free(haq_nodelist_t *list)
 		return;
 	}
 	for (size_t i = 0; i < list->n; i++) {
-		free(list->v[i].name);
-		for (size_t j = 0; j < list->v[i].naddrs; j++) {
-			free(list->v[i].addrs[j]);
-		}
-		free(list->v[i].addrs);
+		entry_free(&list->v[i]);
 	}
 	free(list->v);
 	free(list);
@@ -351,21 +357,13 @@ haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret)
 			break;
 		}
 		if (rc < 0) {
-			free(e.name);
-			for (size_t j = 0; j < e.naddrs; j++) {
-				free(e.addrs[j]);
-			}
-			free(e.addrs);
+			entry_free(&e);
 			haq_nodelist_free(list);
 			return rc;
 		}
 		grown = realloc(list->v, (list->n + 1) * sizeof(*grown));
 		if (!grown) {
-			free(e.name);
-			for (size_t j = 0; j < e.naddrs; j++) {
-				free(e.addrs[j]);
-			}
-			free(e.addrs);
+			entry_free(&e);
 			haq_nodelist_free(list);
 			return -ENOMEM;
 		}

@@ -1177,7 +1177,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	haq__netns_leave(saved);
 	if (rc < 0) {
 		free(g);
-		return rc == -ENOTCONN ? -ENOTCONN : rc;
+		return rc;
 	}
 	g->next = ctx->groups;
 	ctx->groups = g;
