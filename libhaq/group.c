@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Largest iovec count handed to libcpg: it overflows a fixed array at 64. */
-#define HAQ_CPG_IOV_MAX 63
-/* Frames sent without copying take their iovec array from the stack. */
+/*
+ * Frames sent without copying take their iovec array from the stack; more
+ * buffers than this go through the queue, which also keeps us far below
+ * libcpg's fixed array of 64 iovecs.
+ */
 #define HAQ_DIRECT_IOV_MAX 16
 
 static void process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
