@@ -591,6 +591,61 @@ reap_groups(haq_ctx_t *ctx)
 	}
 }
 
+/* The end of every dispatch: timers, deferred frees and the timerfd. */
+static int
+dispatch_done(haq_ctx_t *ctx, int n, bool timer)
+{
+	if (!ctx->free_requested) {
+		run_timers(ctx, timer);
+	}
+	ctx->depth--;
+	if (ctx->free_requested) {
+		if (ctx->running) {
+			/* haq_ctx_run() frees it once the loop is left. */
+			return n;
+		}
+		ctx->free_requested = false;
+		haq_ctx_free(ctx);
+		return n;
+	}
+	reap_groups(ctx);
+	/*
+	 * A deadline made earlier re-arms the timerfd where it is set; one
+	 * cancelled or postponed only fires early and is re-armed here. With
+	 * nothing armed, the message path skips the walk over the groups.
+	 */
+	if (timer || ctx->timer_armed_at) {
+		haq__timers_update(ctx);
+	}
+	return n;
+}
+
+/*
+ * One group alone had events last time: the caller's poll() almost surely
+ * woke for it again, so take its events without the epoll_wait() that
+ * would only name it once more (a system call per round trip). Returns
+ * false if it had nothing: the wakeup was for another descriptor.
+ */
+static bool
+dispatch_hot(haq_ctx_t *ctx)
+{
+	struct haq_group *g = ctx->hot;
+
+	ctx->hot_rounds++;
+	if (g->dead || !g->handle_valid) {
+		ctx->hot = NULL;
+		return false;
+	}
+	if (haq__group_dispatch(g) == 0 && !ctx->free_requested) {
+		return false;
+	}
+	if (g->held_head) {
+		/* Its view waits for the quorum state: look at everything. */
+		ctx->hot = NULL;
+	}
+	return true;
+}
+
 HAQ_EXPORT int
 haq_ctx_dispatch(haq_ctx_t *ctx)
 {
@@ -610,11 +665,17 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 	if (ctx->free_requested) {
 		return 0; /* released once haq_ctx_run() returns */
 	}
+	ctx->depth++;
+	if (ctx->hot && ctx->hot_rounds < HAQ_HOT_ROUNDS && dispatch_hot(ctx)) {
+		return dispatch_done(ctx, 1, false);
+	}
+	ctx->hot = NULL;
 	n = epoll_wait(ctx->epfd, ev, 16, 0);
 	if (n < 0) {
-		return errno == EINTR ? 0 : -errno;
+		n = errno == EINTR ? 0 : -errno;
+		(void)dispatch_done(ctx, 0, false);
+		return n;
 	}
-	ctx->depth++;
 	/*
 	 * Quorum first: a CPG view of a new ring then usually finds the
 	 * quorum state of that ring already known and is not held back.
@@ -642,6 +703,11 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 			 */
 			if (!g->dead && g->handle_valid) {
 				haq__group_dispatch(g);
+				if (n == 1 && !g->dead && g->handle_valid &&
+				    !g->held_head) {
+					ctx->hot = g;
+					ctx->hot_rounds = 0;
+				}
 			}
 			break;
 		}
@@ -654,22 +720,7 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 			break;
 		}
 	}
-	if (!ctx->free_requested) {
-		run_timers(ctx, timer);
-	}
-	ctx->depth--;
-	if (ctx->free_requested) {
-		if (ctx->running) {
-			/* haq_ctx_run() frees it once the loop is left. */
-			return n;
-		}
-		ctx->free_requested = false;
-		haq_ctx_free(ctx);
-		return n;
-	}
-	reap_groups(ctx);
-	haq__timers_update(ctx);
-	return n;
+	return dispatch_done(ctx, n, timer);
 }
 
 HAQ_EXPORT int

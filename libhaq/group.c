@@ -469,7 +469,9 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (g->message_fn && !g->ctx->free_requested) {
 		g->message_fn(g, nodeid, pid, rx.data, rx.len, g->message_ud);
 	}
-	free(rx.owned);
+	if (rx.owned) {
+		free(rx.owned);
+	}
 }
 
 static void
@@ -708,6 +710,9 @@ haq__group_lost(struct haq_group *g)
 void
 haq__group_disconnect(struct haq_group *g)
 {
+	if (g->ctx->hot == g) {
+		g->ctx->hot = NULL;
+	}
 	if (!g->handle_valid) {
 		return;
 	}
@@ -757,13 +762,14 @@ more_pending(int fd)
 	return poll(&p, 1, 0) != 0;
 }
 
-void
+int
 haq__group_dispatch(struct haq_group *g)
 {
 	haq_ctx_t *ctx = g->ctx;
+	int taken = 0;
 
 	g->rx_bytes = 0;
-	for (int i = 0; i < HAQ_DISPATCH_BUDGET; i++) {
+	while (taken < HAQ_DISPATCH_BUDGET) {
 		cs_error_t err;
 
 		dispatching = g;
@@ -772,12 +778,13 @@ haq__group_dispatch(struct haq_group *g)
 		if (err == CS_ERR_TRY_AGAIN) {
 			break; /* nothing more to read */
 		}
+		taken++;
 		if (err != CS_OK) {
 			haq__connection_lost(ctx);
-			return;
+			return taken;
 		}
 		if (g->dead || ctx->free_requested || !g->handle_valid) {
-			return;
+			return taken;
 		}
 		/*
 		 * Large frames: a byte budget as well, so that reassembling a
@@ -791,7 +798,7 @@ haq__group_dispatch(struct haq_group *g)
 		 * Usually one event is all there is (a reply, a round trip):
 		 * ask the socket rather than pay a whole empty dispatch.
 		 */
-		if (i == 0 && !more_pending(g->fd)) {
+		if (taken == 1 && !more_pending(g->fd)) {
 			break;
 		}
 	}
@@ -806,6 +813,7 @@ haq__group_dispatch(struct haq_group *g)
 		 */
 		maybe_writable(g);
 	}
+	return taken;
 }
 
 /* ---------------------------------------------------------------- */
@@ -1004,16 +1012,62 @@ queue_control(struct haq_group *g, const uint8_t *payload, size_t len)
 	return 0;
 }
 
+/*
+ * The fast path: nothing queued ahead, joined, one whole frame, few
+ * buffers: hand it to corosync straight from the caller's memory. Flow
+ * control or a lost connection queue it instead.
+ */
+static int
+send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+	    size_t len)
+{
+	struct iovec direct[HAQ_DIRECT_IOV_MAX + 1];
+	uint8_t hdr[HAQ_WIRE_HDR_LEN];
+	uint64_t seq = g->next_seq;
+	cs_error_t err;
+	int rc;
+
+	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
+	haq__wire_set_seq(hdr, seq);
+	direct[0].iov_base = hdr;
+	direct[0].iov_len = HAQ_WIRE_HDR_LEN;
+	if (iovcnt == 1) {
+		direct[1] = iov[0];
+	} else {
+		memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
+	}
+	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
+			       (unsigned int)iovcnt + 1);
+	if (err == CS_OK) {
+		g->handed = seq;
+		g->next_seq++;
+		g->counters[HAQ_COUNTER_SENT]++;
+		return 0;
+	}
+	if (err != CS_ERR_TRY_AGAIN && err != CS_ERR_LIBRARY) {
+		return haq__cs_to_errno(err);
+	}
+	if (err == CS_ERR_TRY_AGAIN) {
+		g->counters[HAQ_COUNTER_RETRIES]++;
+	}
+	rc = haq__sendq_push(&g->q, HAQ_WIRE_DATA, seq, iov, iovcnt, len);
+	if (rc < 0) {
+		return rc;
+	}
+	g->next_seq++;
+	if (err == CS_ERR_LIBRARY) {
+		haq__connection_lost(g->ctx);
+	} else {
+		schedule_retry(g, true);
+	}
+	return 0;
+}
+
 HAQ_EXPORT int
 haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 {
-	struct haq_wire_hdr h;
-	uint8_t hdr[HAQ_WIRE_HDR_LEN];
-	struct iovec direct[HAQ_DIRECT_IOV_MAX + 1];
 	size_t len = 0;
-	uint64_t seq;
 	uint8_t type;
-	cs_error_t err;
 	int rc;
 
 	if (!g || !iov || iovcnt == 0 || g->dead) {
@@ -1046,55 +1100,12 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 		g->want_writable = true;
 		return -ENOBUFS;
 	}
-	seq = g->next_seq;
 	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
-
-	/*
-	 * The fast path: nothing queued ahead, joined, a whole frame and few
-	 * buffers: hand it to corosync straight from the caller's memory.
-	 */
 	if (!g->q.head && g->joined && g->handle_valid &&
 	    type == HAQ_WIRE_DATA && iovcnt <= HAQ_DIRECT_IOV_MAX) {
-		h = (struct haq_wire_hdr){
-			.type = HAQ_WIRE_DATA,
-			.incarnation = g->ctx->incarnation,
-			.seq = seq,
-		};
-		direct[0].iov_base = hdr;
-		direct[0].iov_len = haq__wire_encode(&h, hdr);
-		if (iovcnt == 1) {
-			direct[1] = iov[0];
-		} else {
-			memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
-		}
-		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
-				       (unsigned int)iovcnt + 1);
-		if (err == CS_OK) {
-			g->handed = seq;
-			g->next_seq++;
-			g->counters[HAQ_COUNTER_SENT]++;
-			return 0;
-		}
-		if (err != CS_ERR_TRY_AGAIN && err != CS_ERR_LIBRARY) {
-			return haq__cs_to_errno(err);
-		}
-		/* Flow control or a lost connection: queue it below. */
-		if (err == CS_ERR_TRY_AGAIN) {
-			g->counters[HAQ_COUNTER_RETRIES]++;
-		}
-		rc = haq__sendq_push(&g->q, type, seq, iov, iovcnt, len);
-		if (rc < 0) {
-			return rc;
-		}
-		g->next_seq++;
-		if (err == CS_ERR_LIBRARY) {
-			haq__connection_lost(g->ctx);
-		} else {
-			schedule_retry(g, true);
-		}
-		return 0;
+		return send_direct(g, iov, iovcnt, len);
 	}
-	rc = haq__sendq_push(&g->q, type, seq, iov, iovcnt, len);
+	rc = haq__sendq_push(&g->q, type, g->next_seq, iov, iovcnt, len);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1113,6 +1124,12 @@ haq_group_send(haq_group_t *g, const void *data, size_t len)
 
 	if (!data) {
 		return -EINVAL;
+	}
+	/* The common case, checked in a few instructions. */
+	if (g && !g->dead && len != 0 && len <= HAQ_DATA_PAYLOAD_MAX &&
+	    len <= g->max_message && !g->q.head && g->joined &&
+	    g->handle_valid && g->ctx->owner_pid == haq__getpid()) {
+		return send_direct(g, &iov, 1, len);
 	}
 	return haq_group_sendv(g, &iov, 1);
 }
@@ -1171,6 +1188,11 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	memcpy(g->cpg_name.value, name, len);
 	g->cpg_name.length = (uint32_t)len;
 	g->next_seq = 1;
+	(void)haq__wire_encode(&(struct haq_wire_hdr){
+				       .type = HAQ_WIRE_DATA,
+				       .incarnation = ctx->incarnation,
+			       },
+			       g->data_hdr);
 	g->queue_limit = HAQ_QUEUE_LIMIT_DEFAULT;
 	g->q.limit = g->queue_limit;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;

@@ -31,6 +31,11 @@
 #define HAQ_FLUSH_BUDGET 256
 /* Bytes one flush hands to corosync before yielding (keeps the loop live). */
 #define HAQ_FLUSH_BYTES (2u * 1024u * 1024u)
+/*
+ * Dispatches that may go straight to the one busy group before every
+ * descriptor is looked at again (fairness for the others).
+ */
+#define HAQ_HOT_ROUNDS 64
 /* Retry delay after CS_ERR_TRY_AGAIN, doubling up to the maximum. */
 #define HAQ_RETRY_MIN_NS (1000000ull)
 #define HAQ_RETRY_MAX_NS (50000000ull)
@@ -157,6 +162,8 @@ struct haq_group {
 	void *uncertain_ud;
 
 	struct haq_peers peers;
+	/* A data frame's header with seq 0: the fast path sets only seq. */
+	uint8_t data_hdr[HAQ_WIRE_HDR_LEN];
 	uint64_t next_seq;        /* seq of our next message */
 	uint64_t self_delivered;  /* highest own seq delivered back */
 	uint64_t handed;          /* highest own seq handed to corosync */
@@ -226,6 +233,9 @@ struct haq_ctx {
 	uint64_t next_track_id;
 
 	struct haq_group *groups;
+	/* The group that alone had events at the last full look, or NULL. */
+	struct haq_group *hot;
+	unsigned int hot_rounds;
 
 	haq_log_fn log_fn;
 	void *log_ud;
@@ -260,7 +270,7 @@ void haq__netns_leave(int saved);
 int haq__group_connect(struct haq_group *g);
 void haq__group_disconnect(struct haq_group *g);
 void haq__group_lost(struct haq_group *g);
-void haq__group_dispatch(struct haq_group *g);
+int haq__group_dispatch(struct haq_group *g);
 void haq__group_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__group_deadline(const struct haq_group *g);
 void haq__group_quorum_changed(struct haq_group *g);

@@ -24,8 +24,10 @@
 #ifndef HAQ_WIRE_H
 #define HAQ_WIRE_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HAQ_WIRE_MAGIC 0x31514148u /* "HAQ1" read as little-endian */
 #define HAQ_WIRE_VERSION 1
@@ -62,6 +64,15 @@ struct haq_wire_hdr {
  * Returns the header length: HAQ_WIRE_HDR_LEN or HAQ_WIRE_FRAG_HDR_LEN.
  */
 size_t haq__wire_encode(const struct haq_wire_hdr *h, uint8_t *buf);
+
+/* Set the seq of an encoded header (little-endian, as haq__wire_encode). */
+static inline void
+haq__wire_set_seq(uint8_t *hdr, uint64_t seq)
+{
+	uint64_t le = htole64(seq);
+
+	memcpy(hdr + 16, &le, sizeof(le));
+}
 
 /*
  * Parse and validate the header of a frame of len bytes. Returns the header

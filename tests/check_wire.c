@@ -1042,6 +1042,44 @@ START_TEST(test_many_peers)
 }
 END_TEST
 
+/*
+ * The hot path (the next data frame of the last sender) must refuse what
+ * the full decoder refuses, and hand bad cases to it: nonzero flags, a new
+ * incarnation at the expected seq, an oversize payload, a duplicate.
+ */
+START_TEST(test_rx_hot_path_same_rules)
+{
+	struct haq_peers peers = {0};
+	uint8_t f[FRAME_MAX];
+	struct haq_rx rx;
+	size_t n;
+
+	rx_data_ok(&peers, 1, 10, INC1, 1, 0);
+	rx_data_ok(&peers, 1, 10, INC1, 2, 0); /* hot from here on */
+
+	n = mkdata(f, INC1, 3, 5);
+	f[6] = 1; /* a reserved flag */
+	ck_assert_int_eq(haq__peers_rx(&peers, 1, 10, f, n, MAX_MSG, &rx),
+			 -EBADMSG);
+	n = mkdata(f, INC1, 3, 5);
+	ck_assert_int_eq(haq__peers_rx(&peers, 1, 10, f, n, 4, &rx), -EMSGSIZE);
+	/* The oversize message consumed seq 3. */
+	ck_assert_int_eq(rx_data(&peers, 1, 10, INC1, 3), -EALREADY);
+	rx_data_ok(&peers, 1, 10, INC1, 4, 0);
+	/* A restarted sender that happens to be at the expected seq. */
+	rx_data_ok(&peers, 1, 10, INC2, 5, 0);
+	ck_assert_uint_eq(find_peer(&peers, 1, 10)->incarnation, INC2);
+	/* Another sender with the same seq is not the last one. */
+	rx_data_ok(&peers, 2, 10, INC1, 6, 0);
+	rx_data_ok(&peers, 1, 10, INC2, 6, 0);
+	/* Header-only frame: refused, never read past its end. */
+	ck_assert_int_eq(haq__peers_rx(&peers, 1, 10, f, HAQ_WIRE_HDR_LEN,
+				       MAX_MSG, &rx),
+			 -EBADMSG);
+	haq__peers_free(&peers);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -1082,6 +1120,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_rx_gap);
 	tcase_add_test(tc, test_rx_new_incarnation);
 	tcase_add_test(tc, test_rx_control);
+	tcase_add_test(tc, test_rx_hot_path_same_rules);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reassembly");
