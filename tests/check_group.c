@@ -727,6 +727,89 @@ START_TEST(test_writable_after_fragmented_message_returns)
 }
 END_TEST
 
+/*
+ * One group kept busy (200 messages in flight, every self-delivery sends
+ * the next, so its descriptor is ready at every poll) must not starve another group of the
+ * same context: the dispatch that goes straight to a busy group looks at
+ * every descriptor again after a bounded number of rounds.
+ */
+struct busy {
+	haq_group_t *g;
+	uint64_t delivered;
+	bool stop;
+};
+
+static void
+busy_echo(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	  size_t len, void *ud)
+{
+	struct busy *b = ud;
+	struct timespec t0;
+	struct timespec t;
+
+	/*
+	 * A slow consumer (50 us a message): the backlog never drains, so
+	 * the group's descriptor is ready at every single poll.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
+		 50000);
+	b->delivered++;
+	if (!b->stop) {
+		ck_assert_int_eq(haq_group_send(g, &b->delivered,
+						sizeof(b->delivered)),
+				 0);
+	}
+}
+
+static bool
+quiet_heard(void *arg)
+{
+	return ((struct member *)arg)->n > 0;
+}
+
+START_TEST(test_busy_group_does_not_starve_another)
+{
+	struct member m[2]; /* the quiet group on node 1 and node 2 */
+	struct busy b = {0};
+	haq_ctx_t *ctxs[2];
+	char busy_name[64];
+	char quiet_name[64];
+	uint64_t v = 42;
+	uint64_t before;
+
+	unique_group(busy_name, sizeof(busy_name), "busy");
+	unique_group(quiet_name, sizeof(quiet_name), "quiet");
+	member_join(&m[0], 1, quiet_name);
+	member_join(&m[1], 2, quiet_name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	ck_assert_int_eq(haq_group_join(m[0].ctx, busy_name, &b.g), 0);
+	haq_group_set_message_cb(b.g, busy_echo, &b);
+	/* Many in flight: its descriptor never runs dry. */
+	for (int i = 0; i < 200; i++) {
+		ck_assert_int_eq(haq_group_send(b.g, &v, sizeof(v)), 0);
+	}
+	ctxs[0] = m[0].ctx;
+	ctxs[1] = m[1].ctx;
+	/* Let the busy group run alone for a while first. */
+	pump_until(ctxs, 2, 500, NULL, NULL);
+	ck_assert_uint_gt(b.delivered, 100);
+	before = b.delivered;
+	ck_assert_int_eq(haq_group_send(m[1].g, &v, sizeof(v)), 0);
+	ck_assert_msg(pump_until(ctxs, 2, 10000, quiet_heard, &m[0]),
+		      "the quiet group's message never came while another "
+		      "group was busy");
+	ck_assert_uint_eq(m[0].val[0], 42);
+	/* And the busy group really was busy all along. */
+	ck_assert_uint_gt(b.delivered, before);
+	b.stop = true;
+	member_free(&m[1]);
+	member_free(&m[0]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -747,5 +830,6 @@ main(void)
 	ADD_TCASE(s, test_send_and_leave_inside_callbacks, 30);
 	ADD_TCASE(s, test_leave_reports_discarded_messages, 20);
 	ADD_TCASE(s, test_one_leader_same_epoch_everywhere, 30);
+	ADD_TCASE(s, test_busy_group_does_not_starve_another, 40);
 	return run_suite(s);
 }
