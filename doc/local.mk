@@ -51,6 +51,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_next_id.3 \
 	doc/man3/haq_group_queued.3 \
 	doc/man3/haq_group_send.3 \
+	doc/man3/haq_group_send_zc.3 \
 	doc/man3/haq_group_sendv.3 \
 	doc/man3/haq_group_set_leader_cb.3 \
 	doc/man3/haq_group_set_max_message.3 \
@@ -87,6 +88,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_quorum_votes.3 \
 	doc/man3/haq_reason.3 \
 	doc/man3/haq_reason_str.3 \
+	doc/man3/haq_release_fn.3 \
 	doc/man3/haq_strerror.3 \
 	doc/man3/haq_uncertain_fn.3 \
 	doc/man3/haq_version.3 \

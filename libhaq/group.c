@@ -892,7 +892,7 @@ flush(struct haq_group *g)
 		}
 		iov[0].iov_base = hdr;
 		iov[0].iov_len = haq__wire_encode(&h, hdr);
-		iov[1].iov_base = e->data + e->sent;
+		iov[1].iov_base = (void *)(haq__sendq_data(e) + e->sent);
 		iov[1].iov_len = chunk;
 		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
 		if (err == CS_ERR_TRY_AGAIN) {
@@ -1012,6 +1012,26 @@ queue_control(struct haq_group *g, const uint8_t *payload, size_t len)
 	return 0;
 }
 
+/* A caller's buffer lent to haq_group_send_zc(). */
+struct lent {
+	void *data;
+	haq_release_fn release;
+	void *userdata;
+};
+
+/* Queue a message: a copy of iov, or the lent buffer when there is one. */
+static int
+enqueue(struct haq_group *g, uint8_t type, const struct iovec *iov,
+	size_t iovcnt, size_t len, const struct lent *lent)
+{
+	if (lent) {
+		return haq__sendq_push_borrowed(&g->q, type, g->next_seq,
+						lent->data, len, lent->release,
+						lent->userdata);
+	}
+	return haq__sendq_push(&g->q, type, g->next_seq, iov, iovcnt, len);
+}
+
 /*
  * The fast path: nothing queued ahead, joined, one whole frame, few
  * buffers: hand it to corosync straight from the caller's memory. Flow
@@ -1019,7 +1039,7 @@ queue_control(struct haq_group *g, const uint8_t *payload, size_t len)
  */
 static int
 send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
-	    size_t len)
+	    size_t len, const struct lent *lent)
 {
 	struct iovec direct[HAQ_DIRECT_IOV_MAX + 1];
 	uint8_t hdr[HAQ_WIRE_HDR_LEN];
@@ -1042,6 +1062,10 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 		g->handed = seq;
 		g->next_seq++;
 		g->counters[HAQ_COUNTER_SENT]++;
+		if (lent && lent->release) {
+			/* corosync has its own copy now. */
+			lent->release(lent->data, lent->userdata);
+		}
 		return 0;
 	}
 	if (err != CS_ERR_TRY_AGAIN && err != CS_ERR_LIBRARY) {
@@ -1050,7 +1074,7 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	if (err == CS_ERR_TRY_AGAIN) {
 		g->counters[HAQ_COUNTER_RETRIES]++;
 	}
-	rc = haq__sendq_push(&g->q, HAQ_WIRE_DATA, seq, iov, iovcnt, len);
+	rc = enqueue(g, HAQ_WIRE_DATA, iov, iovcnt, len, lent);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1063,28 +1087,14 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	return 0;
 }
 
-HAQ_EXPORT int
-haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
+/* The checks and the queueing every send call shares. */
+static int
+send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+	     size_t len, const struct lent *lent)
 {
-	size_t len = 0;
 	uint8_t type;
 	int rc;
 
-	if (!g || !iov || iovcnt == 0 || g->dead) {
-		return -EINVAL;
-	}
-	if (g->ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	for (size_t i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len && !iov[i].iov_base) {
-			return -EINVAL;
-		}
-		if (iov[i].iov_len > SIZE_MAX - len) {
-			return -EMSGSIZE;
-		}
-		len += iov[i].iov_len;
-	}
 	if (len == 0) {
 		return -EINVAL;
 	}
@@ -1103,9 +1113,9 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
 	if (!g->q.head && g->joined && g->handle_valid &&
 	    type == HAQ_WIRE_DATA && iovcnt <= HAQ_DIRECT_IOV_MAX) {
-		return send_direct(g, iov, iovcnt, len);
+		return send_direct(g, iov, iovcnt, len, lent);
 	}
-	rc = haq__sendq_push(&g->q, type, g->next_seq, iov, iovcnt, len);
+	rc = enqueue(g, type, iov, iovcnt, len, lent);
 	if (rc < 0) {
 		return rc;
 	}
@@ -1115,6 +1125,29 @@ haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
 		flush(g);
 	}
 	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
+{
+	size_t len = 0;
+
+	if (!g || !iov || iovcnt == 0 || g->dead) {
+		return -EINVAL;
+	}
+	if (g->ctx->owner_pid != haq__getpid()) {
+		return -ECHILD;
+	}
+	for (size_t i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len && !iov[i].iov_base) {
+			return -EINVAL;
+		}
+		if (iov[i].iov_len > SIZE_MAX - len) {
+			return -EMSGSIZE;
+		}
+		len += iov[i].iov_len;
+	}
+	return send_checked(g, iov, iovcnt, len, NULL);
 }
 
 HAQ_EXPORT int
@@ -1129,9 +1162,29 @@ haq_group_send(haq_group_t *g, const void *data, size_t len)
 	if (g && !g->dead && len != 0 && len <= HAQ_DATA_PAYLOAD_MAX &&
 	    len <= g->max_message && !g->q.head && g->joined &&
 	    g->handle_valid && g->ctx->owner_pid == haq__getpid()) {
-		return send_direct(g, &iov, 1, len);
+		return send_direct(g, &iov, 1, len, NULL);
 	}
 	return haq_group_sendv(g, &iov, 1);
+}
+
+HAQ_EXPORT int
+haq_group_send_zc(haq_group_t *g, void *data, size_t len,
+		  haq_release_fn release, void *userdata)
+{
+	struct iovec iov = {.iov_base = data, .iov_len = len};
+	struct lent lent = {
+		.data = data,
+		.release = release,
+		.userdata = userdata,
+	};
+
+	if (!g || !data || g->dead) {
+		return -EINVAL;
+	}
+	if (g->ctx->owner_pid != haq__getpid()) {
+		return -ECHILD;
+	}
+	return send_checked(g, &iov, 1, len, &lent);
 }
 
 /* ---------------------------------------------------------------- */

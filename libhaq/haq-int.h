@@ -88,16 +88,27 @@ struct haq_quorum {
 	struct haq_quorum_node *nodes;
 };
 
-/* One message accepted by haq_group_sendv() and not yet fully sent. */
+/* One message accepted by a send call and not yet fully sent. */
 struct haq_sendq_entry {
 	struct haq_sendq_entry *next;
 	uint64_t seq;
 	size_t len;  /* payload bytes */
 	size_t cap;  /* payload bytes the block can hold (reused blocks) */
 	size_t sent; /* payload bytes handed to corosync (fragments) */
+	/* A borrowed payload (haq_group_send_zc()) instead of data[]. */
+	const uint8_t *ext;
+	haq_release_fn release;
+	void *release_ud;
 	uint8_t type;
 	uint8_t data[];
 };
+
+/* The payload of a queue entry, copied or borrowed. */
+static inline const uint8_t *
+haq__sendq_data(const struct haq_sendq_entry *e)
+{
+	return e->ext ? e->ext : e->data;
+}
 
 struct haq_sendq {
 	struct haq_sendq_entry *head;
@@ -280,6 +291,9 @@ void haq__view_clear(struct haq_view *v);
 /* sendq.c */
 int haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
 		    const struct iovec *iov, size_t iovcnt, size_t len);
+int haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
+			     const void *data, size_t len,
+			     haq_release_fn release, void *userdata);
 void haq__sendq_pop(struct haq_sendq *q);
 size_t haq__sendq_footprint(size_t len);
 size_t haq__sendq_clear(struct haq_sendq *q);

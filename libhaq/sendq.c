@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The send queue: messages accepted by haq_group_sendv() that corosync has
- * not taken yet. Each entry owns a copy of its payload, so the caller's
- * buffers are free when the send call returns.
+ * The send queue: messages accepted by a send call that corosync has not
+ * taken yet. An entry owns a copy of its payload, so the caller's buffers
+ * are free when the send call returns, or borrows the caller's buffer
+ * (haq_group_send_zc()) and gives it back through the release callback.
  */
 #include "haq-int.h"
 
@@ -36,6 +37,22 @@ cache_drop_head(struct haq_sendq *q)
 	free(e);
 }
 
+static void
+append(struct haq_sendq *q, struct haq_sendq_entry *e)
+{
+	e->next = NULL;
+	e->sent = 0;
+	if (q->tail) {
+		q->tail->next = e;
+	} else {
+		q->head = e;
+	}
+	q->tail = e;
+	q->bytes += e->len;
+	q->mem += haq__sendq_footprint(e->cap);
+	q->count++;
+}
+
 int
 haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
 		const struct iovec *iov, size_t iovcnt, size_t len)
@@ -59,26 +76,41 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
 		}
 		e->cap = len;
 	}
-	e->next = NULL;
 	e->seq = seq;
 	e->len = len;
-	e->sent = 0;
 	e->type = type;
+	e->ext = NULL;
+	e->release = NULL;
+	e->release_ud = NULL;
 	for (size_t i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len) {
 			memcpy(e->data + off, iov[i].iov_base, iov[i].iov_len);
 			off += iov[i].iov_len;
 		}
 	}
-	if (q->tail) {
-		q->tail->next = e;
-	} else {
-		q->head = e;
+	append(q, e);
+	return 0;
+}
+
+int
+haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
+			 const void *data, size_t len, haq_release_fn release,
+			 void *userdata)
+{
+	struct haq_sendq_entry *e = malloc(sizeof(*e));
+
+	if (!e) {
+		return -ENOMEM;
 	}
-	q->tail = e;
-	q->bytes += len;
-	q->mem += haq__sendq_footprint(e->cap);
-	q->count++;
+	/* Counted as if copied: the limit bounds the bytes held back. */
+	e->cap = len;
+	e->seq = seq;
+	e->len = len;
+	e->type = type;
+	e->ext = data;
+	e->release = release;
+	e->release_ud = userdata;
+	append(q, e);
 	return 0;
 }
 
@@ -99,6 +131,14 @@ haq__sendq_pop(struct haq_sendq *q)
 	q->bytes -= e->len;
 	q->mem -= fp;
 	q->count--;
+	if (e->ext) {
+		/* Given back; the entry itself is too small to keep. */
+		if (e->release) {
+			e->release((void *)e->ext, e->release_ud);
+		}
+		free(e);
+		return;
+	}
 	if (q->cache_mem + fp <= HAQ_SENDQ_CACHE_MAX &&
 	    q->mem + q->cache_mem + fp <= q->limit) {
 		e->next = q->cache;

@@ -419,6 +419,101 @@ START_TEST(test_fragmented_content_is_exact)
 }
 END_TEST
 
+/* Buffers lent with haq_group_send_zc() and given back. */
+struct lent_log {
+	int released;
+	const void *last;
+};
+
+static void
+on_release(void *data, void *ud)
+{
+	struct lent_log *l = ud;
+
+	l->released++;
+	l->last = data;
+}
+
+/*
+ * Borrowed buffers: a large message is read from the caller's buffer (no
+ * copy) and given back once it is back whole, a small one once corosync
+ * took it; both arrive intact at every member. A buffer still queued when
+ * the group is left is given back by the leave.
+ */
+/* compare_message() for the large messages only. */
+static void
+compare_large(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	      size_t len, void *ud)
+{
+	if (len > 1024) {
+		compare_message(g, nodeid, pid, data, len, ud);
+	}
+}
+
+START_TEST(test_send_zc_borrows_and_gives_back)
+{
+	haq_ctx_t *ctx[2];
+	haq_group_t *g[2];
+	struct content c[2];
+	struct lent_log big_log = {0};
+	struct lent_log small_log = {0};
+	char name[64];
+	const size_t size = 3u * 1024u * 1024u + 999u;
+	uint8_t *buf = malloc(size);
+	uint8_t *buf2 = malloc(size);
+	char small[] = "small borrowed message";
+	uint64_t sent = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(buf2);
+	for (size_t i = 0; i < size; i++) {
+		buf[i] = (uint8_t)((i * 2246822519u) >> 24);
+	}
+	unique_group(name, sizeof(name), "zc");
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct content){buf, size, 0};
+		cluster_enter_node(i + 1);
+		ck_assert_int_eq(haq_ctx_new(&ctx[i], NULL), 0);
+		ck_assert_int_eq(haq_group_join(ctx[i], name, &g[i]), 0);
+	}
+	/* Joined first, so the small one can take the direct path. */
+	ck_assert(pump_until(ctx, 2, 10000, NULL, NULL) == false);
+	for (int i = 0; i < 2; i++) {
+		haq_group_set_message_cb(g[i], compare_large, &c[i]);
+	}
+	ck_assert_int_eq(haq_group_send_zc(g[0], small, sizeof(small),
+					   on_release, &small_log),
+			 0);
+	ck_assert_int_eq(
+		haq_group_send_zc(g[0], buf, size, on_release, &big_log), 0);
+	/* Three frames, not all back yet: the buffer is still lent. */
+	ck_assert_int_eq(big_log.released, 0);
+	ck_assert(pump_until(ctx, 2, 30000, content_done, c));
+	ck_assert_int_eq(c[0].ok, 1);
+	ck_assert_int_eq(c[1].ok, 1);
+	ck_assert(pump_until(ctx, 2, 5000, NULL, NULL) == false);
+	ck_assert_int_eq(big_log.released, 1);
+	ck_assert_ptr_eq(big_log.last, buf);
+	ck_assert_int_eq(small_log.released, 1);
+	ck_assert_ptr_eq(small_log.last, small);
+	ck_assert_int_eq(haq_group_counter(g[0], HAQ_COUNTER_SENT, &sent), 0);
+	ck_assert_uint_eq(sent, 2);
+
+	/* Still queued at leave: given back then, never sent. */
+	ck_assert_int_eq(
+		haq_group_send_zc(g[0], buf, size, on_release, &big_log), 0);
+	ck_assert_int_eq(
+		haq_group_send_zc(g[0], buf2, 10, on_release, &big_log), 0);
+	ck_assert_int_eq(big_log.released, 1);
+	ck_assert_int_eq(haq_group_leave(g[0]), 2);
+	ck_assert_int_eq(big_log.released, 3);
+	free(buf);
+	free(buf2);
+	haq_ctx_free(ctx[0]);
+	haq_ctx_free(ctx[1]);
+}
+END_TEST
+
 START_TEST(test_oversize_incoming_dropped_and_counted)
 {
 	struct member m[2];
@@ -825,6 +920,7 @@ main(void)
 	ADD_TCASE(s, test_leave_reason_seen_by_peer, 40);
 	ADD_TCASE(s, test_fragmented_10mib_message, 120);
 	ADD_TCASE(s, test_fragmented_content_is_exact, 60);
+	ADD_TCASE(s, test_send_zc_borrows_and_gives_back, 60);
 	ADD_TCASE(s, test_oversize_incoming_dropped_and_counted, 60);
 	ADD_TCASE(s, test_burst_100000_flow_control, 240);
 	ADD_TCASE(s, test_send_and_leave_inside_callbacks, 30);

@@ -272,6 +272,8 @@ START_TEST(test_null_args_without_a_context)
 	ck_assert_uint_eq(haq_group_next_id(NULL), 0);
 	ck_assert_int_eq(haq_group_send(NULL, "x", 1), -EINVAL);
 	ck_assert_int_eq(haq_group_sendv(NULL, &iov, 1), -EINVAL);
+	ck_assert_int_eq(haq_group_send_zc(NULL, (void *)"x", 1, NULL, NULL),
+			 -EINVAL);
 	ck_assert_int_eq(haq_group_set_queue_limit(NULL, 1u << 30), -EINVAL);
 	ck_assert_int_eq(haq_group_set_max_message(NULL, 1), -EINVAL);
 	ck_assert_int_eq(haq_group_queued(NULL, NULL, NULL), -EINVAL);
@@ -329,6 +331,14 @@ START_TEST(test_null_args_without_a_context)
 }
 END_TEST
 
+/* A release callback that must never run for a refused buffer. */
+static void
+count_release(void *data, void *ud)
+{
+	(void)data;
+	(*(int *)ud) += 1000;
+}
+
 START_TEST(test_invalid_args_with_a_context)
 {
 	haq_ctx_t *ctx;
@@ -384,6 +394,15 @@ START_TEST(test_invalid_args_with_a_context)
 	ck_assert_int_eq(haq_group_sendv(g, bad, 2), -EINVAL);
 	ck_assert_int_eq(haq_group_sendv(g, empty, 2), -EINVAL);
 	ck_assert_int_eq(haq_group_sendv(g, huge, 2), -EMSGSIZE);
+	/* A refused borrowed buffer stays the caller's: no release. */
+	ck_assert_int_eq(haq_group_send_zc(g, NULL, 1, count_release, &views),
+			 -EINVAL);
+	ck_assert_int_eq(haq_group_send_zc(g, name, 0, count_release, &views),
+			 -EINVAL);
+	ck_assert_int_eq(haq_group_send_zc(g, name, HAQ_MESSAGE_MAX_DEFAULT + 1u,
+					   count_release, &views),
+			 -EMSGSIZE);
+	ck_assert_int_eq(views, 0);
 	/* Nothing was accepted by the failed calls. */
 	ck_assert_uint_eq(haq_group_next_id(g), 1);
 	ck_assert_int_eq(haq_group_queued(g, NULL, NULL), 0);

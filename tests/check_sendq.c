@@ -100,6 +100,49 @@ START_TEST(test_freed_blocks_reused_within_limit)
 }
 END_TEST
 
+static void
+released(void *data, void *ud)
+{
+	int *n = ud;
+
+	ck_assert_ptr_nonnull(data);
+	(*n)++;
+}
+
+START_TEST(test_borrowed_buffers_given_back_once)
+{
+	struct haq_sendq q = {0};
+	static char big[5000];
+	char small[] = "lent";
+	int n = 0;
+
+	q.limit = 1u << 20;
+	ck_assert_int_eq(haq__sendq_push_borrowed(&q, HAQ_WIRE_DATA, 1, small,
+						  4, released, &n),
+			 0);
+	ck_assert_int_eq(haq__sendq_push_borrowed(&q, HAQ_WIRE_FRAG, 2, big,
+						  sizeof(big), released, &n),
+			 0);
+	ck_assert_int_eq(haq__sendq_push_borrowed(&q, HAQ_WIRE_DATA, 3, small,
+						  4, NULL, NULL),
+			 0);
+	/* Not copied: the queue reads the caller's memory. */
+	ck_assert_ptr_eq(haq__sendq_data(q.head), (const uint8_t *)small);
+	ck_assert_uint_eq(q.bytes, 4 + sizeof(big) + 4);
+	/* Counted like copies, so the limit bounds what is held back. */
+	ck_assert_uint_eq(q.mem, 2 * haq__sendq_footprint(4) +
+					 haq__sendq_footprint(sizeof(big)));
+	haq__sendq_pop(&q);
+	ck_assert_int_eq(n, 1);
+	/* Given back, never cached for reuse. */
+	ck_assert_ptr_null(q.cache);
+	ck_assert_uint_eq(haq__sendq_clear(&q), 2);
+	ck_assert_int_eq(n, 2);
+	ck_assert_uint_eq(q.mem, 0);
+	ck_assert_uint_eq(q.bytes, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -109,5 +152,6 @@ main(void)
 	ADD_TCASE(s, test_clear_counts_discarded, 5);
 	ADD_TCASE(s, test_empty_iov_entries_are_skipped, 5);
 	ADD_TCASE(s, test_freed_blocks_reused_within_limit, 5);
+	ADD_TCASE(s, test_borrowed_buffers_given_back_once, 5);
 	return run_suite(s);
 }

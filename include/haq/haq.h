@@ -296,6 +296,18 @@ typedef void (*haq_view_fn)(haq_group_t *group, const haq_view_t *view,
 typedef void (*haq_writable_fn)(haq_group_t *group, void *userdata);
 
 /**
+ * @brief Called when libhaq no longer needs a buffer given to
+ *        haq_group_send_zc().
+ * @param data the buffer, as given.
+ * @param userdata as given to haq_group_send_zc().
+ *
+ * Runs inside a libhaq call: a dispatch, haq_group_send_zc() itself (a
+ * message handed to corosync at once), haq_group_leave() or haq_ctx_free().
+ * It may free or reuse the buffer; it must not call libhaq functions.
+ */
+typedef void (*haq_release_fn)(void *data, void *userdata);
+
+/**
  * @brief Called when the group's leader or its epoch changes.
  * @param group the group.
  * @param is_leader 1 when this process is now the leader, else 0.
@@ -457,6 +469,28 @@ int haq_group_send(haq_group_t *group, const void *data, size_t len);
  */
 int haq_group_sendv(haq_group_t *group, const struct iovec *iov,
 		    size_t iovcnt);
+
+/**
+ * @brief Send a message without copying it: the group borrows the buffer.
+ * @param group the group.
+ * @param data the message; it must stay valid and unchanged until release
+ *        is called.
+ * @param len 1..the group's maximum message size bytes.
+ * @param release called once, when libhaq no longer needs data: a message
+ *        of one frame once corosync has taken it (possibly before this
+ *        call returns), a larger one once it has come back whole, or when
+ *        it is discarded (haq_group_leave(), haq_ctx_free(), refused by
+ *        corosync). NULL: nothing is called.
+ * @param userdata passed to release.
+ * @return as haq_group_send(). On an error release is not called and the
+ *         buffer stays the caller's.
+ *
+ * For large messages: the call takes constant time whatever len is, where
+ * haq_group_send() copies the message first. The queue limit counts the
+ * borrowed bytes like copied ones.
+ */
+int haq_group_send_zc(haq_group_t *group, void *data, size_t len,
+		      haq_release_fn release, void *userdata);
 
 /**
  * @brief Bound the bytes the group queues for sending.
