@@ -9,7 +9,10 @@
  *
  *   haq  libhaq: haq_ctx_new() without a loop, haq_ctx_fd() polled, one
  *        haq_ctx_dispatch() per wakeup, haq_group_send() until -ENOBUFS,
- *        then the writable callback.
+ *        then the writable callback. Messages of more than one frame
+ *        (above HAQ_ZC_MIN) go out with haq_group_send_zc() from buffers
+ *        the benchmark keeps until libhaq gives them back (--copy: with
+ *        haq_group_send(), which copies them first).
  *   raw  libcpg as a careful user writes it: cpg_model_initialize(),
  *        cpg_join(), cpg_mcast_joined(CPG_TYPE_AGREED); on
  *        CS_ERR_TRY_AGAIN, poll the cpg fd (up to 1 ms), dispatch what is
@@ -69,6 +72,14 @@ struct msg_hdr {
 	uint64_t seq;
 };
 
+/*
+ * libhaq sends messages above one frame (1,047,552 bytes less its 24-byte
+ * header) in fragments: from this size on the benchmark lends it buffers.
+ */
+#define HAQ_ZC_MIN (1047552u - 24u + 1u)
+/* Lent buffers kept for reuse at most. */
+#define ZC_POOL_MAX 64
+
 enum mode {
 	MODE_TPUT = 1,
 	MODE_LAT,
@@ -89,6 +100,7 @@ struct opts {
 	bool cpu_timing; /* also time each call in thread CPU time */
 	int timeout_s;
 	int retry_ms; /* raw: poll timeout after CS_ERR_TRY_AGAIN */
+	bool copy;    /* haq: no lent buffers, haq_group_send() always */
 };
 
 struct bench;
@@ -132,6 +144,10 @@ struct bench {
 	uint64_t self_delivered;
 	uint64_t retries; /* pushed-back send attempts */
 	uint8_t *buf;
+	/* haq, large messages: buffers lent with haq_group_send_zc(). */
+	bool zc;
+	uint8_t *zc_free[ZC_POOL_MAX];
+	int zc_nfree;
 
 	/* Latency. */
 	bool in_flight;
@@ -416,11 +432,46 @@ haq_dispatch(struct bench *b)
 	return rc < 0 ? rc : 0;
 }
 
+/* libhaq no longer needs a lent buffer: keep it for the next message. */
+static void
+zc_release(void *data, void *ud)
+{
+	struct bench *b = ud;
+
+	if (b->zc_nfree < ZC_POOL_MAX) {
+		b->zc_free[b->zc_nfree++] = data;
+	} else {
+		free(data);
+	}
+}
+
+/* A buffer for the next large message: reused, or new and touched. */
+static uint8_t *
+zc_take(struct bench *b)
+{
+	uint8_t *p;
+
+	if (b->zc_nfree > 0) {
+		return b->zc_free[--b->zc_nfree];
+	}
+	p = malloc(b->o.size);
+	if (p) {
+		memset(p, 0xa5, b->o.size);
+	}
+	return p;
+}
+
 static int
 haq_send(struct bench *b, const void *buf, size_t len)
 {
-	int rc = haq_group_send(b->group, buf, len);
+	int rc;
 
+	if (b->zc && buf != b->buf && len == b->o.size) {
+		rc = haq_group_send_zc(b->group, (void *)buf, len, zc_release,
+				       b);
+	} else {
+		rc = haq_group_send(b->group, buf, len);
+	}
 	if (rc == -ENOBUFS) {
 		return -EAGAIN;
 	}
@@ -663,18 +714,29 @@ send_data(struct bench *b)
 		.kind = MSG_DATA,
 		.seq = b->sent + 1,
 	};
+	uint8_t *buf = b->zc ? zc_take(b) : b->buf;
 	int rc;
 
-	memcpy(b->buf, &h, sizeof(h));
+	if (!buf) {
+		b->error = "out of memory";
+		return -ENOMEM;
+	}
+	memcpy(buf, &h, sizeof(h));
 	if (b->o.mode == MODE_LAT) {
 		b->lat_sent_ns = now_ns();
 		b->in_flight = true;
 	}
-	rc = timed_send(b, b->buf, b->o.size);
+	rc = timed_send(b, buf, b->o.size);
 	if (rc == 0) {
 		b->sent++;
-	} else if (b->o.mode == MODE_LAT) {
-		b->in_flight = false;
+	} else {
+		if (b->o.mode == MODE_LAT) {
+			b->in_flight = false;
+		}
+		if (b->zc) {
+			/* Refused: still ours, for the next attempt. */
+			zc_release(buf, b);
+		}
 	}
 	return rc;
 }
@@ -949,6 +1011,9 @@ usage(FILE *f)
 		"  -C, --cpu-timing      also time each call in thread CPU "
 		"time\n"
 		"                        (two more system calls per call)\n"
+		"  -P, --copy            haq: send large messages with\n"
+		"                        haq_group_send() (a copy), not\n"
+		"                        haq_group_send_zc()\n"
 		"  -t, --timeout S       give up after S seconds (120)\n");
 }
 
@@ -969,6 +1034,7 @@ main(int argc, char **argv)
 		{"retry-ms", required_argument, NULL, 'r'},
 		{"no-timing", no_argument, NULL, 'T'},
 		{"cpu-timing", no_argument, NULL, 'C'},
+		{"copy", no_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -988,7 +1054,7 @@ main(int argc, char **argv)
 	b.o.batch = 64;
 	b.o.timeout_s = 120;
 	b.o.retry_ms = 1;
-	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:r:TCt:h",
+	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:r:TCPt:h",
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -1037,6 +1103,9 @@ main(int argc, char **argv)
 		case 'C':
 			b.o.cpu_timing = true;
 			break;
+		case 'P':
+			b.o.copy = true;
+			break;
 		case 't':
 			b.o.timeout_s = atoi(optarg);
 			break;
@@ -1076,6 +1145,7 @@ main(int argc, char **argv)
 	}
 	/* Touch the buffer: page faults are not what is measured. */
 	memset(b.buf, 0xa5, b.o.size);
+	b.zc = b.be == &haq_backend && !b.o.copy && b.o.size >= HAQ_ZC_MIN;
 	rc = b.be->open(&b);
 	if (rc == 0) {
 		rc = run(&b);
@@ -1088,6 +1158,9 @@ main(int argc, char **argv)
 		bench_alloc_trace_report(stderr);
 	}
 	b.be->close(&b);
+	while (b.zc_nfree > 0) {
+		free(b.zc_free[--b.zc_nfree]);
+	}
 	free(b.buf);
 	free(b.lat);
 	return rc < 0 ? 1 : 0;
