@@ -212,7 +212,7 @@ cut_partials(struct haq_group *g, const struct haq_view *v)
 	g->counters[HAQ_COUNTER_PARTIAL_DROPPED] +=
 		haq__peers_drop_partials(&g->peers);
 	if (cut) {
-		haq__log(g->ctx, HAQ_LOG_DEBUG,
+		haq__log(g->ctx, HAQ_LOG_INFO,
 			 "group %s: message %llu was cut by a view change; "
 			 "sending it again",
 			 g->name, (unsigned long long)e->seq);

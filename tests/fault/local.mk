@@ -34,6 +34,7 @@ FAULT_TESTS = \
 	tests/fault/fault-probe-kill.sh \
 	tests/fault/fault-garbage.sh \
 	tests/fault/fault-big-join.sh \
+	tests/fault/fault-big-stream.sh \
 	tests/fault/fault-split-221.sh
 # Longer (make check-fault-long): a 5-node cluster through a series of
 # faults of every kind, one after another.
