@@ -409,6 +409,30 @@ group_of(cpg_handle_t handle)
 	return p;
 }
 
+/*
+ * Our own fragmented message came back, but this process could not take it
+ * (above its own maximum size, lowered after the send, or out of memory
+ * for reassembly): it went out to the others all the same. Stop waiting
+ * for it, or the queue behind it would wait forever.
+ */
+static void
+own_message_refused(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		    int rc, uint64_t seq)
+{
+	struct haq_sendq_entry *e = g->q.head;
+
+	if ((rc != -EMSGSIZE && rc != -ENOMEM) || !is_self(g, nodeid, pid) ||
+	    !e || e->type != HAQ_WIRE_FRAG || e->seq != seq) {
+		return;
+	}
+	e->refused = true;
+	if (e->sent == e->len) {
+		g->self_delivered = seq;
+		g->counters[HAQ_COUNTER_SENT]++;
+		haq__sendq_pop(&g->q);
+	}
+}
+
 static void
 process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	      const void *msg, size_t len)
@@ -419,6 +443,7 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	rc = haq__peers_rx(&g->peers, nodeid, pid, msg, len, g->max_message,
 			   &rx);
 	if (rc < 0) {
+		own_message_refused(g, nodeid, pid, rc, rx.seq);
 		switch (rc) {
 		case -EMSGSIZE:
 			g->counters[HAQ_COUNTER_OVERSIZE]++;
@@ -871,6 +896,13 @@ flush(struct haq_group *g)
 		cs_error_t err;
 
 		if (e->type == HAQ_WIRE_FRAG && e->sent == e->len) {
+			if (e->refused) {
+				/* It will never be back whole here. */
+				g->self_delivered = e->seq;
+				g->counters[HAQ_COUNTER_SENT]++;
+				haq__sendq_pop(&g->q);
+				continue;
+			}
 			/*
 			 * Every frame of it is out: wait until it is back
 			 * whole before sending more, so that a view change

@@ -100,6 +100,8 @@ struct haq_sendq_entry {
 	haq_release_fn release;
 	void *release_ud;
 	uint8_t type;
+	/* Fragmented, and this process could not take it back: see flush(). */
+	bool refused;
 	uint8_t data[];
 };
 

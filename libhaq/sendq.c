@@ -42,6 +42,7 @@ append(struct haq_sendq *q, struct haq_sendq_entry *e)
 {
 	e->next = NULL;
 	e->sent = 0;
+	e->refused = false;
 	if (q->tail) {
 		q->tail->next = e;
 	} else {
@@ -97,8 +98,14 @@ haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 			 const void *data, size_t len, haq_release_fn release,
 			 void *userdata)
 {
-	struct haq_sendq_entry *e = malloc(sizeof(*e));
+	struct haq_sendq_entry *e;
 
+	/* Lent bytes count against the limit too: trim the cache for them. */
+	while (q->cache && q->mem + q->cache_mem + haq__sendq_footprint(len) >
+				   q->limit) {
+		cache_drop_head(q);
+	}
+	e = malloc(sizeof(*e));
 	if (!e) {
 		return -ENOMEM;
 	}

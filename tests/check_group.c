@@ -514,6 +514,47 @@ START_TEST(test_send_zc_borrows_and_gives_back)
 }
 END_TEST
 
+/*
+ * A process that lowers its own maximum message size below a fragmented
+ * message it already queued cannot take that message back; it still goes
+ * to the others, and what the sender queued behind it is not held up.
+ */
+START_TEST(test_own_message_above_lowered_limit_does_not_block)
+{
+	struct member m[2];
+	char name[64];
+	const size_t big = 3u * 1024u * 1024u;
+	uint8_t *buf = calloc(1, big);
+	uint64_t v = 42;
+	uint64_t c = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	unique_group(name, sizeof(name), "lowered");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 2, name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	ck_assert_int_eq(haq_group_send(m[0].g, buf, big), 0);
+	ck_assert_int_eq(haq_group_set_max_message(m[0].g, 1024u * 1024u), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, &v, sizeof(v)), 0);
+	/* Member 1 gets both; member 0 the small one, behind the big one. */
+	ck_assert(pump_until((haq_ctx_t *[]){m[0].ctx, m[1].ctx}, 2, 30000,
+			     reached,
+			     &(struct want){m, 2, 2, 1}));
+	ck_assert(wait_for(&m[1], 1, 2, 2, 30000));
+	ck_assert_uint_eq(m[1].len[0], big);
+	ck_assert_uint_eq(m[1].val[1], 42);
+	ck_assert_uint_eq(m[0].n, 1);
+	ck_assert_uint_eq(m[0].val[0], 42);
+	ck_assert_int_eq(haq_group_counter(m[0].g, HAQ_COUNTER_OVERSIZE, &c), 0);
+	ck_assert_uint_eq(c, 1);
+	ck_assert_int_eq(haq_group_counter(m[0].g, HAQ_COUNTER_SENT, &c), 0);
+	ck_assert_uint_eq(c, 2);
+	free(buf);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
 START_TEST(test_oversize_incoming_dropped_and_counted)
 {
 	struct member m[2];
@@ -921,6 +962,7 @@ main(void)
 	ADD_TCASE(s, test_fragmented_10mib_message, 120);
 	ADD_TCASE(s, test_fragmented_content_is_exact, 60);
 	ADD_TCASE(s, test_send_zc_borrows_and_gives_back, 60);
+	ADD_TCASE(s, test_own_message_above_lowered_limit_does_not_block, 60);
 	ADD_TCASE(s, test_oversize_incoming_dropped_and_counted, 60);
 	ADD_TCASE(s, test_burst_100000_flow_control, 240);
 	ADD_TCASE(s, test_send_and_leave_inside_callbacks, 30);

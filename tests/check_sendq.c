@@ -140,6 +140,31 @@ START_TEST(test_borrowed_buffers_given_back_once)
 	ck_assert_int_eq(n, 2);
 	ck_assert_uint_eq(q.mem, 0);
 	ck_assert_uint_eq(q.bytes, 0);
+
+	/* Lent bytes trim the cache of freed blocks like copied ones. */
+	{
+		static char blk[4000];
+		struct iovec iov = {blk, sizeof(blk)};
+
+		q.limit = 4 * haq__sendq_footprint(sizeof(blk));
+		for (uint64_t i = 0; i < 4; i++) {
+			ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA,
+							 10 + i, &iov, 1,
+							 sizeof(blk)),
+					 0);
+		}
+		while (q.head) {
+			haq__sendq_pop(&q);
+		}
+		ck_assert_uint_gt(q.cache_mem, 0);
+		ck_assert_int_eq(haq__sendq_push_borrowed(&q, HAQ_WIRE_FRAG,
+							  20, big, 3 * 4000,
+							  released, &n),
+				 0);
+		ck_assert_uint_le(q.mem + q.cache_mem, q.limit);
+		haq__sendq_clear(&q);
+		ck_assert_int_eq(n, 3);
+	}
 }
 END_TEST
 
