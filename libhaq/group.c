@@ -409,6 +409,15 @@ group_of(cpg_handle_t handle)
 	return p;
 }
 
+/* Our fragmented message at the head of the queue is done with. */
+static void
+frag_done(struct haq_group *g)
+{
+	g->self_delivered = g->q.head->seq;
+	g->counters[HAQ_COUNTER_SENT]++;
+	haq__sendq_pop(&g->q);
+}
+
 /*
  * Our own fragmented message came back, but this process could not take it
  * (above its own maximum size, lowered after the send, or out of memory
@@ -427,9 +436,7 @@ own_message_refused(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	e->refused = true;
 	if (e->sent == e->len) {
-		g->self_delivered = seq;
-		g->counters[HAQ_COUNTER_SENT]++;
-		haq__sendq_pop(&g->q);
+		frag_done(g);
 	}
 }
 
@@ -482,8 +489,7 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			 * Back whole (the first copy that makes it, should a
 			 * resend be under way): the queue behind it goes on.
 			 */
-			g->counters[HAQ_COUNTER_SENT]++;
-			haq__sendq_pop(&g->q);
+			frag_done(g);
 		}
 	}
 	if (rc == HAQ_RX_CONTROL) {
@@ -898,9 +904,7 @@ flush(struct haq_group *g)
 		if (e->type == HAQ_WIRE_FRAG && e->sent == e->len) {
 			if (e->refused) {
 				/* It will never be back whole here. */
-				g->self_delivered = e->seq;
-				g->counters[HAQ_COUNTER_SENT]++;
-				haq__sendq_pop(&g->q);
+				frag_done(g);
 				continue;
 			}
 			/*
