@@ -168,6 +168,6 @@ AM_TESTS_ENVIRONMENT += HAQ_DOC_CC='$(CC)'; HAQ_DOC_MAKE='$(MAKE)'; \
 	export HAQ_DOC_CC HAQ_DOC_MAKE;
 
 EXTRA_DIST += doc/haq-man.py doc/libhaq.3.in $(HAQ_DOC_TESTS) \
-	tests/doc/installed-use.c tests/doc/lib.sh
+	tests/doc/installed-prog.c tests/doc/lib.sh
 
 CLEANFILES = $(HAQ_MAN3) doc/man3.stamp doc/man3.list
