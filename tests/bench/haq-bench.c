@@ -32,12 +32,15 @@
  *
  * Each process prints one RESULT line of key=value pairs, the same keys for
  * both backends. Every send and dispatch call is timed: max_send_us and
- * max_dispatch_us are the longest the loop was blocked inside one call.
+ * max_dispatch_us are the longest the loop was blocked inside one call;
+ * with -C also in thread CPU time (*_cpu_us) and in wall time minus the
+ * time the thread waited for a core (*_held_us, from schedstat).
  * The binary counts heap allocations (malloc-count.c) so that
  * allocs_per_msg is measured at native speed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -166,6 +169,9 @@ struct bench {
 	uint64_t max_dispatch_ns;
 	uint64_t max_send_cpu_ns;
 	uint64_t max_dispatch_cpu_ns;
+	uint64_t max_send_held_ns;     /* wall minus waits for a core */
+	uint64_t max_dispatch_held_ns;
+	int schedstat_fd;              /* /proc/thread-self/schedstat, or -1 */
 	long rss_base_kb;
 	uint64_t heap_base;
 	const char *error;
@@ -638,29 +644,85 @@ static const struct backend raw_backend = {
 /* The loop                                                         */
 /* ---------------------------------------------------------------- */
 
+/*
+ * Time this thread spent runnable but waiting for a core
+ * (/proc/thread-self/schedstat, second field), or 0 without it.
+ */
+static uint64_t
+run_delay_ns(const struct bench *b)
+{
+	char buf[96];
+	ssize_t n;
+	unsigned long long on_cpu, delay;
+
+	if (b->schedstat_fd < 0) {
+		return 0;
+	}
+	n = pread(b->schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0) {
+		return 0;
+	}
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &on_cpu, &delay) != 2) {
+		return 0;
+	}
+	return delay;
+}
+
+/* One call's clocks: wall, and with -C thread CPU and waits for a core. */
+struct call_clock {
+	uint64_t wall;
+	uint64_t cpu;
+	uint64_t delay;
+};
+
+static void
+call_start(const struct bench *b, struct call_clock *c)
+{
+	if (b->o.cpu_timing) {
+		c->cpu = cpu_ns();
+		c->delay = run_delay_ns(b);
+	}
+	c->wall = now_ns();
+}
+
+static void
+call_end(const struct bench *b, struct call_clock *c, uint64_t *max_wall,
+	 uint64_t *max_cpu, uint64_t *max_held)
+{
+	uint64_t wall = now_ns() - c->wall;
+
+	if (wall > *max_wall) {
+		*max_wall = wall;
+	}
+	if (b->o.cpu_timing) {
+		uint64_t cpu = cpu_ns() - c->cpu;
+		uint64_t delay = run_delay_ns(b) - c->delay;
+		/* The clocks are read at different instants: never below 0. */
+		uint64_t held = wall > delay ? wall - delay : 0;
+
+		if (cpu > *max_cpu) {
+			*max_cpu = cpu;
+		}
+		if (held > *max_held) {
+			*max_held = held;
+		}
+	}
+}
+
 static int
 timed_send(struct bench *b, const void *buf, size_t len)
 {
-	uint64_t t;
+	struct call_clock c;
 	int rc;
 
 	if (b->o.no_timing) {
 		rc = b->be->send(b, buf, len);
 	} else {
-		uint64_t c = b->o.cpu_timing ? cpu_ns() : 0;
-
-		t = now_ns();
+		call_start(b, &c);
 		rc = b->be->send(b, buf, len);
-		t = now_ns() - t;
-		if (t > b->max_send_ns) {
-			b->max_send_ns = t;
-		}
-		if (b->o.cpu_timing) {
-			c = cpu_ns() - c;
-			if (c > b->max_send_cpu_ns) {
-				b->max_send_cpu_ns = c;
-			}
-		}
+		call_end(b, &c, &b->max_send_ns, &b->max_send_cpu_ns,
+			 &b->max_send_held_ns);
 	}
 	if (rc == -EAGAIN) {
 		b->retries++;
@@ -672,26 +734,16 @@ timed_send(struct bench *b, const void *buf, size_t len)
 static int
 timed_dispatch(struct bench *b)
 {
-	uint64_t t;
-	uint64_t c;
+	struct call_clock c;
 	int rc;
 
 	if (b->o.no_timing) {
 		return b->be->dispatch(b);
 	}
-	c = b->o.cpu_timing ? cpu_ns() : 0;
-	t = now_ns();
+	call_start(b, &c);
 	rc = b->be->dispatch(b);
-	t = now_ns() - t;
-	if (t > b->max_dispatch_ns) {
-		b->max_dispatch_ns = t;
-	}
-	if (b->o.cpu_timing) {
-		c = cpu_ns() - c;
-		if (c > b->max_dispatch_cpu_ns) {
-			b->max_dispatch_cpu_ns = c;
-		}
-	}
+	call_end(b, &c, &b->max_dispatch_ns, &b->max_dispatch_cpu_ns,
+		 &b->max_dispatch_held_ns);
 	return rc;
 }
 
@@ -924,6 +976,7 @@ report(struct bench *b, int status)
 	       " lat_n=%" PRIu64 " lat_p50_us=%.1f lat_p99_us=%.1f"
 	       " lat_max_us=%.1f max_send_us=%.1f max_dispatch_us=%.1f"
 	       " max_send_cpu_us=%.1f max_dispatch_cpu_us=%.1f"
+	       " max_send_held_us=%.1f max_dispatch_held_us=%.1f"
 	       " allocs_per_msg=%.4f allocs_per_msg_2nd_half=%.4f"
 	       " rss_base_kb=%ld rss_peak_kb=%ld"
 	       " heap_base_kb=%.1f heap_peak_kb=%.1f"
@@ -940,6 +993,10 @@ report(struct bench *b, int status)
 	       (double)b->max_dispatch_ns / 1000.0,
 	       b->o.cpu_timing ? (double)b->max_send_cpu_ns / 1000.0 : -1,
 	       b->o.cpu_timing ? (double)b->max_dispatch_cpu_ns / 1000.0 : -1,
+	       b->o.cpu_timing && b->schedstat_fd >= 0
+		       ? (double)b->max_send_held_ns / 1000.0 : -1,
+	       b->o.cpu_timing && b->schedstat_fd >= 0
+		       ? (double)b->max_dispatch_held_ns / 1000.0 : -1,
 	       allocs, allocs_ss, b->rss_base_kb, ru.ru_maxrss,
 	       (double)b->heap_base / 1024.0,
 	       (double)bench_heap_peak() / 1024.0,
@@ -1009,8 +1066,11 @@ usage(FILE *f)
 		"  -r, --retry-ms MS     raw: wait after CS_ERR_TRY_AGAIN (1)\n"
 		"  -T, --no-timing       do not time each call (callgrind)\n"
 		"  -C, --cpu-timing      also time each call in thread CPU "
-		"time\n"
-		"                        (two more system calls per call)\n"
+		"time,\n"
+		"                        and in wall time minus the waits for "
+		"a\n"
+		"                        core (four more system calls per "
+		"call)\n"
 		"  -P, --copy            haq: send large messages with\n"
 		"                        haq_group_send() (a copy), not\n"
 		"                        haq_group_send_zc()\n"
@@ -1145,6 +1205,8 @@ main(int argc, char **argv)
 	}
 	/* Touch the buffer: page faults are not what is measured. */
 	memset(b.buf, 0xa5, b.o.size);
+	b.schedstat_fd = b.o.cpu_timing
+		? open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) : -1;
 	b.zc = b.be == &haq_backend && !b.o.copy && b.o.size >= HAQ_ZC_MIN;
 	rc = b.be->open(&b);
 	if (rc == 0) {
@@ -1160,6 +1222,9 @@ main(int argc, char **argv)
 	b.be->close(&b);
 	while (b.zc_nfree > 0) {
 		free(b.zc_free[--b.zc_nfree]);
+	}
+	if (b.schedstat_fd >= 0) {
+		close(b.schedstat_fd);
 	}
 	free(b.buf);
 	free(b.lat);
