@@ -7,6 +7,7 @@
  */
 #include "check_common.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -946,6 +947,100 @@ START_TEST(test_busy_group_does_not_starve_another)
 }
 END_TEST
 
+/*
+ * A slow receiver finds a backlog of small messages: each
+ * haq_ctx_dispatch() call hands the application a bounded share of it (so
+ * the caller's loop keeps running), the rest comes in the next calls,
+ * woken by the caller's own poll(), in order, exactly once, and before
+ * the view change that followed it.
+ */
+#define BACKLOG_MSGS 400
+
+struct slow {
+	struct member *m;
+	size_t at_view; /* messages delivered when the 3-member view came */
+};
+
+static void
+slow_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	     size_t len, void *ud)
+{
+	struct slow *s = ud;
+	struct timespec t0;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
+		 200000);
+	on_message(g, nodeid, pid, data, len, s->m);
+}
+
+static void
+slow_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct slow *s = ud;
+
+	on_view(g, v, s->m);
+	if (haq_view_member_count(v) == 3) {
+		s->at_view = s->m->n;
+	}
+}
+
+START_TEST(test_backlog_is_taken_in_bounded_shares_in_order)
+{
+	struct member m[3];
+	struct slow slow = {&m[1], 0};
+	char name[64];
+	size_t first;
+	int calls = 0;
+
+	unique_group(name, sizeof(name), "backlog");
+	member_join(&m[0], 1, name);
+	member_join(&m[1], 2, name);
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	haq_group_set_message_cb(m[1].g, slow_message, &slow);
+	haq_group_set_view_cb(m[1].g, slow_view, &slow);
+	for (uint64_t i = 0; i < BACKLOG_MSGS; i++) {
+		ck_assert_int_eq(haq_group_send(m[0].g, &i, sizeof(i)), 0);
+	}
+	/* All back at node 1: node 2 has them waiting, unread. */
+	ck_assert(wait_for(&m[0], 1, 0, BACKLOG_MSGS, 20000));
+	/* A view change behind them. */
+	member_join(&m[2], 3, name);
+	ck_assert(wait_for(&m[2], 1, 3, 0, 10000));
+	usleep(200000);
+
+	cluster_enter_node(2);
+	ck_assert_int_ge(haq_ctx_dispatch(m[1].ctx), 0);
+	first = m[1].n;
+	ck_assert_uint_gt(first, 0);
+	ck_assert_msg(first < BACKLOG_MSGS / 2,
+		      "one dispatch handed over %zu of %d waiting messages",
+		      first, BACKLOG_MSGS);
+	while (m[1].n < BACKLOG_MSGS && calls++ < 10000) {
+		size_t before = m[1].n;
+		struct pollfd p = {.fd = haq_ctx_fd(m[1].ctx), .events = POLLIN};
+
+		/* The rest must wake the caller's poll() by itself. */
+		ck_assert_int_eq(poll(&p, 1, 5000), 1);
+		ck_assert_int_ge(haq_ctx_dispatch(m[1].ctx), 0);
+		ck_assert_uint_le(m[1].n - before, BACKLOG_MSGS / 2);
+	}
+	ck_assert_uint_eq(m[1].n, BACKLOG_MSGS);
+	for (size_t i = 0; i < BACKLOG_MSGS; i++) {
+		ck_assert_uint_eq(m[1].from[i], m[0].nodeid);
+		ck_assert_uint_eq(m[1].val[i], i);
+	}
+	ck_assert(wait_for(&m[1], 1, 3, 0, 10000));
+	ck_assert_uint_eq(slow.at_view, BACKLOG_MSGS);
+	member_free(&m[2]);
+	member_free(&m[1]);
+	member_free(&m[0]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -969,5 +1064,6 @@ main(void)
 	ADD_TCASE(s, test_leave_reports_discarded_messages, 20);
 	ADD_TCASE(s, test_one_leader_same_epoch_everywhere, 30);
 	ADD_TCASE(s, test_busy_group_does_not_starve_another, 40);
+	ADD_TCASE(s, test_backlog_is_taken_in_bounded_shares_in_order, 60);
 	return run_suite(s);
 }
