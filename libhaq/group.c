@@ -882,7 +882,21 @@ maybe_writable(struct haq_group *g)
 	}
 }
 
-/* Hand queued frames to corosync until it pushes back or a budget ends. */
+/* Bytes of our fragmented message e seen back so far. */
+static size_t
+frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
+{
+	size_t back = haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
+					      (uint32_t)g->ctx->owner_pid,
+					      e->seq);
+
+	return back < e->sent ? back : e->sent;
+}
+
+/*
+ * Hand queued frames to corosync until it pushes back, a budget ends or
+ * a fragmented message has its window out.
+ */
 static void
 flush(struct haq_group *g)
 {
@@ -912,6 +926,11 @@ flush(struct haq_group *g)
 			 * whole before sending more, so that a view change
 			 * cutting it can have it sent again in order.
 			 */
+			break;
+		}
+		if (e->type == HAQ_WIRE_FRAG && !e->refused &&
+		    e->sent >= HAQ_FRAG_WINDOW + frag_back(g, e)) {
+			/* Its frames come back: the dispatch flushes again. */
 			break;
 		}
 		if (frames >= HAQ_FLUSH_BUDGET || bytes >= HAQ_FLUSH_BYTES) {

@@ -27,6 +27,13 @@
 #define HAQ_DISPATCH_BUDGET 64
 /* Frame bytes one dispatch call takes from one group before yielding. */
 #define HAQ_DISPATCH_BYTES (2u * 1024u * 1024u)
+/*
+ * Bytes of one fragmented message of ours that may be out with corosync
+ * and not yet back: corosync queues about three frames; a frame it refuses
+ * (CS_ERR_TRY_AGAIN) has already been copied to it and must be copied
+ * again, on the cores corosync needs.
+ */
+#define HAQ_FRAG_WINDOW (2u * HAQ_FRAG_PAYLOAD_MAX)
 /* Frames one flush hands to corosync before yielding to the loop. */
 #define HAQ_FLUSH_BUDGET 256
 /* Bytes one flush hands to corosync before yielding (keeps the loop live). */

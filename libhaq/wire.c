@@ -521,6 +521,19 @@ haq__peers_partial(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
 }
 
 size_t
+haq__peers_partial_have(struct haq_peers *peers, uint32_t nodeid,
+			uint32_t pid, uint64_t seq)
+{
+	size_t pos;
+
+	if (!peers_find(peers, nodeid, pid, &pos) ||
+	    peers->v[pos].frag_seq != seq) {
+		return 0;
+	}
+	return peers->v[pos].have;
+}
+
+size_t
 haq__peers_drop_partials(struct haq_peers *peers)
 {
 	size_t dropped = 0;

@@ -153,6 +153,13 @@ size_t haq__peers_drop_partials(struct haq_peers *peers);
 uint64_t haq__peers_partial(struct haq_peers *peers, uint32_t nodeid,
 			    uint32_t pid);
 
+/*
+ * Bytes of message seq from (nodeid, pid) reassembled so far: 0 when that
+ * is not the sender's partial message (none yet, or dropped).
+ */
+size_t haq__peers_partial_have(struct haq_peers *peers, uint32_t nodeid,
+			       uint32_t pid, uint64_t seq);
+
 /* Free all receive state. */
 void haq__peers_free(struct haq_peers *peers);
 

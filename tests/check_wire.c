@@ -702,6 +702,51 @@ START_TEST(test_rx_view_change_drops_partials)
 }
 END_TEST
 
+/*
+ * How much of a sender's message is back: what the sender's window of
+ * frames out with corosync is measured against.
+ */
+START_TEST(test_partial_have)
+{
+	struct haq_peers peers = {0};
+	struct haq_rx rx;
+
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 0);
+	rx_data_ok(&peers, 1, 1, INC1, 2, 0);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 0);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 0, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 100);
+	/* Another seq, another sender: nothing. */
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 4), 0);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 2, 3), 0);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 100, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 200);
+	/* A view change drops it: back to nothing, and its stale tail... */
+	ck_assert_uint_eq(haq__peers_drop_partials(&peers), 1);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 0);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 200, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 0);
+	/* ...does not count; the resend does. */
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 0, 100, MAX_MSG, &rx),
+		HAQ_RX_PENDING);
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 100);
+	ck_assert_int_eq(
+		rx_frag(&peers, 1, 1, INC1, 3, 300, 100, 200, MAX_MSG, &rx),
+		HAQ_RX_DELIVER);
+	free(rx.owned);
+	/* Delivered whole: no partial any more. */
+	ck_assert_uint_eq(haq__peers_partial_have(&peers, 1, 1, 3), 0);
+	haq__peers_free(&peers);
+}
+END_TEST
+
 START_TEST(test_rx_frag_out_of_order)
 {
 	struct haq_peers peers = {0};
@@ -1130,6 +1175,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_rx_frag_out_of_order);
 	tcase_add_test(tc, test_rx_joined_mid_message);
 	tcase_add_test(tc, test_rx_view_change_drops_partials);
+	tcase_add_test(tc, test_partial_have);
 	tcase_add_test(tc, test_rx_frag_inconsistent);
 	tcase_add_test(tc, test_rx_frag_restart);
 	tcase_add_test(tc, test_rx_data_during_partial);
