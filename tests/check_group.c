@@ -864,11 +864,26 @@ START_TEST(test_writable_after_fragmented_message_returns)
 }
 END_TEST
 
+/* A slow consumer's work: keep the CPU busy for us microseconds. */
+static void
+spin_us(long us)
+{
+	struct timespec t0;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
+		 us * 1000L);
+}
+
 /*
  * One group kept busy (200 messages in flight, every self-delivery sends
- * the next, so its descriptor is ready at every poll) must not starve another group of the
- * same context: the dispatch that goes straight to a busy group looks at
- * every descriptor again after a bounded number of rounds.
+ * the next, so its descriptor is ready at every poll) must not starve
+ * another group of the same context: the dispatch that goes straight to
+ * a busy group looks at every descriptor again after a bounded number of
+ * rounds.
  */
 struct busy {
 	haq_group_t *g;
@@ -881,18 +896,12 @@ busy_echo(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 	  size_t len, void *ud)
 {
 	struct busy *b = ud;
-	struct timespec t0;
-	struct timespec t;
 
 	/*
 	 * A slow consumer (50 us a message): the backlog never drains, so
 	 * the group's descriptor is ready at every single poll.
 	 */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
-		 50000);
+	spin_us(50);
 	b->delivered++;
 	if (!b->stop) {
 		ck_assert_int_eq(haq_group_send(g, &b->delivered,
@@ -966,14 +975,8 @@ slow_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 	     size_t len, void *ud)
 {
 	struct slow *s = ud;
-	struct timespec t0;
-	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
-		 200000);
+	spin_us(200);
 	on_message(g, nodeid, pid, data, len, s->m);
 }
 
