@@ -882,15 +882,15 @@ maybe_writable(struct haq_group *g)
 	}
 }
 
-/* Bytes of our fragmented message e seen back so far. */
+/*
+ * Bytes of our fragmented message e seen back so far (of an earlier try
+ * too, after a resend: then more than e->sent, and nothing waits).
+ */
 static size_t
 frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
 {
-	size_t back = haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
-					      (uint32_t)g->ctx->owner_pid,
-					      e->seq);
-
-	return back < e->sent ? back : e->sent;
+	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
+				       (uint32_t)g->ctx->owner_pid, e->seq);
 }
 
 /*
