@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Configuration reads and tracking through cmap.
+ * The cmap service: configuration reads and tracked prefixes.
  */
 #include "haq-int.h"
+
+#include <corosync/cmap.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+struct haq_track {
+	struct haq_track *next;
+	uint64_t id;
+	cmap_track_handle_t handle;
+	haq_config_fn fn;
+	void *userdata;
+	char prefix[CMAP_KEYNAME_MAXLEN + 1];
+};
+
+struct haq_cmap {
+	struct haq_service svc;
+	cmap_handle_t handle;
+	bool valid;
+	struct haq_track *tracks;
+	uint64_t next_track_id;
+};
 
 struct haq_nodelist_entry {
 	uint32_t nodeid;
@@ -28,86 +47,129 @@ static void track_cb(cmap_handle_t cmap, cmap_track_handle_t th, int32_t event,
 		     struct cmap_notify_value old_value, void *user_data);
 
 static cs_error_t
-track_add(haq_ctx_t *ctx, struct haq_track *t)
+track_add(struct haq_cmap *cm, struct haq_track *t)
 {
-	return cmap_track_add(ctx->cmap, t->prefix,
+	return cmap_track_add(cm->handle, t->prefix,
 			      CMAP_TRACK_ADD | CMAP_TRACK_DELETE |
 				      CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX,
 			      track_cb, t, &t->handle);
 }
 
-int
-haq__config_connect(haq_ctx_t *ctx)
+static void
+cmap_svc_disconnect(struct haq_service *s)
 {
+	struct haq_cmap *cm = (struct haq_cmap *)s;
+
+	if (!cm->valid) {
+		return;
+	}
+	haq__watch_del(s);
+	cmap_finalize(cm->handle);
+	cm->valid = false;
+}
+
+static int
+cmap_svc_connect(struct haq_service *s)
+{
+	struct haq_cmap *cm = (struct haq_cmap *)s;
 	cs_error_t err;
+	int fd;
 	int rc;
 
-	err = cmap_initialize(&ctx->cmap);
+	err = cmap_initialize(&cm->handle);
 	if (err != CS_OK) {
 		return haq__cs_to_errno(err);
 	}
-	ctx->cmap_valid = true;
-	if (cmap_fd_get(ctx->cmap, &ctx->cmap_fd) != CS_OK) {
-		haq__config_disconnect(ctx);
-		return -ENOTCONN;
+	cm->valid = true;
+	if (cmap_fd_get(cm->handle, &fd) != CS_OK) {
+		rc = -ENOTCONN;
+		goto fail;
 	}
-	rc = haq__check_server(ctx, ctx->cmap_fd);
+	rc = haq__check_server(s->ctx, fd);
 	if (rc < 0) {
-		haq__config_disconnect(ctx);
-		return rc;
+		goto fail;
 	}
-	ctx->cmap_watch.kind = HAQ_WATCH_CMAP;
-	ctx->cmap_watch.obj = ctx;
-	rc = haq__watch_add(ctx, ctx->cmap_fd, &ctx->cmap_watch);
+	rc = haq__watch_add(s, fd);
 	if (rc < 0) {
-		haq__config_disconnect(ctx);
-		return rc;
+		goto fail;
 	}
 	/* After a reconnect, track again what the caller tracked. */
-	cmap_context_set(ctx->cmap, ctx);
-	for (struct haq_track *t = ctx->tracks; t; t = t->next) {
-		err = track_add(ctx, t);
+	cmap_context_set(cm->handle, s->ctx);
+	for (struct haq_track *t = cm->tracks; t; t = t->next) {
+		err = track_add(cm, t);
 		if (err != CS_OK) {
-			haq__config_disconnect(ctx);
-			return haq__cs_to_errno(err);
+			rc = haq__cs_to_errno(err);
+			goto fail;
 		}
 	}
 	return 0;
+fail:
+	cmap_svc_disconnect(s);
+	return rc;
 }
 
-void
-haq__config_disconnect(haq_ctx_t *ctx)
+static int
+cmap_svc_dispatch(struct haq_service *s, uint32_t revents)
 {
-	if (!ctx->cmap_valid) {
-		return;
-	}
-	if (ctx->cmap_fd >= 0) {
-		haq__watch_del(ctx, ctx->cmap_fd);
-	}
-	cmap_finalize(ctx->cmap);
-	ctx->cmap_valid = false;
-	ctx->cmap_fd = -1;
+	struct haq_cmap *cm = (struct haq_cmap *)s;
+
+	(void)revents;
+	return haq__dispatch_budgeted(s->ctx, cmap_dispatch, cm->handle, s->fd,
+				      HAQ_DISPATCH_BUDGET, NULL, NULL);
 }
 
-void
-haq__config_free_tracks(haq_ctx_t *ctx)
+static void
+cmap_svc_destroy(struct haq_service *s, bool finalize)
 {
-	while (ctx->tracks) {
-		struct haq_track *t = ctx->tracks;
+	struct haq_cmap *cm = (struct haq_cmap *)s;
 
-		ctx->tracks = t->next;
+	if (finalize) {
+		cmap_svc_disconnect(s);
+	}
+	while (cm->tracks) {
+		struct haq_track *t = cm->tracks;
+
+		cm->tracks = t->next;
 		free(t);
 	}
+	s->ctx->cmap = NULL;
+	free(cm);
 }
 
-void
-haq__config_dispatch(haq_ctx_t *ctx)
-{
-	cs_error_t err = cmap_dispatch(ctx->cmap, CS_DISPATCH_ONE_NONBLOCKING);
+static const struct haq_service_ops cmap_ops = {
+	.name = "cmap",
+	.order = 5,
+	.connect = cmap_svc_connect,
+	.disconnect = cmap_svc_disconnect,
+	.dispatch = cmap_svc_dispatch,
+	.destroy = cmap_svc_destroy,
+};
 
-	if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
-		haq__connection_lost(ctx);
+int
+haq__config_create(haq_ctx_t *ctx, struct haq_service **ret)
+{
+	struct haq_cmap *cm = calloc(1, sizeof(*cm));
+
+	if (!cm) {
+		return -ENOMEM;
 	}
+	cm->next_track_id = 1;
+	haq__service_add(ctx, &cm->svc, &cmap_ops);
+	ctx->cmap = cm;
+	*ret = &cm->svc;
+	return 0;
+}
+
+/* The entry guard of every config call: the context, connected. */
+static int
+config_enter(haq_ctx_t *ctx)
+{
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	return ctx->cmap && ctx->cmap->valid ? 0 : -ENOTCONN;
 }
 
 /* Validate a key: cmap keys are 3..255 bytes. */
@@ -123,13 +185,7 @@ check_key(haq_ctx_t *ctx, const char *key)
 	if (len < CMAP_KEYNAME_MINLEN || len > CMAP_KEYNAME_MAXLEN) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (!ctx->cmap_valid) {
-		return -ENOTCONN;
-	}
-	return 0;
+	return config_enter(ctx);
 }
 
 static int
@@ -146,14 +202,11 @@ get_typed(haq_ctx_t *ctx, const char *key, cmap_value_types_t *type,
 	cs_error_t err;
 
 	memset(&v, 0, sizeof(v));
-	err = cmap_get(ctx->cmap, key, &v, &len, type);
-	if (err == CS_ERR_LIBRARY) {
-		haq__connection_lost(ctx);
-	}
+	err = cmap_get(ctx->cmap->handle, key, &v, &len, type);
 	if (err != CS_OK) {
 		/* cmap answers CS_ERR_INVALID_PARAM for a value too large. */
 		return err == CS_ERR_INVALID_PARAM ? -EPROTOTYPE
-						    : haq__cs_to_errno(err);
+						    : haq__cs_result(ctx, err);
 	}
 	switch (*type) {
 	case CMAP_VALUETYPE_UINT8:
@@ -229,19 +282,16 @@ haq_config_get_string(haq_ctx_t *ctx, const char *key, char **value)
 		return -EINVAL;
 	}
 	/* Ask for the type and size first: cmap_get_string hides the type. */
-	err = cmap_get(ctx->cmap, key, NULL, &len, &type);
-	if (err == CS_ERR_LIBRARY) {
-		haq__connection_lost(ctx);
-	}
+	err = cmap_get(ctx->cmap->handle, key, NULL, &len, &type);
 	if (err != CS_OK) {
-		return haq__cs_to_errno(err);
+		return haq__cs_result(ctx, err);
 	}
 	if (type != CMAP_VALUETYPE_STRING) {
 		return -EPROTOTYPE;
 	}
-	err = cmap_get_string(ctx->cmap, key, &s);
+	err = cmap_get_string(ctx->cmap->handle, key, &s);
 	if (err != CS_OK) {
-		return haq__cs_to_errno(err);
+		return haq__cs_result(ctx, err);
 	}
 	*value = s;
 	return 0;
@@ -271,7 +321,10 @@ read_node(haq_ctx_t *ctx, unsigned int i, struct haq_nodelist_entry *e)
 
 	snprintf(key, sizeof(key), "nodelist.node.%u.nodeid", i);
 	rc = haq_config_get_u32(ctx, key, &e->nodeid);
-	if (rc < 0) {
+	if (rc == -ENOENT) {
+		/* Optional without knet (derived from the address): 0. */
+		e->nodeid = 0;
+	} else if (rc < 0) {
 		return rc;
 	}
 	snprintf(key, sizeof(key), "nodelist.node.%u.name", i);
@@ -328,48 +381,103 @@ haq_nodelist_free(haq_nodelist_t *list)
 	free(list);
 }
 
+/*
+ * The indexes I of the nodelist.node.I.* keys, sorted and unique: they
+ * need not be dense, and a node need not have every key.
+ */
+static int
+node_indexes(haq_ctx_t *ctx, unsigned int **ret, size_t *n)
+{
+	char key[CMAP_KEYNAME_MAXLEN + 1];
+	cmap_iter_handle_t it;
+	unsigned int *v = NULL;
+	size_t cnt = 0;
+	cs_error_t err;
+	int rc = 0;
+
+	err = cmap_iter_init(ctx->cmap->handle, "nodelist.node.", &it);
+	if (err != CS_OK) {
+		return haq__cs_result(ctx, err);
+	}
+	while ((err = cmap_iter_next(ctx->cmap->handle, it, key, NULL,
+				     NULL)) == CS_OK) {
+		unsigned int idx;
+		unsigned int *grown;
+		size_t pos = 0;
+
+		if (sscanf(key, "nodelist.node.%u.", &idx) != 1) {
+			continue;
+		}
+		while (pos < cnt && v[pos] < idx) {
+			pos++;
+		}
+		if (pos < cnt && v[pos] == idx) {
+			continue;
+		}
+		grown = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!grown) {
+			rc = -ENOMEM;
+			break;
+		}
+		v = grown;
+		memmove(v + pos + 1, v + pos, (cnt - pos) * sizeof(*v));
+		v[pos] = idx;
+		cnt++;
+	}
+	cmap_iter_finalize(ctx->cmap->handle, it);
+	if (rc == 0 && err != CS_ERR_NO_SECTIONS) {
+		rc = haq__cs_result(ctx, err);
+	}
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	*ret = v;
+	*n = cnt;
+	return 0;
+}
+
 HAQ_EXPORT int
 haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret)
 {
 	haq_nodelist_t *list;
-	int rc;
+	unsigned int *idx = NULL;
+	size_t nidx = 0;
+	int rc = config_enter(ctx);
 
-	if (!ctx || !ret) {
+	if (rc < 0) {
+		return rc;
+	}
+	if (!ret) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (!ctx->cmap_valid) {
-		return -ENOTCONN;
+	rc = node_indexes(ctx, &idx, &nidx);
+	if (rc < 0) {
+		return rc;
 	}
 	list = calloc(1, sizeof(*list));
 	if (!list) {
+		free(idx);
 		return -ENOMEM;
 	}
-	/* Indexes are dense from 0: stop at the first missing nodeid. */
-	for (unsigned int i = 0;; i++) {
-		struct haq_nodelist_entry e = {0};
-		struct haq_nodelist_entry *grown;
+	list->v = calloc(nidx ? nidx : 1, sizeof(*list->v));
+	if (!list->v) {
+		free(idx);
+		free(list);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nidx; i++) {
+		struct haq_nodelist_entry *e = &list->v[list->n];
 
-		rc = read_node(ctx, i, &e);
-		if (rc == -ENOENT && e.name == NULL && e.naddrs == 0) {
-			break;
-		}
+		rc = read_node(ctx, idx[i], e);
+		list->n++;
 		if (rc < 0) {
-			entry_free(&e);
+			free(idx);
 			haq_nodelist_free(list);
 			return rc;
 		}
-		grown = realloc(list->v, (list->n + 1) * sizeof(*grown));
-		if (!grown) {
-			entry_free(&e);
-			haq_nodelist_free(list);
-			return -ENOMEM;
-		}
-		list->v = grown;
-		list->v[list->n++] = e;
 	}
+	free(idx);
 	qsort(list->v, list->n, sizeof(*list->v), cmp_entry);
 	*ret = list;
 	return 0;
@@ -428,9 +536,6 @@ track_cb(cmap_handle_t cmap, cmap_track_handle_t th, int32_t event,
 	(void)th;
 	(void)new_value;
 	(void)old_value;
-	if (!t->fn) {
-		return; /* untracked from inside an earlier callback */
-	}
 	switch (event) {
 	case CMAP_TRACK_ADD:
 		ev = HAQ_CONFIG_ADDED;
@@ -443,7 +548,7 @@ track_cb(cmap_handle_t cmap, cmap_track_handle_t th, int32_t event,
 		break;
 	}
 	cmap_context_get(cmap, (const void **)&ctx);
-	if (ctx && !ctx->free_requested) {
+	if (ctx && haq__ctx_alive(ctx)) {
 		t->fn(ctx, key, ev, t->userdata);
 	}
 }
@@ -455,6 +560,7 @@ haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
 	struct haq_track *t;
 	cs_error_t err;
 	size_t len;
+	int rc;
 
 	if (!ctx || !prefix || !fn) {
 		return -EINVAL;
@@ -463,11 +569,9 @@ haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
 	if (len < 1 || len > CMAP_KEYNAME_MAXLEN) {
 		return -EINVAL;
 	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (!ctx->cmap_valid) {
-		return -ENOTCONN;
+	rc = config_enter(ctx);
+	if (rc < 0) {
+		return rc;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -476,14 +580,14 @@ haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
 	memcpy(t->prefix, prefix, len + 1);
 	t->fn = fn;
 	t->userdata = userdata;
-	t->id = ctx->next_track_id++;
-	err = track_add(ctx, t);
+	t->id = ctx->cmap->next_track_id++;
+	err = track_add(ctx->cmap, t);
 	if (err != CS_OK) {
 		free(t);
-		return haq__cs_to_errno(err);
+		return haq__cs_result(ctx, err);
 	}
-	t->next = ctx->tracks;
-	ctx->tracks = t;
+	t->next = ctx->cmap->tracks;
+	ctx->cmap->tracks = t;
 	if (id) {
 		*id = t->id;
 	}
@@ -494,18 +598,20 @@ HAQ_EXPORT int
 haq_config_untrack(haq_ctx_t *ctx, uint64_t id)
 {
 	struct haq_track **pp;
+	int rc = haq__ctx_enter(ctx, 0);
 
-	if (!ctx) {
-		return -EINVAL;
+	if (rc < 0) {
+		return rc;
 	}
-	for (pp = &ctx->tracks; *pp; pp = &(*pp)->next) {
+	for (pp = &ctx->cmap->tracks; *pp; pp = &(*pp)->next) {
 		struct haq_track *t = *pp;
 
 		if (t->id != id) {
 			continue;
 		}
-		if (ctx->cmap_valid) {
-			cmap_track_delete(ctx->cmap, t->handle);
+		if (ctx->cmap->valid) {
+			/* Tracked again at the reconnect if not valid now. */
+			cmap_track_delete(ctx->cmap->handle, t->handle);
 		}
 		*pp = t->next;
 		free(t);

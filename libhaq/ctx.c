@@ -1,130 +1,153 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The context: the connection to corosync, the loop binding and dispatch.
+ * The core: the context's services, its epoll set and timerfd, dispatch.
  *
- * All corosync descriptors and one timerfd sit in one internal epoll set.
- * Its descriptor is the single fd callers on foreign loops watch; with a
- * libqb loop it is simply registered there. One code path either way.
+ * Every corosync descriptor and the timerfd sit in one internal epoll set
+ * whose payload is the service that owns the descriptor. That set's
+ * descriptor is the single fd callers on foreign loops watch; with a libqb
+ * loop it is simply registered there. The core calls services only
+ * through their ops tables (haq-int.h) and names none of them.
  */
 #include "haq-int.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/stat.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/random.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <qb/qblog.h>
-
-HAQ_EXPORT unsigned int
-haq_version(void)
-{
-	return HAQ_VERSION_HEX;
-}
-
-HAQ_EXPORT const char *
-haq_version_string(void)
-{
-	return PACKAGE_VERSION;
-}
-
-/*
- * The fork check runs on every send and dispatch, and getpid() is a system
- * call (glibc stopped caching it in 2.25): keep the pid, and forget it in a
- * child, as systemd's getpid_cached() does.
- */
-static pid_t cached_pid;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void
-forget_pid(void)
-{
-	__atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
-}
-
-static void
-register_atfork(void)
-{
-	(void)pthread_atfork(NULL, NULL, forget_pid);
-}
-
-pid_t
-haq__getpid(void)
-{
-	pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
-
-	if (pid == 0) {
-		pthread_once(&atfork_once, register_atfork);
-		pid = getpid();
-		__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
-	}
-	return pid;
-}
-
-uint64_t
-haq__now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void
-haq__log(haq_ctx_t *ctx, int priority, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (ctx->log_fn) {
-		ctx->log_fn(ctx, priority, msg, ctx->log_ud);
-		return;
-	}
-	qb_log_from_external_source(__func__, __FILE__, "%s", (uint8_t)priority,
-				    __LINE__, 0, msg);
-}
-
 int
-haq__watch_add(haq_ctx_t *ctx, int fd, struct haq_watch *w)
+haq__ctx_enter(const haq_ctx_t *ctx, unsigned int need)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
-
-	if (epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		return -errno;
+	if (!ctx || ctx->free_requested) {
+		return -EINVAL;
+	}
+	if (ctx->owner_pid != haq__getpid()) {
+		return -ECHILD;
+	}
+	if ((need & HAQ_NEED_OUTSIDE) && ctx->depth > 0) {
+		return -EBUSY;
+	}
+	if ((need & HAQ_NEED_CONNECTED) && ctx->conn != HAQ_CONN_UP) {
+		return -ENOTCONN;
 	}
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Services and their descriptors                                     */
+/* ------------------------------------------------------------------ */
+
 void
-haq__watch_del(haq_ctx_t *ctx, int fd)
+haq__service_add(haq_ctx_t *ctx, struct haq_service *s,
+		 const struct haq_service_ops *ops)
 {
-	/* The fd may already be closed by corosync's finalize: ignore. */
-	(void)epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, fd, NULL);
+	struct haq_service **pp = &ctx->services;
+
+	s->ops = ops;
+	s->ctx = ctx;
+	s->fd = -1;
+	s->dead = false;
+	s->held = false;
+	/* Kept in order: lower ops->order first, then in the order added. */
+	while (*pp && (*pp)->ops->order <= ops->order) {
+		pp = &(*pp)->next;
+	}
+	s->next = *pp;
+	*pp = s;
 }
+
+static void
+service_unlink(haq_ctx_t *ctx, struct haq_service *s)
+{
+	for (struct haq_service **pp = &ctx->services; *pp;
+	     pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	if (ctx->hot == s) {
+		ctx->hot = NULL;
+	}
+}
+
+void
+haq__service_remove(struct haq_service *s)
+{
+	haq_ctx_t *ctx = s->ctx;
+
+	if (ctx->depth > 0) {
+		/* Its events may be on the stack: release after dispatch. */
+		s->dead = true;
+		return;
+	}
+	service_unlink(ctx, s);
+	s->ops->destroy(s, true);
+	haq__timers_update(ctx);
+}
+
+struct haq_service *
+haq__service_next(haq_ctx_t *ctx, const struct haq_service *prev,
+		  const struct haq_service_ops *ops)
+{
+	struct haq_service *s = prev ? prev->next : ctx->services;
+
+	while (s && (s->ops != ops || s->dead)) {
+		s = s->next;
+	}
+	return s;
+}
+
+int
+haq__watch_add(struct haq_service *s, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+
+	if (epoll_ctl(s->ctx->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		return -errno;
+	}
+	s->fd = fd;
+	return 0;
+}
+
+void
+haq__watch_del(struct haq_service *s)
+{
+	if (s->fd < 0) {
+		return;
+	}
+	/* The fd may already be closed by corosync's finalize: ignore. */
+	(void)epoll_ctl(s->ctx->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	s->fd = -1;
+	if (s->ctx->hot == s) {
+		s->ctx->hot = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers: one timerfd for every service's deadline                   */
+/* ------------------------------------------------------------------ */
 
 static uint64_t
 next_deadline(haq_ctx_t *ctx)
 {
-	uint64_t d = ctx->lost_pending ? 1 : ctx->reconnect_at;
+	uint64_t d = 0;
 
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		uint64_t gd = haq__group_deadline(g);
+	for (struct haq_service *s = ctx->services; s; s = s->next) {
+		uint64_t sd;
 
-		if (gd && (!d || gd < d)) {
-			d = gd;
+		if (s->dead || !s->ops->deadline) {
+			continue;
+		}
+		sd = s->ops->deadline(s);
+		if (sd && (!d || sd < d)) {
+			d = sd;
 		}
 	}
 	return d;
@@ -147,153 +170,89 @@ haq__timers_update(haq_ctx_t *ctx)
 		its.it_value.tv_sec = (time_t)(d / 1000000000ull);
 		its.it_value.tv_nsec = (long)(d % 1000000000ull);
 	}
-	timerfd_settime(ctx->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	timerfd_settime(ctx->timer.fd, TFD_TIMER_ABSTIME, &its, NULL);
 	ctx->timer_armed_at = d;
 }
 
-/*
- * corosync's IPC sockets are abstract, so they live in a network
- * namespace: a connection made later (a join, a reconnect) must be made in
- * the namespace the context was created in, even if the thread has moved
- * since (a test driving several nodes from one process does). Returns the
- * descriptor to restore with haq__netns_leave(), or -1 when no switch was
- * needed or possible.
- */
-int
-haq__netns_enter(haq_ctx_t *ctx)
-{
-	struct stat want, cur;
-	int saved;
-
-	if (ctx->netns_fd < 0 || fstat(ctx->netns_fd, &want) < 0) {
-		return -1;
-	}
-	saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (saved < 0) {
-		return -1;
-	}
-	if (fstat(saved, &cur) == 0 && cur.st_ino == want.st_ino &&
-	    cur.st_dev == want.st_dev) {
-		close(saved);
-		return -1;
-	}
-	if (setns(ctx->netns_fd, CLONE_NEWNET) < 0) {
-		haq__log(ctx, HAQ_LOG_WARNING,
-			 "cannot return to the context's network namespace: %s",
-			 strerror(errno));
-		close(saved);
-		return -1;
-	}
-	return saved;
-}
-
-void
-haq__netns_leave(int saved)
-{
-	if (saved >= 0) {
-		(void)setns(saved, CLONE_NEWNET);
-		close(saved);
-	}
-}
-
+/* The timerfd's own dispatch: drain it; run_timers() does the rest. */
 static int
-connect_all(haq_ctx_t *ctx)
+timer_dispatch(struct haq_service *s, uint32_t revents)
 {
-	int rc;
+	uint64_t expirations;
 
-	rc = haq__quorum_connect(ctx);
-	if (rc < 0) {
-		return rc;
+	(void)revents;
+	while (read(s->fd, &expirations, sizeof(expirations)) > 0) {
 	}
-	rc = haq__config_connect(ctx);
-	if (rc < 0) {
-		haq__quorum_disconnect(ctx);
-		return rc;
-	}
-	ctx->connected = true;
+	s->ctx->timer_armed_at = 0;
+	s->ctx->timer_fired = true;
 	return 0;
 }
 
 static void
-disconnect_all(haq_ctx_t *ctx)
+timer_destroy(struct haq_service *s, bool finalize)
 {
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		haq__group_disconnect(g);
+	(void)finalize;
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
 	}
-	haq__config_disconnect(ctx);
-	haq__quorum_disconnect(ctx);
-	ctx->connected = false;
 }
+
+static const struct haq_service_ops timer_ops = {
+	.name = "timer",
+	.order = -1,
+	.dispatch = timer_dispatch,
+	.destroy = timer_destroy,
+};
 
 /*
- * corosync went away (POLLHUP or CS_ERR_LIBRARY): drop every handle, tell
- * the application, and schedule a reconnect. Queued messages stay queued.
+ * Run what is due. Called every dispatch round, not only when the timerfd
+ * fires (a retry due now must not wait for a wakeup), but it makes no
+ * system call unless something is armed: the message path stays lean.
  */
-void
-haq__connection_lost(haq_ctx_t *ctx)
-{
-	if (!ctx->connected) {
-		return;
-	}
-	if (ctx->depth == 0) {
-		/*
-		 * Found outside dispatch (inside a send or a config read):
-		 * the callbacks this runs must not fire inside the caller's
-		 * call, so finish it at the next dispatch, which is due now.
-		 */
-		ctx->lost_pending = true;
-		haq__timers_update(ctx);
-		return;
-	}
-	ctx->lost_pending = false;
-	haq__log(ctx, HAQ_LOG_WARNING,
-		 "lost the connection to corosync; reconnecting");
-	disconnect_all(ctx);
-	ctx->reconnect_delay = HAQ_RECONNECT_MIN_NS;
-	ctx->reconnect_at = haq__now() + ctx->reconnect_delay;
-	haq__timers_update(ctx);
-	if (ctx->conn_fn && !ctx->free_requested) {
-		ctx->conn_fn(ctx, 0, ctx->conn_ud);
-	}
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		if (!g->dead && !ctx->free_requested) {
-			haq__group_lost(g);
-		}
-	}
-}
-
 static void
-try_reconnect(haq_ctx_t *ctx)
+run_timers(haq_ctx_t *ctx)
 {
-	int saved;
-	int rc;
+	uint64_t now;
 
-	ctx->reconnect_at = 0;
-	saved = haq__netns_enter(ctx);
-	rc = connect_all(ctx);
-	for (struct haq_group *g = ctx->groups; rc == 0 && g; g = g->next) {
-		if (!g->dead) {
-			rc = haq__group_connect(g);
-		}
-	}
-	haq__netns_leave(saved);
-	if (rc < 0) {
-		disconnect_all(ctx);
-		ctx->reconnect_delay *= 2;
-		if (ctx->reconnect_delay > HAQ_RECONNECT_MAX_NS) {
-			ctx->reconnect_delay = HAQ_RECONNECT_MAX_NS;
-		}
-		ctx->reconnect_at = haq__now() + ctx->reconnect_delay;
-		haq__log(ctx, HAQ_LOG_DEBUG, "reconnect failed (%s); next in %llu ms",
-			 haq_strerror(rc),
-			 (unsigned long long)(ctx->reconnect_delay / 1000000));
+	if (!ctx->timer_fired && ctx->timer_armed_at == 0) {
 		return;
 	}
-	haq__log(ctx, HAQ_LOG_NOTICE, "reconnected to corosync");
-	if (ctx->conn_fn) {
-		ctx->conn_fn(ctx, 1, ctx->conn_ud);
+	ctx->timer_fired = false;
+	now = haq__now();
+	for (struct haq_service *s = ctx->services;
+	     s && !ctx->free_requested; s = s->next) {
+		if (!s->dead && s->ops->timers) {
+			s->ops->timers(s, now);
+		}
 	}
 }
+
+/* ------------------------------------------------------------------ */
+/* Quorum fan-out                                                     */
+/* ------------------------------------------------------------------ */
+
+void
+haq__ctx_quorum_changed(haq_ctx_t *ctx, const struct haq_quorum *q,
+			uint64_t done_seq, bool notify)
+{
+	ctx->quorum = q;
+	ctx->quorum_done_seq = done_seq;
+	/* The application hears of the quorum before the views it explains. */
+	if (notify && !haq__ctx_call(ctx, quorum_fn, quorum_ud, q)) {
+		return;
+	}
+	for (struct haq_service *s = ctx->services;
+	     s && !ctx->free_requested; s = s->next) {
+		if (!s->dead && s->ops->quorum_changed) {
+			s->ops->quorum_changed(s);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Context lifecycle                                                  */
+/* ------------------------------------------------------------------ */
 
 static int32_t
 qb_dispatch_cb(int32_t fd, int32_t revents, void *data)
@@ -306,30 +265,32 @@ qb_dispatch_cb(int32_t fd, int32_t revents, void *data)
 	return 0;
 }
 
-/*
- * The IPC server must be root's corosync: anyone can bind an abstract
- * socket name first and pose as it (Pacemaker checks the same).
- */
-int
-haq__check_server(haq_ctx_t *ctx, int fd)
+static void
+destroy_services(haq_ctx_t *ctx, bool finalize)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	while (ctx->services) {
+		struct haq_service *s = ctx->services;
 
-	if (ctx->flags & HAQ_CTX_ANY_SERVER_UID) {
-		return 0;
+		ctx->services = s->next;
+		s->ops->destroy(s, finalize);
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		return -errno;
+	ctx->hot = NULL;
+}
+
+static void
+ctx_destroy(haq_ctx_t *ctx, bool finalize)
+{
+	destroy_services(ctx, finalize);
+	if (ctx->loop && ctx->epfd >= 0) {
+		qb_loop_poll_del(ctx->loop, ctx->epfd);
 	}
-	if (cred.uid != 0) {
-		haq__log(ctx, HAQ_LOG_ERR,
-			 "refusing corosync IPC server pid %d running as uid %u "
-			 "(not root)",
-			 (int)cred.pid, (unsigned int)cred.uid);
-		return -EPERM;
+	if (ctx->epfd >= 0) {
+		close(ctx->epfd);
 	}
-	return 0;
+	if (ctx->netns_fd >= 0) {
+		close(ctx->netns_fd);
+	}
+	free(ctx);
 }
 
 HAQ_EXPORT int
@@ -342,6 +303,7 @@ HAQ_EXPORT int
 haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags)
 {
 	haq_ctx_t *ctx;
+	int tfd;
 	int rc;
 
 	if (!ret || (flags & ~(unsigned int)HAQ_CTX_ANY_SERVER_UID)) {
@@ -354,11 +316,7 @@ haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags)
 	ctx->flags = flags;
 	ctx->owner_pid = haq__getpid();
 	ctx->loop = loop;
-	ctx->vq_fd = -1;
-	ctx->cmap_fd = -1;
-	ctx->timerfd = -1;
 	ctx->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	ctx->next_track_id = 1;
 	/* A random incarnation tells a restarted (nodeid, pid) apart. */
 	do {
 		if (getrandom(&ctx->incarnation, sizeof(ctx->incarnation), 0) !=
@@ -372,77 +330,68 @@ haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags)
 		rc = -errno;
 		goto fail;
 	}
-	ctx->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (ctx->timerfd < 0) {
+	haq__service_add(ctx, &ctx->timer, &timer_ops);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	ctx->timer_watch.kind = HAQ_WATCH_TIMER;
-	ctx->timer_watch.obj = ctx;
-	rc = haq__watch_add(ctx, ctx->timerfd, &ctx->timer_watch);
+	rc = haq__watch_add(&ctx->timer, tfd);
 	if (rc < 0) {
+		close(tfd);
 		goto fail;
 	}
-	rc = connect_all(ctx);
-	if (rc < 0) {
-		/* At creation a missing corosync is an answer, not a state. */
-		if (rc == -ENOTCONN) {
-			rc = -ECONNREFUSED;
+	/* The built-in services, then their connections, in table order. */
+	for (const struct haq_service_type *t = haq__ctx_services; t->create;
+	     t++) {
+		struct haq_service *s;
+
+		rc = t->create(ctx, &s);
+		if (rc < 0) {
+			goto fail;
 		}
-		goto fail;
 	}
+	for (struct haq_service *s = ctx->services; s; s = s->next) {
+		if (s->ops->connect) {
+			rc = s->ops->connect(s);
+			if (rc < 0) {
+				/* At creation a missing corosync is an answer. */
+				if (rc == -ENOTCONN) {
+					rc = -ECONNREFUSED;
+				}
+				goto fail;
+			}
+		}
+	}
+	ctx->conn = HAQ_CONN_UP;
 	if (loop) {
 		rc = qb_loop_poll_add(loop, QB_LOOP_MED, ctx->epfd, POLLIN, ctx,
 				      qb_dispatch_cb);
 		if (rc < 0) {
-			disconnect_all(ctx);
 			goto fail;
 		}
 	}
 	*ret = ctx;
 	return 0;
 fail:
-	if (ctx->timerfd >= 0) {
-		close(ctx->timerfd);
-	}
-	if (ctx->epfd >= 0) {
-		close(ctx->epfd);
-	}
-	if (ctx->netns_fd >= 0) {
-		close(ctx->netns_fd);
-	}
-	free(ctx);
+	ctx->loop = NULL; /* not registered there */
+	ctx_destroy(ctx, true);
 	return rc;
-}
-
-static void
-ctx_destroy(haq_ctx_t *ctx)
-{
-	while (ctx->groups) {
-		struct haq_group *g = ctx->groups;
-
-		ctx->groups = g->next;
-		haq__group_destroy(g);
-	}
-	haq__config_disconnect(ctx);
-	haq__config_free_tracks(ctx);
-	haq__quorum_disconnect(ctx);
-	free(ctx->quorum.nodes);
-	if (ctx->loop) {
-		qb_loop_poll_del(ctx->loop, ctx->epfd);
-	}
-	close(ctx->timerfd);
-	close(ctx->epfd);
-	if (ctx->netns_fd >= 0) {
-		close(ctx->netns_fd);
-	}
-	free(ctx);
 }
 
 HAQ_EXPORT void
 haq_ctx_free(haq_ctx_t *ctx)
 {
 	if (!ctx) {
+		return;
+	}
+	if (ctx->owner_pid != haq__getpid()) {
+		/*
+		 * A forked child must not finalize the parent's corosync
+		 * connections (it would tear down the parent's IPC): release
+		 * only this process's memory and descriptors.
+		 */
+		ctx_destroy(ctx, false);
 		return;
 	}
 	if (ctx->depth > 0 || ctx->running) {
@@ -458,30 +407,16 @@ haq_ctx_free(haq_ctx_t *ctx)
 		}
 		return;
 	}
-	if (ctx->owner_pid != haq__getpid()) {
-		/*
-		 * A forked child must not finalize the parent's corosync
-		 * connections (it would tear down the parent's IPC): release
-		 * only this process's memory and descriptors.
-		 */
-		while (ctx->groups) {
-			struct haq_group *g = ctx->groups;
-
-			ctx->groups = g->next;
-			g->handle_valid = false;
-			haq__group_destroy(g);
-		}
-		ctx->vq_valid = false;
-		ctx->cmap_valid = false;
-	}
-	ctx_destroy(ctx);
+	ctx_destroy(ctx, true);
 }
 
 HAQ_EXPORT int
 haq_ctx_set_log(haq_ctx_t *ctx, haq_log_fn fn, void *userdata)
 {
-	if (!ctx) {
-		return -EINVAL;
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
 	}
 	ctx->log_fn = fn;
 	ctx->log_ud = userdata;
@@ -492,8 +427,10 @@ HAQ_EXPORT int
 haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
 			  void *userdata)
 {
-	if (!ctx) {
-		return -EINVAL;
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
 	}
 	ctx->conn_fn = fn;
 	ctx->conn_ud = userdata;
@@ -503,8 +440,10 @@ haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
 HAQ_EXPORT int
 haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata)
 {
-	if (!ctx) {
-		return -EINVAL;
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
 	}
 	ctx->quorum_fn = fn;
 	ctx->quorum_ud = userdata;
@@ -514,136 +453,110 @@ haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata)
 HAQ_EXPORT int
 haq_ctx_fd(haq_ctx_t *ctx)
 {
-	if (!ctx) {
-		return -EINVAL;
-	}
-	return ctx->epfd;
+	int rc = haq__ctx_enter(ctx, 0);
+
+	return rc < 0 ? rc : ctx->epfd;
 }
 
 HAQ_EXPORT int
 haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid)
 {
-	if (!ctx || !nodeid) {
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (!nodeid) {
 		return -EINVAL;
 	}
 	*nodeid = ctx->local_nodeid;
 	return 0;
 }
 
-/*
- * Run what is due. Called every dispatch round, not only when the timerfd
- * fires (a retry due now must not wait for a wakeup), but it makes no
- * system call unless something is due: the message path stays lean.
- */
-static void
-run_timers(haq_ctx_t *ctx, bool fired)
-{
-	uint64_t now;
-	uint64_t expirations;
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                           */
+/* ------------------------------------------------------------------ */
 
-	/*
-	 * No deadline armed and none fired: nothing is due (every deadline
-	 * set goes through haq__timers_update(), which arms the timerfd), so
-	 * the message path pays neither a clock read nor a walk of the groups.
-	 */
-	if (!fired && ctx->timer_armed_at == 0 && !ctx->lost_pending) {
-		return;
-	}
-	now = haq__now();
-	if (fired) {
-		/* Drain the timerfd so the epoll set stops reporting it. */
-		while (read(ctx->timerfd, &expirations, sizeof(expirations)) >
-		       0) {
-		}
-		ctx->timer_armed_at = 0;
-	}
-	if (!ctx->lost_pending && !ctx->reconnect_at && !ctx->groups) {
-		return;
-	}
-	if (ctx->lost_pending) {
-		haq__connection_lost(ctx);
-	}
-	if (ctx->reconnect_at && ctx->reconnect_at <= now) {
-		try_reconnect(ctx);
-	}
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		if (!g->dead) {
-			haq__group_timers(g, now);
-		}
-	}
-}
-
-/* Release groups left from inside callbacks. */
+/* Release services left or freed from inside callbacks. */
 static void
-reap_groups(haq_ctx_t *ctx)
+reap_services(haq_ctx_t *ctx)
 {
-	struct haq_group **pp = &ctx->groups;
+	struct haq_service **pp = &ctx->services;
+	bool reaped = false;
 
 	while (*pp) {
-		struct haq_group *g = *pp;
+		struct haq_service *s = *pp;
 
-		if (g->dead) {
-			*pp = g->next;
-			haq__group_destroy(g);
+		if (s->dead) {
+			*pp = s->next;
+			if (ctx->hot == s) {
+				ctx->hot = NULL;
+			}
+			s->ops->destroy(s, true);
+			reaped = true;
 		} else {
-			pp = &g->next;
+			pp = &s->next;
 		}
+	}
+	if (reaped) {
+		haq__timers_update(ctx);
 	}
 }
 
 /* The end of every dispatch: timers, deferred frees and the timerfd. */
 static int
-dispatch_done(haq_ctx_t *ctx, int n, bool timer)
+dispatch_done(haq_ctx_t *ctx, int n)
 {
+	bool fired = ctx->timer_fired;
+
 	if (!ctx->free_requested) {
-		run_timers(ctx, timer);
+		run_timers(ctx);
 	}
 	ctx->depth--;
 	if (ctx->free_requested) {
-		if (ctx->running) {
-			/* haq_ctx_run() frees it once the loop is left. */
-			return n;
+		if (!ctx->running) {
+			ctx->free_requested = false;
+			haq_ctx_free(ctx);
 		}
-		ctx->free_requested = false;
-		haq_ctx_free(ctx);
+		/* else haq_ctx_run() frees it once the loop is left. */
 		return n;
 	}
-	reap_groups(ctx);
+	reap_services(ctx);
 	/*
 	 * A deadline made earlier re-arms the timerfd where it is set; one
 	 * cancelled or postponed only fires early and is re-armed here. With
-	 * nothing armed, the message path skips the walk over the groups.
+	 * nothing armed, the message path skips the walk over the services.
 	 */
-	if (timer || ctx->timer_armed_at) {
+	if (fired || ctx->timer_armed_at) {
 		haq__timers_update(ctx);
 	}
 	return n;
 }
 
 /*
- * One group alone had events last time: the caller's poll() almost surely
- * woke for it again, so take its events without the epoll_wait() that
- * would only name it once more (a system call per round trip). Returns
- * false if it had nothing: the wakeup was for another descriptor.
+ * One service alone had events last time: the caller's poll() almost
+ * surely woke for it again, so take its events without the epoll_wait()
+ * that would only name it once more (a system call per round trip).
+ * Returns the events taken, 0 if it had none (the wakeup was for another
+ * descriptor).
  */
-static bool
+static int
 dispatch_hot(haq_ctx_t *ctx)
 {
-	struct haq_group *g = ctx->hot;
+	struct haq_service *s = ctx->hot;
+	int n;
 
 	ctx->hot_rounds++;
-	if (g->dead || !g->handle_valid) {
+	if (s->dead || s->fd < 0 || s->held) {
 		ctx->hot = NULL;
-		return false;
+		return 0;
 	}
-	if (haq__group_dispatch(g) == 0 && !ctx->free_requested) {
-		return false;
-	}
-	if (g->held_head) {
-		/* Its view waits for the quorum state: look at everything. */
+	n = s->ops->dispatch(s, EPOLLIN);
+	if (s->held) {
+		/* It waits for another service's events: look at everything. */
 		ctx->hot = NULL;
 	}
-	return true;
+	return n;
 }
 
 HAQ_EXPORT int
@@ -651,88 +564,69 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 {
 	struct epoll_event ev[16];
 	int n;
-	bool timer = false;
+	int events = 0;
+	int rc;
 
-	if (!ctx) {
-		return -EINVAL;
-	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (ctx->depth > 0) {
-		return -EBUSY;
-	}
-	if (ctx->free_requested) {
+	if (ctx && ctx->free_requested && ctx->owner_pid == haq__getpid()) {
 		return 0; /* released once haq_ctx_run() returns */
 	}
+	rc = haq__ctx_enter(ctx, HAQ_NEED_OUTSIDE);
+	if (rc < 0) {
+		return rc;
+	}
 	ctx->depth++;
-	if (ctx->hot && ctx->hot_rounds < HAQ_HOT_ROUNDS && dispatch_hot(ctx)) {
-		return dispatch_done(ctx, 1, false);
+	if (ctx->hot && ctx->hot_rounds < HAQ_HOT_ROUNDS) {
+		events = dispatch_hot(ctx);
+		if (events > 0 || ctx->free_requested) {
+			return dispatch_done(ctx, events);
+		}
 	}
 	ctx->hot = NULL;
 	n = epoll_wait(ctx->epfd, ev, 16, 0);
 	if (n < 0) {
-		n = errno == EINTR ? 0 : -errno;
-		(void)dispatch_done(ctx, 0, false);
-		return n;
+		rc = errno == EINTR ? 0 : -errno;
+		(void)dispatch_done(ctx, 0);
+		return rc;
 	}
 	/*
-	 * Quorum first: a CPG view of a new ring then usually finds the
-	 * quorum state of that ring already known and is not held back.
+	 * In the services' order (votequorum first: a CPG view of a new ring
+	 * then usually finds the quorum state of that ring already known).
 	 */
-	for (int i = 0; i < n; i++) {
-		struct haq_watch *w = ev[i].data.ptr;
+	for (int order_pass = 0; order_pass < 2; order_pass++) {
+		for (int i = 0; i < n && !ctx->free_requested; i++) {
+			struct haq_service *s = ev[i].data.ptr;
+			bool first = s->ops->order <= 0;
 
-		if (w->kind == HAQ_WATCH_VOTEQUORUM && ctx->vq_valid) {
-			haq__quorum_dispatch(ctx);
-		}
-	}
-	for (int i = 0; i < n && !ctx->free_requested; i++) {
-		struct haq_watch *w = ev[i].data.ptr;
-
-		switch (w->kind) {
-		case HAQ_WATCH_TIMER:
-			timer = true;
-			break;
-		case HAQ_WATCH_CPG: {
-			struct haq_group *g = w->obj;
-
+			if (first != (order_pass == 0)) {
+				continue;
+			}
 			/*
-			 * A group left or disconnected earlier in this round
-			 * keeps its watch memory until reaped below.
+			 * A service left or disconnected earlier in this
+			 * round keeps its memory until reaped below.
 			 */
-			if (!g->dead && g->handle_valid) {
-				haq__group_dispatch(g);
-				if (n == 1 && !g->dead && g->handle_valid &&
-				    !g->held_head) {
-					ctx->hot = g;
-					ctx->hot_rounds = 0;
-				}
+			if (s->dead || s->fd < 0) {
+				continue;
 			}
-			break;
-		}
-		case HAQ_WATCH_CMAP:
-			if (ctx->cmap_valid) {
-				haq__config_dispatch(ctx);
+			events += s->ops->dispatch(s, ev[i].events);
+			if (n == 1 && !s->dead && s->fd >= 0 && !s->held &&
+			    s != &ctx->timer) {
+				ctx->hot = s;
+				ctx->hot_rounds = 0;
 			}
-			break;
-		default:
-			break;
 		}
 	}
-	return dispatch_done(ctx, n, timer);
+	return dispatch_done(ctx, events);
 }
 
 HAQ_EXPORT int
 haq_ctx_run(haq_ctx_t *ctx)
 {
-	if (!ctx) {
-		return -EINVAL;
+	int rc = haq__ctx_enter(ctx, HAQ_NEED_OUTSIDE);
+
+	if (rc < 0) {
+		return rc;
 	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (ctx->depth > 0 || ctx->running) {
+	if (ctx->running) {
 		return -EBUSY;
 	}
 	ctx->stop = false;
@@ -743,7 +637,11 @@ haq_ctx_run(haq_ctx_t *ctx)
 		while (!ctx->stop) {
 			struct pollfd p = {.fd = ctx->epfd, .events = POLLIN};
 
-			if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			if (poll(&p, 1, -1) < 0) {
+				if (errno == EINTR) {
+					continue;
+				}
+				rc = -errno;
 				break;
 			}
 			haq_ctx_dispatch(ctx);
@@ -754,14 +652,16 @@ haq_ctx_run(haq_ctx_t *ctx)
 		ctx->free_requested = false;
 		haq_ctx_free(ctx);
 	}
-	return 0;
+	return rc;
 }
 
 HAQ_EXPORT int
 haq_ctx_stop(haq_ctx_t *ctx)
 {
-	if (!ctx) {
-		return -EINVAL;
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
 	}
 	ctx->stop = true;
 	if (ctx->loop) {

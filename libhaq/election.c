@@ -1,39 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "election.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int
-memb_cmp(uint32_t an, uint32_t ap, const struct haq_memb *b)
-{
-	if (an != b->nodeid) {
-		return an < b->nodeid ? -1 : 1;
-	}
-	return (ap > b->pid) - (ap < b->pid);
-}
-
-static int
-contains(const struct haq_memb *v, size_t n, uint32_t nodeid, uint32_t pid)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memb_cmp(nodeid, pid, &v[mid]);
-
-		if (c == 0) {
-			return 1;
-		}
-		if (c < 0) {
-			hi = mid;
-		} else {
-			lo = mid + 1;
-		}
-	}
-	return 0;
-}
 
 static int
 set_assign(struct haq_election *e, const struct haq_memb *members, size_t n)
@@ -61,7 +32,7 @@ set_intersect(struct haq_election *e, const struct haq_memb *members,
 	size_t k = 0;
 
 	for (size_t i = 0; i < e->nset; i++) {
-		if (contains(members, n, e->set[i].nodeid, e->set[i].pid)) {
+		if (haq__memb_contains(members, n, e->set[i].nodeid, e->set[i].pid)) {
 			e->set[k++] = e->set[i];
 		}
 	}
@@ -89,7 +60,7 @@ choose(struct haq_election *e, const struct haq_memb *members, size_t n,
 	uint32_t pid = 0;
 
 	if (quorate && n > 0) {
-		if (e->nodeid && contains(members, n, e->nodeid, e->pid)) {
+		if (e->nodeid && haq__memb_contains(members, n, e->nodeid, e->pid)) {
 			return 0; /* the leader stays */
 		}
 		if (e->count >= HAQ_EPOCH_COUNT_MAX) {
@@ -158,7 +129,7 @@ haq__election_should_announce(const struct haq_election *e,
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!contains(e->set, e->nset, members[i].nodeid,
+		if (!haq__memb_contains(e->set, e->nset, members[i].nodeid,
 			      members[i].pid)) {
 			return 1;
 		}
@@ -178,7 +149,7 @@ haq__election_announced(struct haq_election *e, const struct haq_announce *a,
 	if (!e->synced) {
 		e->synced = 1;
 		e->count = a->count;
-		if (contains(members, n, a->nodeid, a->pid)) {
+		if (haq__memb_contains(members, n, a->nodeid, a->pid)) {
 			e->nodeid = a->nodeid;
 			e->pid = a->pid;
 			e->epoch = (e->ring_seq << 16) | e->count;
@@ -212,33 +183,14 @@ haq__election_free(struct haq_election *e)
 	e->nset = 0;
 }
 
-static void
-put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++) {
-		p[i] = (uint8_t)(v >> (8 * i));
-	}
-}
-
-static uint64_t
-get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < bytes; i++) {
-		v |= (uint64_t)p[i] << (8 * i);
-	}
-	return v;
-}
-
 void
 haq__announce_encode(const struct haq_announce *a, uint8_t *buf)
 {
-	put_le(buf, a->ring_seq, 8);
-	put_le(buf + 8, a->count, 4);
-	put_le(buf + 12, a->nodeid, 4);
-	put_le(buf + 16, a->pid, 4);
-	put_le(buf + 20, 0, 4); /* reserved */
+	haq__put_le64(buf, a->ring_seq);
+	haq__put_le32(buf + 8, a->count);
+	haq__put_le32(buf + 12, a->nodeid);
+	haq__put_le32(buf + 16, a->pid);
+	haq__put_le32(buf + 20, 0); /* reserved */
 }
 
 int
@@ -247,13 +199,13 @@ haq__announce_decode(const uint8_t *buf, size_t len, struct haq_announce *a)
 	if (len != HAQ_ANNOUNCE_LEN) {
 		return -EBADMSG;
 	}
-	a->ring_seq = get_le(buf, 8);
-	a->count = (uint32_t)get_le(buf + 8, 4);
-	a->nodeid = (uint32_t)get_le(buf + 12, 4);
-	a->pid = (uint32_t)get_le(buf + 16, 4);
+	a->ring_seq = haq__get_le64(buf);
+	a->count = haq__get_le32(buf + 8);
+	a->nodeid = haq__get_le32(buf + 12);
+	a->pid = haq__get_le32(buf + 16);
 	if (a->ring_seq == 0 || a->count == 0 ||
 	    a->count > HAQ_EPOCH_COUNT_MAX || a->nodeid == 0 ||
-	    get_le(buf + 20, 4) != 0) {
+	    haq__get_le32(buf + 20) != 0) {
 		return -EBADMSG;
 	}
 	return 0;

@@ -35,11 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct haq_memb {
-	uint32_t nodeid;
-	uint32_t pid;
-	int reason;
-};
+#include "memb.h"
+
 
 struct haq_election {
 	uint64_t ring_seq; /* ring of the last view fed in */

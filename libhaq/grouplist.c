@@ -4,6 +4,9 @@
  * corosync's group iteration, read once into a sorted snapshot.
  */
 #include "haq-int.h"
+#include "memb.h"
+
+#include <corosync/cpg.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -77,13 +80,8 @@ add_member(struct haq_grouplist_entry *e, uint32_t nodeid, uint32_t pid)
 	}
 	e->members = m;
 	/* Sorted by (nodeid, pid), as in a view. */
-	for (i = e->n; i > 0; i--) {
-		if (m[i - 1].nodeid < nodeid ||
-		    (m[i - 1].nodeid == nodeid && m[i - 1].pid < pid)) {
-			break;
-		}
-		m[i] = m[i - 1];
-	}
+	(void)haq__id_search(m, e->n, sizeof(*m), nodeid, pid, &i);
+	memmove(&m[i + 1], &m[i], (e->n - i) * sizeof(*m));
 	m[i].nodeid = nodeid;
 	m[i].pid = pid;
 	m[i].reason = 0;
@@ -114,16 +112,14 @@ haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret)
 	cpg_handle_t h;
 	cs_error_t err;
 	int saved;
-	int rc = 0;
+	int fd;
+	int rc = haq__ctx_enter(ctx, HAQ_NEED_CONNECTED);
 
-	if (!ctx || !ret) {
+	if (rc < 0) {
+		return rc;
+	}
+	if (!ret) {
 		return -EINVAL;
-	}
-	if (ctx->owner_pid != haq__getpid()) {
-		return -ECHILD;
-	}
-	if (!ctx->connected) {
-		return -ENOTCONN;
 	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -134,11 +130,20 @@ haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret)
 	haq__netns_leave(saved);
 	if (err != CS_OK) {
 		free(l);
-		return haq__cs_to_errno(err);
+		return haq__cs_result(ctx, err);
+	}
+	/* Ask nothing of a server before it is known to be root's. */
+	if (cpg_fd_get(h, &fd) != CS_OK) {
+		rc = -ENOTCONN;
+		goto out;
+	}
+	rc = haq__check_server(ctx, fd);
+	if (rc < 0) {
+		goto out;
 	}
 	err = cpg_iteration_initialize(h, CPG_ITERATION_ALL, NULL, &it);
 	if (err != CS_OK) {
-		rc = haq__cs_to_errno(err);
+		rc = haq__cs_result(ctx, err);
 		goto out;
 	}
 	while ((err = cpg_iteration_next(it, &d)) == CS_OK) {
@@ -154,7 +159,7 @@ haq_ctx_groups(haq_ctx_t *ctx, haq_grouplist_t **ret)
 		}
 	}
 	if (rc == 0 && err != CS_ERR_NO_SECTIONS) {
-		rc = haq__cs_to_errno(err);
+		rc = haq__cs_result(ctx, err);
 	}
 	cpg_iteration_finalize(it);
 out:

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Private structures shared by the library's files. Nothing here is ABI.
+ * What every file of the library shares: the export macro, the tunables,
+ * and the core's interface to its services. Nothing here is ABI.
+ *
+ * The context (ctx.c) is a small core: an epoll set, a timerfd, the
+ * dispatch budget and the reconnect. Everything that talks to corosync is
+ * a service (votequorum, cmap, each group) that registers a static ops
+ * table; the core calls services only through that table, and services
+ * call the core through the functions declared at the end of this file.
  */
 #ifndef HAQ_INT_H
 #define HAQ_INT_H
@@ -12,34 +19,17 @@
 #include <sys/types.h>
 
 #include <corosync/corotypes.h>
-#include <corosync/cpg.h>
-#include <corosync/votequorum.h>
-#include <corosync/cmap.h>
 
 #include <haq/haq.h>
 
-#include "wire.h"
-#include "election.h"
-
 #define HAQ_EXPORT __attribute__((visibility("default")))
 
-/* Events one dispatch call handles from one corosync connection. */
+/* Events one dispatch call takes from one corosync connection. */
 #define HAQ_DISPATCH_BUDGET 64
 /* Frame bytes one dispatch call takes from one group before yielding. */
 #define HAQ_DISPATCH_BYTES (2u * 1024u * 1024u)
 /*
- * Bytes of one fragmented message of ours that may be out with corosync
- * and not yet back: corosync queues about three frames; a frame it refuses
- * (CS_ERR_TRY_AGAIN) has already been copied to it and must be copied
- * again, on the cores corosync needs.
- */
-#define HAQ_FRAG_WINDOW (2u * HAQ_FRAG_PAYLOAD_MAX)
-/* Frames one flush hands to corosync before yielding to the loop. */
-#define HAQ_FLUSH_BUDGET 256
-/* Bytes one flush hands to corosync before yielding (keeps the loop live). */
-#define HAQ_FLUSH_BYTES (2u * 1024u * 1024u)
-/*
- * Dispatches that may go straight to the one busy group before every
+ * Dispatches that may go straight to the one busy service before every
  * descriptor is looked at again (fairness for the others).
  */
 #define HAQ_HOT_ROUNDS 64
@@ -51,32 +41,20 @@
 /* Reconnect backoff after corosync went away. */
 #define HAQ_RECONNECT_MIN_NS (100000000ull)
 #define HAQ_RECONNECT_MAX_NS (5000000000ull)
+/*
+ * How long a reconnect waits for corosync to answer a probe connection: a
+ * frozen corosync accepts the socket and never replies.
+ */
+#define HAQ_PROBE_TIMEOUT_NS (2000000000ull)
+/* At creation, how long to wait for votequorum's first state. */
+#define HAQ_QUORUM_FIRST_WAIT_MS 2000
 
-enum haq_watch_kind {
-	HAQ_WATCH_TIMER = 1,
-	HAQ_WATCH_CPG,
-	HAQ_WATCH_VOTEQUORUM,
-	HAQ_WATCH_CMAP,
-};
+/* Counters a group keeps (the public enum haq_counter, all of it). */
+#define HAQ_NCOUNTERS 8
 
-/* What epoll hands back: which connection became readable. */
-struct haq_watch {
-	int kind;
-	void *obj;
-};
-
-struct haq_view {
-	uint32_t ring_nodeid;
-	uint64_t ring_seq;
-	uint64_t seq;
-	int quorate;
-	size_t nmembers;
-	size_t njoined;
-	size_t nleft;
-	struct haq_memb *members;
-	struct haq_memb *joined;
-	struct haq_memb *left;
-};
+/* ------------------------------------------------------------------ */
+/* The quorum state the core fans out to every service                */
+/* ------------------------------------------------------------------ */
 
 struct haq_quorum_node {
 	uint32_t nodeid;
@@ -95,128 +73,74 @@ struct haq_quorum {
 	struct haq_quorum_node *nodes;
 };
 
-/* One message accepted by a send call and not yet fully sent. */
-struct haq_sendq_entry {
-	struct haq_sendq_entry *next;
-	uint64_t seq;
-	size_t len;  /* payload bytes */
-	size_t cap;  /* payload bytes the block can hold (reused blocks) */
-	size_t sent; /* payload bytes handed to corosync (fragments) */
-	/* A borrowed payload (haq_group_send_zc()) instead of data[]. */
-	const uint8_t *ext;
-	haq_release_fn release;
-	void *release_ud;
-	uint8_t type;
-	/* Fragmented, and this process could not take it back: see flush(). */
-	bool refused;
-	uint8_t data[];
-};
+/* ------------------------------------------------------------------ */
+/* Services                                                           */
+/* ------------------------------------------------------------------ */
 
-/* The payload of a queue entry, copied or borrowed. */
-static inline const uint8_t *
-haq__sendq_data(const struct haq_sendq_entry *e)
-{
-	return e->ext ? e->ext : e->data;
-}
+struct haq_service;
 
-struct haq_sendq {
-	struct haq_sendq_entry *head;
-	struct haq_sendq_entry *tail;
-	size_t bytes; /* payload bytes queued */
-	size_t count;
+/*
+ * What the core asks of a service. Every op may be NULL when a service has
+ * nothing to do for it. Ops run on the context's thread; those that may
+ * call the application (dispatch, lost, timers, quorum_changed) are only
+ * called inside a dispatch, never inside a caller's API call.
+ */
+struct haq_service_ops {
+	const char *name;
+	/* Lower first: votequorum is dispatched before the groups. */
+	int order;
 	/*
-	 * Memory the queue holds: its blocks with their headers and malloc's
-	 * bookkeeping (mem), and freed blocks kept for reuse (cache,
-	 * cache_mem). mem + cache_mem stays within limit (0: keep no cache).
+	 * Open the connection(s) to corosync and watch the descriptor with
+	 * haq__watch_add(). 0 or -errno; on failure nothing stays open.
 	 */
-	size_t mem;
-	size_t limit;
-	struct haq_sendq_entry *cache;
-	size_t cache_mem;
+	int (*connect)(struct haq_service *s);
+	/* Close the connection, keep the state (a reconnect follows). */
+	void (*disconnect)(struct haq_service *s);
+	/* The connection to corosync was lost: tell the application. */
+	void (*lost)(struct haq_service *s);
+	/* The watched descriptor is ready: returns the events processed. */
+	int (*dispatch)(struct haq_service *s, uint32_t revents);
+	/* The earliest monotonic deadline (ns) the service needs, 0 none. */
+	uint64_t (*deadline)(const struct haq_service *s);
+	/* Run what is due at now. */
+	void (*timers)(struct haq_service *s, uint64_t now);
+	/* A new quorum state arrived (the context's, see haq__ctx_quorum). */
+	void (*quorum_changed)(struct haq_service *s);
+	/*
+	 * Release everything. finalize is false in a forked child: the
+	 * corosync handles are the parent's and must not be touched.
+	 */
+	void (*destroy)(struct haq_service *s, bool finalize);
 };
 
-enum haq_held_kind {
-	HAQ_HELD_FRAME = 1, /* a message frame, copied */
-	HAQ_HELD_VIEW,      /* a CPG configuration change */
-	HAQ_HELD_TOTEM,     /* a totem ring change (view.ring_* only) */
-};
-
-/* A CPG event held back until the quorum state of its ring is known. */
-struct haq_held {
-	struct haq_held *next;
-	int kind;
-	bool ring_change; /* HAQ_HELD_VIEW: part of a totem ring change */
-	uint32_t nodeid;
-	uint32_t pid;
-	size_t len;
-	struct haq_view view; /* HAQ_HELD_VIEW, HAQ_HELD_TOTEM */
-	uint8_t data[];       /* HAQ_HELD_FRAME: the raw frame */
-};
-
-struct haq_group {
+/* A service as the core knows it: embedded in the service's own state. */
+struct haq_service {
+	const struct haq_service_ops *ops;
 	haq_ctx_t *ctx;
-	struct haq_group *next;
-	char name[HAQ_GROUP_NAME_MAX + 1];
-	struct cpg_name cpg_name;
-
-	cpg_handle_t handle;
-	bool handle_valid;
-	int fd;
-	struct haq_watch watch;
-	bool joined; /* our own join was confirmed by a view */
-	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
-	bool leader_reported; /* the first leader verdict since joining */
-	bool election_self_joining; /* a deferred election includes our join */
-	bool resend_pending; /* a view change cut our message: send again */
-	bool dead;   /* left by the caller: released after dispatch */
-
-	haq_message_fn message_fn;
-	void *message_ud;
-	haq_view_fn view_fn;
-	void *view_ud;
-	haq_writable_fn writable_fn;
-	void *writable_ud;
-	haq_leader_fn leader_fn;
-	void *leader_ud;
-	haq_uncertain_fn uncertain_fn;
-	void *uncertain_ud;
-
-	struct haq_peers peers;
-	/* A data frame's header with seq 0: the fast path sets only seq. */
-	uint8_t data_hdr[HAQ_WIRE_HDR_LEN];
-	uint64_t next_seq;        /* seq of our next message */
-	uint64_t self_delivered;  /* highest own seq delivered back */
-	uint64_t handed;          /* highest own seq handed to corosync */
-	struct haq_sendq q;
-	size_t rx_bytes; /* frame bytes received in this dispatch */
-	size_t queue_limit;
-	size_t max_message;
-	bool want_writable;
-	uint64_t retry_at;   /* monotonic ns, 0 = no retry scheduled */
-	uint64_t retry_delay;
-
-	/* The ring of the latest totem configuration change. */
-	uint32_t ring_nodeid;
-	uint64_t ring_seq;
-	struct haq_view view;
-	bool have_view;
-	uint64_t view_seq;
-
-	struct haq_held *held_head;
-	struct haq_held *held_tail;
-	uint64_t held_since;
-
-	struct haq_election election;
-	uint64_t counters[HAQ_COUNTER_PARTIAL_DROPPED + 1];
+	struct haq_service *next;
+	int fd;      /* the watched descriptor, -1 when not connected */
+	bool dead;   /* left or freed inside a dispatch: reaped after it */
+	bool held;   /* waits for another service: never taken alone (hot) */
 };
 
-struct haq_track {
-	struct haq_track *next;
-	uint64_t id;
-	cmap_track_handle_t handle;
-	haq_config_fn fn;
-	void *userdata;
-	char prefix[CMAP_KEYNAME_MAXLEN + 1];
+/*
+ * The services every context has, created with it in this order (one
+ * table, services.c, so that the core names no service).
+ */
+struct haq_service_type {
+	int (*create)(haq_ctx_t *ctx, struct haq_service **ret);
+};
+extern const struct haq_service_type haq__ctx_services[];
+
+/* ------------------------------------------------------------------ */
+/* The context                                                        */
+/* ------------------------------------------------------------------ */
+
+enum haq_conn_state {
+	HAQ_CONN_UP = 1,   /* every service connected */
+	HAQ_CONN_DOWN,     /* lost: a reconnect is scheduled */
+	HAQ_CONN_PROBING,  /* waiting for corosync to answer the probe */
+	HAQ_CONN_STEPPING, /* connecting services, one per round */
 };
 
 struct haq_ctx {
@@ -228,34 +152,33 @@ struct haq_ctx {
 
 	qb_loop_t *loop;
 	int epfd;
-	int timerfd;
 	uint64_t timer_armed_at; /* deadline the timerfd is set to, 0 none */
-	struct haq_watch timer_watch;
+	struct haq_service timer; /* the timerfd, a source like any other */
+	bool timer_fired;
 
-	bool connected;
+	enum haq_conn_state conn;
 	bool lost_pending; /* connection loss seen outside dispatch */
 	uint64_t reconnect_at;
 	uint64_t reconnect_delay;
+	struct haq_service probe; /* the reconnect's probe connection */
+	void *probe_conn;         /* qb_ipcc_connection_t *, or NULL */
+	int probe_sock;           /* its socket, -1 none */
+	uint64_t probe_until;
+	struct haq_service *step; /* next service to connect, or NULL */
+	uint64_t step_at;
 
-	votequorum_handle_t vq;
-	bool vq_valid;
-	int vq_fd;
-	struct haq_watch vq_watch;
-	struct haq_quorum quorum;
-	struct haq_quorum notified; /* last reported (nodes not kept) */
-	uint64_t quorum_done_seq;   /* ring whose quorum verdict arrived */
-
-	cmap_handle_t cmap;
-	bool cmap_valid;
-	int cmap_fd;
-	struct haq_watch cmap_watch;
-	struct haq_track *tracks;
-	uint64_t next_track_id;
-
-	struct haq_group *groups;
-	/* The group that alone had events at the last full look, or NULL. */
-	struct haq_group *hot;
+	/* Every service: the built-in ones first, then the groups. */
+	struct haq_service *services;
+	/* The quorum state the votequorum service keeps and fans out. */
+	const struct haq_quorum *quorum;
+	uint64_t quorum_done_seq; /* ring whose quorum verdict arrived */
+	/* The service that alone had events at the last full look. */
+	struct haq_service *hot;
 	unsigned int hot_rounds;
+
+	/* Services' own context-wide state, owned by their files. */
+	struct haq_vq *vq;
+	struct haq_cmap *cmap;
 
 	haq_log_fn log_fn;
 	void *log_ud;
@@ -270,52 +193,115 @@ struct haq_ctx {
 	bool running;
 };
 
-/* error.c */
-int haq__cs_to_errno(cs_error_t err);
-int haq__check_server(haq_ctx_t *ctx, int fd);
+/* ------------------------------------------------------------------ */
+/* The core's interface to services (ctx.c unless noted)              */
+/* ------------------------------------------------------------------ */
 
-/* ctx.c */
-void haq__log(haq_ctx_t *ctx, int priority, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Log through the caller's function or libqb, with the caller's place. */
+void haq__log_at(haq_ctx_t *ctx, int priority, const char *function,
+		 const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+#define haq__log(ctx, priority, ...)                                       \
+	haq__log_at((ctx), (priority), __func__, __FILE__, __LINE__,        \
+		    __VA_ARGS__)
+
 uint64_t haq__now(void);
 pid_t haq__getpid(void);
-int haq__watch_add(haq_ctx_t *ctx, int fd, struct haq_watch *w);
-void haq__watch_del(haq_ctx_t *ctx, int fd);
+
+/*
+ * The one entry guard of every public call on a context. Returns 0, or
+ * -EINVAL (NULL, or released inside a callback), -ECHILD (a forked
+ * child), -ENOTCONN (need & HAQ_NEED_CONNECTED and corosync is away),
+ * -EBUSY (need & HAQ_NEED_OUTSIDE and called from inside a callback).
+ */
+#define HAQ_NEED_CONNECTED (1u << 0)
+#define HAQ_NEED_OUTSIDE (1u << 1)
+int haq__ctx_enter(const haq_ctx_t *ctx, unsigned int need);
+
+static inline bool
+haq__ctx_alive(const haq_ctx_t *ctx)
+{
+	return !ctx->free_requested;
+}
+
+/*
+ * Run a context callback field cb (with cb and cb ## _ud... see the
+ * fields above) if set and the context is alive; evaluates to whether the
+ * context is still alive afterwards.
+ */
+#define haq__ctx_call(ctx, fn, ud, ...)                                    \
+	(haq__ctx_alive(ctx) && (ctx)->fn                                  \
+		 ? ((ctx)->fn((ctx), ##__VA_ARGS__, (ctx)->ud),            \
+		    haq__ctx_alive(ctx))                                   \
+		 : haq__ctx_alive(ctx))
+
+/* Register s (connected or not) with the context; unregister it. */
+void haq__service_add(haq_ctx_t *ctx, struct haq_service *s,
+		      const struct haq_service_ops *ops);
+/* Remove s now, outside dispatch; inside, mark it dead (reaped after). */
+void haq__service_remove(struct haq_service *s);
+/* The next service after prev (NULL: the first) with these ops. */
+struct haq_service *haq__service_next(haq_ctx_t *ctx,
+				      const struct haq_service *prev,
+				      const struct haq_service_ops *ops);
+
+/* Watch s->fd = fd in the epoll set; stop watching it. */
+int haq__watch_add(struct haq_service *s, int fd);
+void haq__watch_del(struct haq_service *s);
+
+/* Re-arm the timerfd if the earliest deadline changed. */
 void haq__timers_update(haq_ctx_t *ctx);
+
+/*
+ * corosync went away (POLLHUP or CS_ERR_LIBRARY): every service is
+ * disconnected, told, and reconnected later. Outside dispatch this only
+ * marks it; the next dispatch (due at once) does the rest.
+ */
 void haq__connection_lost(haq_ctx_t *ctx);
+
+/*
+ * The one path of every corosync result: CS_OK is 0, anything else a
+ * negative errno, and CS_ERR_LIBRARY (the IPC connection broke) also
+ * starts the connection-lost handling.
+ */
+int haq__cs_result(haq_ctx_t *ctx, cs_error_t err);
+
+/*
+ * The one budgeted dispatch of a corosync connection: takes events one at
+ * a time (CS_DISPATCH_ONE_NONBLOCKING) until none is left, budget events
+ * were taken, or more() (may be NULL) says stop. A broken connection
+ * (an error, or POLLHUP with nothing left to read) is reported through
+ * haq__connection_lost(). Returns the events taken.
+ */
+typedef cs_error_t (*haq_cs_dispatch_fn)(uint64_t handle,
+					 cs_dispatch_flags_t flags);
+int haq__dispatch_budgeted(haq_ctx_t *ctx, haq_cs_dispatch_fn fn,
+			   uint64_t handle, int fd, int budget,
+			   bool (*more)(void *arg), void *arg);
+
+/*
+ * The quorum state arrived (quorum.c): remember it, tell the application
+ * if notify is set, then every service.
+ */
+void haq__ctx_quorum_changed(haq_ctx_t *ctx, const struct haq_quorum *q,
+			     uint64_t done_seq, bool notify);
+
+/*
+ * corosync's IPC sockets are per network namespace: connections made
+ * later (a join, a reconnect) must be made in the context's namespace.
+ * Returns what to give haq__netns_leave().
+ */
 int haq__netns_enter(haq_ctx_t *ctx);
 void haq__netns_leave(int saved);
 
-/* group.c */
-int haq__group_connect(struct haq_group *g);
-void haq__group_disconnect(struct haq_group *g);
-void haq__group_lost(struct haq_group *g);
-int haq__group_dispatch(struct haq_group *g);
-void haq__group_timers(struct haq_group *g, uint64_t now);
-uint64_t haq__group_deadline(const struct haq_group *g);
-void haq__group_quorum_changed(struct haq_group *g);
-void haq__group_destroy(struct haq_group *g);
-void haq__view_clear(struct haq_view *v);
+/* error.c: map a cs_error_t (haq__cs_result() is the path to use). */
+int haq__cs_to_errno(cs_error_t err);
+/* base.c: whether the IPC server on fd is root's corosync: 0 or -EPERM. */
+int haq__check_server(haq_ctx_t *ctx, int fd);
 
-/* sendq.c */
-int haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
-		    const struct iovec *iov, size_t iovcnt, size_t len);
-int haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
-			     const void *data, size_t len,
-			     haq_release_fn release, void *userdata);
-void haq__sendq_pop(struct haq_sendq *q);
-size_t haq__sendq_footprint(size_t len);
-size_t haq__sendq_clear(struct haq_sendq *q);
-
-/* quorum.c */
-int haq__quorum_connect(haq_ctx_t *ctx);
-void haq__quorum_disconnect(haq_ctx_t *ctx);
-void haq__quorum_dispatch(haq_ctx_t *ctx);
-
-/* config.c */
-int haq__config_connect(haq_ctx_t *ctx);
-void haq__config_disconnect(haq_ctx_t *ctx);
-void haq__config_dispatch(haq_ctx_t *ctx);
-void haq__config_free_tracks(haq_ctx_t *ctx);
+/* The built-in services' constructors (listed in services.c). */
+int haq__conn_create(haq_ctx_t *ctx, struct haq_service **ret);
+int haq__quorum_create(haq_ctx_t *ctx, struct haq_service **ret);
+int haq__config_create(haq_ctx_t *ctx, struct haq_service **ret);
 
 #endif /* HAQ_INT_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Quorum tracking through votequorum.
+ * The votequorum service: quorum tracking, fanned out through the core.
  *
  * The nodelist notification carries the totem ring id; the quorum
  * notification carries the verdict. On either, the totals are read again
@@ -13,6 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <corosync/cpg.h>
+#include <corosync/votequorum.h>
+
+struct haq_vq {
+	struct haq_service svc;
+	votequorum_handle_t handle;
+	bool valid;
+	struct haq_quorum quorum;
+	struct haq_quorum notified; /* last reported (nodes not kept) */
+	uint64_t done_seq;          /* ring whose quorum verdict arrived */
+};
+
+static const struct haq_service_ops vq_ops;
+
 static int
 cmp_node(const void *a, const void *b)
 {
@@ -24,23 +38,24 @@ cmp_node(const void *a, const void *b)
 
 /* Re-read quorate flag and vote totals from corosync. */
 static void
-refresh_totals(haq_ctx_t *ctx)
+refresh_totals(struct haq_vq *vq)
 {
+	haq_ctx_t *ctx = vq->svc.ctx;
 	struct votequorum_info info;
 	cs_error_t err;
 
-	err = votequorum_getinfo(ctx->vq, ctx->local_nodeid, &info);
+	err = votequorum_getinfo(vq->handle, ctx->local_nodeid, &info);
 	if (err != CS_OK) {
 		haq__log(ctx, HAQ_LOG_DEBUG, "votequorum_getinfo: %s",
-			 haq_strerror(haq__cs_to_errno(err)));
+			 haq_strerror(haq__cs_result(ctx, err)));
 		return;
 	}
-	ctx->quorum.quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) ? 1 : 0;
-	ctx->quorum.expected_votes = info.node_expected_votes;
-	ctx->quorum.total_votes = info.total_votes;
-	ctx->quorum.quorum_votes = info.quorum;
-	for (size_t i = 0; i < ctx->quorum.nnodes; i++) {
-		struct haq_quorum_node *n = &ctx->quorum.nodes[i];
+	vq->quorum.quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) ? 1 : 0;
+	vq->quorum.expected_votes = info.node_expected_votes;
+	vq->quorum.total_votes = info.total_votes;
+	vq->quorum.quorum_votes = info.quorum;
+	for (size_t i = 0; i < vq->quorum.nnodes; i++) {
+		struct haq_quorum_node *n = &vq->quorum.nodes[i];
 
 		if (n->nodeid == VOTEQUORUM_QDEVICE_NODEID) {
 			n->votes = info.qdevice_votes;
@@ -50,10 +65,10 @@ refresh_totals(haq_ctx_t *ctx)
 
 /* What the application has last been told, to report changes only. */
 static bool
-changed_since_notified(haq_ctx_t *ctx)
+changed_since_notified(const struct haq_vq *vq)
 {
-	const struct haq_quorum *q = &ctx->quorum;
-	const struct haq_quorum *n = &ctx->notified;
+	const struct haq_quorum *q = &vq->quorum;
+	const struct haq_quorum *n = &vq->notified;
 
 	return !n->valid || q->quorate != n->quorate ||
 	       q->ring_seq != n->ring_seq || q->ring_nodeid != n->ring_nodeid ||
@@ -63,57 +78,56 @@ changed_since_notified(haq_ctx_t *ctx)
 }
 
 /*
- * Tell the application first, then release the group views that waited
- * for this state: it sees the quorum change before the views it explains.
+ * A whole state for a ring: the core tells the application (when it
+ * changed) and then every service, so the application sees the quorum
+ * change before the group views it explains.
  */
 static void
-notify(haq_ctx_t *ctx)
+notify(struct haq_vq *vq)
 {
-	ctx->quorum.valid = 1;
-	if (changed_since_notified(ctx)) {
-		ctx->notified = ctx->quorum;
-		ctx->notified.nodes = NULL;
-		if (ctx->quorum_fn && !ctx->free_requested) {
-			ctx->quorum_fn(ctx, &ctx->quorum, ctx->quorum_ud);
-		}
+	bool changed;
+
+	vq->quorum.valid = 1;
+	changed = changed_since_notified(vq);
+	if (changed) {
+		vq->notified = vq->quorum;
+		vq->notified.nodes = NULL;
 	}
-	for (struct haq_group *g = ctx->groups; g; g = g->next) {
-		if (!g->dead && !ctx->free_requested) {
-			haq__group_quorum_changed(g);
-		}
-	}
+	haq__ctx_quorum_changed(vq->svc.ctx, &vq->quorum, vq->done_seq,
+				changed);
 }
 
 static void
 quorum_notify_cb(votequorum_handle_t handle, uint64_t context,
 		 uint32_t quorate, uint32_t n, votequorum_node_t nodes[])
 {
-	haq_ctx_t *ctx = (haq_ctx_t *)(uintptr_t)context;
+	struct haq_vq *vq = (struct haq_vq *)(uintptr_t)context;
 
 	(void)handle;
 	(void)n;
 	(void)nodes;
-	refresh_totals(ctx);
-	ctx->quorum.quorate = quorate ? 1 : 0;
-	if (ctx->quorum.ring_seq == 0) {
+	refresh_totals(vq);
+	vq->quorum.quorate = quorate ? 1 : 0;
+	if (vq->quorum.ring_seq == 0) {
 		return; /* no node list yet: not a whole state */
 	}
-	ctx->quorum_done_seq = ctx->quorum.ring_seq;
-	haq__log(ctx, HAQ_LOG_INFO,
+	vq->done_seq = vq->quorum.ring_seq;
+	haq__log(vq->svc.ctx, HAQ_LOG_INFO,
 		 "ring %u.%llx: %s (%zu nodes, %u of %u votes, %u needed)",
-		 ctx->quorum.ring_nodeid,
-		 (unsigned long long)ctx->quorum.ring_seq,
-		 quorate ? "quorate" : "NOT quorate", ctx->quorum.nnodes,
-		 ctx->quorum.total_votes, ctx->quorum.expected_votes,
-		 ctx->quorum.quorum_votes);
-	notify(ctx);
+		 vq->quorum.ring_nodeid,
+		 (unsigned long long)vq->quorum.ring_seq,
+		 quorate ? "quorate" : "NOT quorate", vq->quorum.nnodes,
+		 vq->quorum.total_votes, vq->quorum.expected_votes,
+		 vq->quorum.quorum_votes);
+	notify(vq);
 }
 
 static void
 nodelist_notify_cb(votequorum_handle_t handle, uint64_t context,
 		   votequorum_ring_id_t ring_id, uint32_t n, uint32_t nodes[])
 {
-	haq_ctx_t *ctx = (haq_ctx_t *)(uintptr_t)context;
+	struct haq_vq *vq = (struct haq_vq *)(uintptr_t)context;
+	haq_ctx_t *ctx = vq->svc.ctx;
 	struct haq_quorum_node *v;
 
 	(void)handle;
@@ -128,17 +142,17 @@ nodelist_notify_cb(votequorum_handle_t handle, uint64_t context,
 		v[i].nodeid = nodes[i];
 		v[i].votes = 0;
 		if (nodes[i] != VOTEQUORUM_QDEVICE_NODEID &&
-		    votequorum_getinfo(ctx->vq, nodes[i], &info) == CS_OK) {
+		    votequorum_getinfo(vq->handle, nodes[i], &info) == CS_OK) {
 			v[i].votes = info.node_votes;
 		}
 	}
 	qsort(v, n, sizeof(*v), cmp_node);
-	free(ctx->quorum.nodes);
-	ctx->quorum.nodes = v;
-	ctx->quorum.nnodes = n;
-	ctx->quorum.ring_nodeid = ring_id.nodeid;
-	ctx->quorum.ring_seq = ring_id.seq;
-	refresh_totals(ctx);
+	free(vq->quorum.nodes);
+	vq->quorum.nodes = v;
+	vq->quorum.nnodes = n;
+	vq->quorum.ring_nodeid = ring_id.nodeid;
+	vq->quorum.ring_seq = ring_id.seq;
+	refresh_totals(vq);
 	/*
 	 * votequorum follows every node list with a quorum notification,
 	 * and only that one carries the verdict for the new ring: the state
@@ -182,120 +196,166 @@ read_local_nodeid(haq_ctx_t *ctx)
 	return 0;
 }
 
-int
-haq__quorum_connect(haq_ctx_t *ctx)
+static void
+vq_disconnect(struct haq_service *s)
 {
+	struct haq_vq *vq = (struct haq_vq *)s;
+
+	if (!vq->valid) {
+		return;
+	}
+	haq__watch_del(s);
+	votequorum_finalize(vq->handle);
+	vq->valid = false;
+}
+
+/*
+ * trackstart delivers the current state at once. At creation the caller
+ * waits for it (bounded), so haq_quorum_get() answers as soon as the
+ * context exists; a reconnect never waits: views wait for it instead.
+ */
+static int
+wait_first_state(struct haq_vq *vq)
+{
+	uint64_t until = haq__now() + HAQ_QUORUM_FIRST_WAIT_MS * 1000000ull;
+
+	while (vq->done_seq == 0) {
+		struct pollfd p = {.fd = vq->svc.fd, .events = POLLIN};
+		uint64_t now = haq__now();
+		cs_error_t err;
+
+		if (now >= until) {
+			break;
+		}
+		if (poll(&p, 1, (int)((until - now) / 1000000) + 1) <= 0) {
+			continue;
+		}
+		err = votequorum_dispatch(vq->handle, CS_DISPATCH_ALL);
+		if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
+			return haq__cs_to_errno(err);
+		}
+	}
+	return 0;
+}
+
+static int
+vq_connect(struct haq_service *s)
+{
+	struct haq_vq *vq = (struct haq_vq *)s;
+	haq_ctx_t *ctx = s->ctx;
 	votequorum_callbacks_t cb = {
 		.votequorum_quorum_notify_fn = quorum_notify_cb,
 		.votequorum_nodelist_notify_fn = nodelist_notify_cb,
 	};
 	cs_error_t err;
+	int fd;
 	int rc;
 
 	rc = read_local_nodeid(ctx);
 	if (rc < 0) {
 		return rc;
 	}
-	err = votequorum_initialize(&ctx->vq, &cb);
+	err = votequorum_initialize(&vq->handle, &cb);
 	if (err != CS_OK) {
 		return haq__cs_to_errno(err);
 	}
-	ctx->vq_valid = true;
-	votequorum_context_set(ctx->vq, (void *)ctx);
-	if (votequorum_fd_get(ctx->vq, &ctx->vq_fd) != CS_OK) {
-		haq__quorum_disconnect(ctx);
-		return -ENOTCONN;
+	vq->valid = true;
+	if (votequorum_fd_get(vq->handle, &fd) != CS_OK) {
+		rc = -ENOTCONN;
+		goto fail;
 	}
-	rc = haq__check_server(ctx, ctx->vq_fd);
+	rc = haq__check_server(ctx, fd);
 	if (rc < 0) {
-		haq__quorum_disconnect(ctx);
-		return rc;
+		goto fail;
 	}
+	vq->quorum.ring_seq = 0;
+	vq->done_seq = 0;
+	ctx->quorum_done_seq = 0;
 	/* The context value passed to the callbacks is the trackstart one. */
-	err = votequorum_trackstart(ctx->vq, (uint64_t)(uintptr_t)ctx,
+	err = votequorum_trackstart(vq->handle, (uint64_t)(uintptr_t)vq,
 				    CS_TRACK_CHANGES);
 	if (err != CS_OK) {
-		haq__quorum_disconnect(ctx);
-		return haq__cs_to_errno(err);
+		rc = haq__cs_to_errno(err);
+		goto fail;
 	}
-	ctx->vq_watch.kind = HAQ_WATCH_VOTEQUORUM;
-	ctx->vq_watch.obj = ctx;
-	rc = haq__watch_add(ctx, ctx->vq_fd, &ctx->vq_watch);
+	rc = haq__watch_add(s, fd);
 	if (rc < 0) {
-		haq__quorum_disconnect(ctx);
-		return rc;
+		goto fail;
 	}
-	/*
-	 * trackstart delivers the current state at once: wait for it, so
-	 * haq_quorum_get() answers as soon as the context exists.
-	 */
-	ctx->quorum.ring_seq = 0;
-	ctx->quorum_done_seq = 0;
-	for (int i = 0; i < 20 && ctx->quorum_done_seq == 0; i++) {
-		struct pollfd p = {.fd = ctx->vq_fd, .events = POLLIN};
-
-		if (poll(&p, 1, 100) > 0) {
-			err = votequorum_dispatch(ctx->vq, CS_DISPATCH_ALL);
-			if (err != CS_OK && err != CS_ERR_TRY_AGAIN) {
-				haq__quorum_disconnect(ctx);
-				return haq__cs_to_errno(err);
-			}
+	if (ctx->conn != HAQ_CONN_STEPPING) {
+		rc = wait_first_state(vq);
+		if (rc < 0) {
+			goto fail;
 		}
 	}
 	return 0;
+fail:
+	vq_disconnect(s);
+	return rc;
 }
 
-void
-haq__quorum_disconnect(haq_ctx_t *ctx)
+static int
+vq_dispatch(struct haq_service *s, uint32_t revents)
 {
-	if (!ctx->vq_valid) {
-		return;
-	}
-	if (ctx->vq_fd >= 0) {
-		haq__watch_del(ctx, ctx->vq_fd);
-	}
-	votequorum_finalize(ctx->vq);
-	ctx->vq_valid = false;
-	ctx->vq_fd = -1;
+	struct haq_vq *vq = (struct haq_vq *)s;
+
+	(void)revents;
+	return haq__dispatch_budgeted(s->ctx, votequorum_dispatch, vq->handle,
+				      s->fd, HAQ_DISPATCH_BUDGET, NULL, NULL);
 }
 
-void
-haq__quorum_dispatch(haq_ctx_t *ctx)
+static void
+vq_destroy(struct haq_service *s, bool finalize)
 {
-	for (int i = 0; i < HAQ_DISPATCH_BUDGET && ctx->vq_valid; i++) {
-		cs_error_t err;
+	struct haq_vq *vq = (struct haq_vq *)s;
 
-		err = votequorum_dispatch(ctx->vq, CS_DISPATCH_ONE_NONBLOCKING);
-		if (err == CS_ERR_TRY_AGAIN) {
-			return;
-		}
-		if (err != CS_OK) {
-			haq__connection_lost(ctx);
-			return;
-		}
-		/* A cheap check whether more events are waiting. */
-		struct pollfd p = {.fd = ctx->vq_fd, .events = POLLIN};
-
-		if (poll(&p, 1, 0) <= 0) {
-			return;
-		}
-		if (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)) {
-			haq__connection_lost(ctx);
-			return;
-		}
+	if (finalize) {
+		vq_disconnect(s);
 	}
+	free(vq->quorum.nodes);
+	s->ctx->vq = NULL;
+	s->ctx->quorum = NULL;
+	free(vq);
+}
+
+static const struct haq_service_ops vq_ops = {
+	.name = "votequorum",
+	.order = 0,
+	.connect = vq_connect,
+	.disconnect = vq_disconnect,
+	.dispatch = vq_dispatch,
+	.destroy = vq_destroy,
+};
+
+int
+haq__quorum_create(haq_ctx_t *ctx, struct haq_service **ret)
+{
+	struct haq_vq *vq = calloc(1, sizeof(*vq));
+
+	if (!vq) {
+		return -ENOMEM;
+	}
+	haq__service_add(ctx, &vq->svc, &vq_ops);
+	ctx->vq = vq;
+	*ret = &vq->svc;
+	return 0;
 }
 
 HAQ_EXPORT int
 haq_quorum_get(haq_ctx_t *ctx, const haq_quorum_t **ret)
 {
-	if (!ctx || !ret) {
+	int rc = haq__ctx_enter(ctx, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (!ret) {
 		return -EINVAL;
 	}
-	if (!ctx->quorum.valid) {
+	if (!ctx->quorum || !ctx->quorum->valid) {
 		return -EAGAIN;
 	}
-	*ret = &ctx->quorum;
+	*ret = ctx->quorum;
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * are free when the send call returns, or borrows the caller's buffer
  * (haq_group_send_zc()) and gives it back through the release callback.
  */
-#include "haq-int.h"
+#include "sendq.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,11 +52,16 @@ append(struct haq_sendq *q, struct haq_sendq_entry *e)
 	q->bytes += e->len;
 	q->mem += haq__sendq_footprint(e->cap);
 	q->count++;
+	if (!e->control) {
+		q->user_bytes += e->len;
+		q->user_count++;
+	}
 }
 
 int
-haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
-		const struct iovec *iov, size_t iovcnt, size_t len)
+haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
+		uint64_t seq, const struct iovec *iov, size_t iovcnt,
+		size_t len)
 {
 	struct haq_sendq_entry *e = q->cache;
 	size_t off = 0;
@@ -80,6 +85,7 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, uint64_t seq,
 	e->seq = seq;
 	e->len = len;
 	e->type = type;
+	e->control = control;
 	e->ext = NULL;
 	e->release = NULL;
 	e->release_ud = NULL;
@@ -114,6 +120,7 @@ haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 	e->seq = seq;
 	e->len = len;
 	e->type = type;
+	e->control = false;
 	e->ext = data;
 	e->release = release;
 	e->release_ud = userdata;
@@ -138,6 +145,10 @@ haq__sendq_pop(struct haq_sendq *q)
 	q->bytes -= e->len;
 	q->mem -= fp;
 	q->count--;
+	if (!e->control) {
+		q->user_bytes -= e->len;
+		q->user_count--;
+	}
 	if (e->ext) {
 		/* Given back; the entry itself is too small to keep. */
 		if (e->release) {
@@ -159,7 +170,7 @@ haq__sendq_pop(struct haq_sendq *q)
 size_t
 haq__sendq_clear(struct haq_sendq *q)
 {
-	size_t n = q->count;
+	size_t n = q->user_count;
 
 	while (q->head) {
 		haq__sendq_pop(q);

@@ -6,82 +6,28 @@
  * been checked against what actually arrived.
  */
 #include "wire.h"
+#include "le.h"
+#include "memb.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * Explicit byte shifts: the same code is correct on any host byte order
- * and never performs an unaligned load, since frames sit wherever corosync
- * put them. The hot path's load_le64() gets the same from memcpy.
- */
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t
-get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-/* The same for the hot path, as one load where the host allows it. */
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
 
 size_t
 haq__wire_encode(const struct haq_wire_hdr *h, uint8_t *buf)
 {
-	put_le32(buf, HAQ_WIRE_MAGIC);
+	haq__put_le32(buf, HAQ_WIRE_MAGIC);
 	buf[4] = HAQ_WIRE_VERSION;
 	buf[5] = h->type;
-	put_le16(buf + 6, h->flags);
-	put_le64(buf + 8, h->incarnation);
-	put_le64(buf + 16, h->seq);
+	haq__put_le16(buf + 6, h->flags);
+	haq__put_le64(buf + 8, h->incarnation);
+	haq__put_le64(buf + 16, h->seq);
 	if (h->type != HAQ_WIRE_FRAG) {
 		return HAQ_WIRE_HDR_LEN;
 	}
-	put_le64(buf + 24, h->total);
-	put_le64(buf + 32, h->offset);
+	haq__put_le64(buf + 24, h->total);
+	haq__put_le64(buf + 32, h->offset);
 	return HAQ_WIRE_FRAG_HDR_LEN;
 }
 
@@ -95,13 +41,13 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	if (len < HAQ_WIRE_HDR_LEN) {
 		return -EBADMSG;
 	}
-	if (get_le32(p) != HAQ_WIRE_MAGIC || p[4] != HAQ_WIRE_VERSION) {
+	if (haq__get_le32(p) != HAQ_WIRE_MAGIC || p[4] != HAQ_WIRE_VERSION) {
 		return -EBADMSG;
 	}
 	h->type = p[5];
-	h->flags = get_le16(p + 6);
-	h->incarnation = get_le64(p + 8);
-	h->seq = get_le64(p + 16);
+	h->flags = haq__get_le16(p + 6);
+	h->incarnation = haq__get_le64(p + 8);
+	h->seq = haq__get_le64(p + 16);
 	h->total = 0;
 	h->offset = 0;
 	switch (h->type) {
@@ -132,8 +78,8 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	if (h->type != HAQ_WIRE_FRAG) {
 		return (int)hdr_len;
 	}
-	h->total = get_le64(p + 24);
-	h->offset = get_le64(p + 32);
+	h->total = haq__get_le64(p + 24);
+	h->offset = haq__get_le64(p + 32);
 	if (h->total == 0 || h->offset >= h->total) {
 		return -EBADMSG;
 	}
@@ -153,45 +99,13 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	((uint64_t)HAQ_WIRE_MAGIC | (uint64_t)HAQ_WIRE_VERSION << 32 |      \
 	 (uint64_t)HAQ_WIRE_DATA << 40)
 
-static int
-peer_cmp(const struct haq_peer *p, uint32_t nodeid, uint32_t pid)
-{
-	if (p->nodeid != nodeid) {
-		return p->nodeid < nodeid ? -1 : 1;
-	}
-	if (p->pid != pid) {
-		return p->pid < pid ? -1 : 1;
-	}
-	return 0;
-}
-
-/*
- * Binary search. Returns 1 and the peer's index in *pos when present, else
- * 0 and the index where it would be inserted to keep the array sorted.
- */
+/* Where (nodeid, pid) is, or would be inserted: see haq__id_search(). */
 static int
 peers_find(const struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	   size_t *pos)
 {
-	size_t lo = 0;
-	size_t hi = peers->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = peer_cmp(&peers->v[mid], nodeid, pid);
-
-		if (c == 0) {
-			*pos = mid;
-			return 1;
-		}
-		if (c < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	*pos = lo;
-	return 0;
+	return haq__id_search(peers->v, peers->n, sizeof(*peers->v), nodeid,
+			      pid, pos);
 }
 
 /* Doubling keeps the cost of n insertions linear in total. */
@@ -398,9 +312,9 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 
 		p = &peers->v[peers->last];
 		if (p->nodeid == nodeid && p->pid == pid && p->frag_seq == 0 &&
-		    p->next_seq != 0 && load_le64(f) == DATA_WORD0 &&
-		    load_le64(f + 8) == p->incarnation &&
-		    load_le64(f + 16) == p->next_seq &&
+		    p->next_seq != 0 && haq__le64_load(f) == DATA_WORD0 &&
+		    haq__le64_load(f + 8) == p->incarnation &&
+		    haq__le64_load(f + 16) == p->next_seq &&
 		    len - HAQ_WIRE_HDR_LEN <= max_msg) {
 			out->data = f + HAQ_WIRE_HDR_LEN;
 			out->len = len - HAQ_WIRE_HDR_LEN;
@@ -424,7 +338,8 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 
 	/* Senders come in runs: try the last one before searching. */
 	if (peers->last < peers->n &&
-	    peer_cmp(&peers->v[peers->last], nodeid, pid) == 0) {
+	    peers->v[peers->last].nodeid == nodeid &&
+	    peers->v[peers->last].pid == pid) {
 		p = &peers->v[peers->last];
 		if (p->incarnation != h.incarnation) {
 			peer_reset(p, h.incarnation);

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "le.h"
+
 #define HAQ_WIRE_MAGIC 0x31514148u /* "HAQ1" read as little-endian */
 #define HAQ_WIRE_VERSION 1
 #define HAQ_WIRE_HDR_LEN 24
@@ -69,9 +71,7 @@ size_t haq__wire_encode(const struct haq_wire_hdr *h, uint8_t *buf);
 static inline void
 haq__wire_set_seq(uint8_t *hdr, uint64_t seq)
 {
-	uint64_t le = htole64(seq);
-
-	memcpy(hdr + 16, &le, sizeof(le));
+	haq__le64_store(hdr + 16, seq);
 }
 
 /*
@@ -116,7 +116,8 @@ struct haq_rx {
 	size_t len;
 	void *owned;   /* non-NULL: a reassembled buffer the caller free()s */
 	uint64_t seq;
-	int gap;       /* 1 when seq skipped ahead of the expected one */
+	int gap;       /* 1 when seq skipped ahead of the expected one: this
+			  receiver missed messages of the sender */
 };
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the send queue (libhaq/sendq.c). */
 #include "check_common.h"
-#include "haq-int.h"
+#include "sendq.h"
+#include "wire.h"
 
 START_TEST(test_push_copies_and_keeps_order)
 {
@@ -9,8 +10,8 @@ START_TEST(test_push_copies_and_keeps_order)
 	char a[] = "hello", b[] = "world";
 	struct iovec iov[2] = {{a, 5}, {b, 5}};
 
-	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 1, iov, 2, 10), 0);
-	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 2, iov, 1, 5), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 1, iov, 2, 10), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 2, iov, 1, 5), 0);
 	/* The caller's buffers are free once push returns. */
 	memset(a, 'x', 5);
 	ck_assert_uint_eq(q.count, 2);
@@ -37,7 +38,7 @@ START_TEST(test_clear_counts_discarded)
 
 	for (int i = 0; i < 100; i++) {
 		ck_assert_int_eq(
-			haq__sendq_push(&q, HAQ_WIRE_DATA, (uint64_t)i + 1, &iov, 1, 1),
+			haq__sendq_push(&q, HAQ_WIRE_DATA, false, (uint64_t)i + 1, &iov, 1, 1),
 			0);
 	}
 	ck_assert_uint_eq(haq__sendq_clear(&q), 100);
@@ -53,7 +54,7 @@ START_TEST(test_empty_iov_entries_are_skipped)
 	char a[] = "ab";
 	struct iovec iov[3] = {{NULL, 0}, {a, 2}, {NULL, 0}};
 
-	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, 7, iov, 3, 2), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 7, iov, 3, 2), 0);
 	ck_assert_uint_eq(q.head->type, HAQ_WIRE_FRAG);
 	ck_assert_int_eq(memcmp(q.head->data, "ab", 2), 0);
 	haq__sendq_clear(&q);
@@ -69,7 +70,7 @@ START_TEST(test_freed_blocks_reused_within_limit)
 
 	memset(buf, 'a', sizeof(buf));
 	q.limit = 4 * haq__sendq_footprint(sizeof(buf));
-	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 1, &iov, 1, 1000), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 1, &iov, 1, 1000), 0);
 	first = q.head;
 	ck_assert_uint_eq(q.mem, haq__sendq_footprint(1000));
 	haq__sendq_pop(&q);
@@ -77,7 +78,7 @@ START_TEST(test_freed_blocks_reused_within_limit)
 	ck_assert_uint_eq(q.mem, 0);
 	ck_assert_uint_eq(q.cache_mem, haq__sendq_footprint(1000));
 	iov.iov_len = 600;
-	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, 2, &iov, 1, 600), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 2, &iov, 1, 600), 0);
 	ck_assert_ptr_eq(q.head, first);
 	ck_assert_uint_eq(q.cache_mem, 0);
 	haq__sendq_pop(&q);
@@ -90,7 +91,7 @@ START_TEST(test_freed_blocks_reused_within_limit)
 		}
 		iov.iov_len = len;
 		ck_assert_int_eq(
-			haq__sendq_push(&q, HAQ_WIRE_DATA, i + 3, &iov, 1, len), 0);
+			haq__sendq_push(&q, HAQ_WIRE_DATA, false, i + 3, &iov, 1, len), 0);
 		ck_assert_uint_le(q.mem + q.cache_mem, q.limit);
 	}
 	haq__sendq_clear(&q);
@@ -149,7 +150,7 @@ START_TEST(test_borrowed_buffers_given_back_once)
 		q.limit = 4 * haq__sendq_footprint(sizeof(blk));
 		for (uint64_t i = 0; i < 4; i++) {
 			ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA,
-							 10 + i, &iov, 1,
+							 false, 10 + i, &iov, 1,
 							 sizeof(blk)),
 					 0);
 		}
@@ -168,6 +169,39 @@ START_TEST(test_borrowed_buffers_given_back_once)
 }
 END_TEST
 
+/* libhaq's own frames are in the queue but not in the caller's counts. */
+START_TEST(test_control_frames_not_counted_as_callers)
+{
+	struct haq_sendq q = {0};
+	char d[] = "data";
+	struct iovec iov = {d, 4};
+
+	q.limit = 1 << 20;
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 1, &iov, 1,
+					 4),
+			 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_CONTROL, true, 2, &iov,
+					 1, 4),
+			 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 2, &iov, 1,
+					 4),
+			 0);
+	ck_assert_uint_eq(q.count, 3);
+	ck_assert_uint_eq(q.user_count, 2);
+	ck_assert_uint_eq(q.user_bytes, 8);
+	haq__sendq_pop(&q);
+	haq__sendq_pop(&q); /* the control frame */
+	ck_assert_uint_eq(q.user_count, 1);
+	ck_assert_uint_eq(q.user_bytes, 4);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_CONTROL, true, 3, &iov,
+					 1, 4),
+			 0);
+	/* Clearing reports the caller's messages it discarded, not ours. */
+	ck_assert_uint_eq(haq__sendq_clear(&q), 1);
+	ck_assert_uint_eq(q.user_count, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -178,5 +212,6 @@ main(void)
 	ADD_TCASE(s, test_empty_iov_entries_are_skipped, 5);
 	ADD_TCASE(s, test_freed_blocks_reused_within_limit, 5);
 	ADD_TCASE(s, test_borrowed_buffers_given_back_once, 5);
+	ADD_TCASE(s, test_control_frames_not_counted_as_callers, 5);
 	return run_suite(s);
 }

@@ -48,6 +48,12 @@ extern "C" {
 #define HAQ_MESSAGE_MAX_DEFAULT (64u * 1024u * 1024u)
 /** Default bound on the bytes a group queues for sending: 8 MiB. */
 #define HAQ_QUEUE_LIMIT_DEFAULT (8u * 1024u * 1024u)
+/**
+ * The largest message that goes out in one frame (1,047,528 bytes):
+ * larger ones travel in fragments, and haq_group_send_zc() spares them a
+ * copy into the send queue.
+ */
+#define HAQ_MESSAGE_FRAME_MAX 1047528u
 
 /** A connection to the local corosync: one per process and thread. */
 typedef struct haq_ctx haq_ctx_t;
@@ -349,6 +355,24 @@ typedef void (*haq_uncertain_fn)(haq_group_t *group, uint64_t first_id,
 				  uint64_t last_id, void *userdata);
 
 /**
+ * @brief Called when corosync refused messages with an error that no retry
+ *        can cure: they were not delivered to anyone.
+ * @param group the group.
+ * @param first_id id of the first refused message (see
+ *        haq_group_next_id()).
+ * @param last_id id of the last one (the range has no holes).
+ * @param error the negative errno corosync's answer maps to.
+ * @param userdata as given to haq_group_set_send_failed_cb().
+ *
+ * Runs from haq_ctx_dispatch(), never inside a send call. The messages
+ * after the range go on in order. Without this callback the refusal is
+ * only logged (HAQ_LOG_ERR).
+ */
+typedef void (*haq_send_failed_fn)(haq_group_t *group, uint64_t first_id,
+				   uint64_t last_id, int error,
+				   void *userdata);
+
+/**
  * @brief Join a process group.
  * @param ctx the context.
  * @param name the group name: 1..HAQ_GROUP_NAME_MAX bytes followed by a NUL.
@@ -431,6 +455,17 @@ int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
  */
 int haq_group_set_uncertain_cb(haq_group_t *group, haq_uncertain_fn fn,
 			       void *userdata);
+
+/**
+ * @brief Set the callback for messages corosync refused for good.
+ * @param group the group.
+ * @param fn the callback, or NULL to remove it.
+ * @param userdata passed to fn.
+ * @return 0, or -EINVAL (NULL group, or a group already left), -ECHILD
+ *         (called in a forked child).
+ */
+int haq_group_set_send_failed_cb(haq_group_t *group, haq_send_failed_fn fn,
+				 void *userdata);
 
 /**
  * @brief The id the next accepted message of this group will get.
@@ -566,6 +601,10 @@ enum haq_group_counter {
 	HAQ_COUNTER_MALFORMED,     /**< frames from peers dropped as malformed */
 	HAQ_COUNTER_OVERSIZE,      /**< incoming messages above the size cap */
 	HAQ_COUNTER_PARTIAL_DROPPED, /**< partial messages of departed senders */
+	HAQ_COUNTER_SEQ_GAPS,      /**< messages of a sender this member missed
+				        while connected (should stay 0) */
+	HAQ_COUNTER_JOIN_RETRIES,  /**< joins not confirmed in time: the group
+				        was joined again on a fresh handle */
 };
 
 /**

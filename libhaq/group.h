@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A group's state and the interfaces between its files: group.c (the
+ * lifecycle and settings, the service ops), group_rx.c (the receive path),
+ * group_view.c (views), group_leader.c (the election glue) and group_tx.c
+ * (the send path). Calls go one way only: lifecycle -> rx -> view ->
+ * leader -> tx; never back.
+ */
+#ifndef HAQ_GROUP_H
+#define HAQ_GROUP_H
+
+#include "haq-int.h"
+
+#include <corosync/cpg.h>
+
+#include "election.h"
+#include "holdq.h"
+#include "memb.h"
+#include "sendq.h"
+#include "wire.h"
+
+/*
+ * Bytes of one fragmented message of ours that may be out with corosync
+ * and not yet back: corosync queues about three frames (sendwin.h).
+ */
+#define HAQ_FRAG_WINDOW (2u * HAQ_FRAG_PAYLOAD_MAX)
+
+struct haq_view {
+	uint32_t ring_nodeid;
+	uint64_t ring_seq;
+	uint64_t seq;
+	int quorate;
+	size_t nmembers;
+	size_t njoined;
+	size_t nleft;
+	struct haq_memb *members;
+	struct haq_memb *joined;
+	struct haq_memb *left;
+};
+
+/* A messages-refused report waiting for the next dispatch. */
+struct haq_send_failure {
+	struct haq_send_failure *next;
+	uint64_t first;
+	uint64_t last;
+	int error;
+};
+
+#define HAQ_CALLBACK(type)                                                 \
+	struct {                                                           \
+		type fn;                                                   \
+		void *ud;                                                  \
+	}
+
+struct haq_group {
+	struct haq_service svc; /* first: the core's handle on the group */
+	haq_ctx_t *ctx;
+	char name[HAQ_GROUP_NAME_MAX + 1];
+	struct cpg_name cpg_name;
+
+	cpg_handle_t handle;
+	bool handle_valid;
+	bool joined;       /* our own join was confirmed by a view */
+	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
+	uint64_t join_deadline; /* a join not confirmed by then is redone */
+	uint64_t join_bound;    /* how long a join may take (ns) */
+	bool leader_reported; /* the first leader verdict since joining */
+	bool election_self_joining; /* a deferred election includes our join */
+	bool resend_pending; /* a view change cut our message: send again */
+
+	HAQ_CALLBACK(haq_message_fn) on_message;
+	HAQ_CALLBACK(haq_view_fn) on_view;
+	HAQ_CALLBACK(haq_writable_fn) on_writable;
+	HAQ_CALLBACK(haq_leader_fn) on_leader;
+	HAQ_CALLBACK(haq_uncertain_fn) on_uncertain;
+	HAQ_CALLBACK(haq_send_failed_fn) on_send_failed;
+
+	struct haq_peers peers;
+	/* A data frame's header with seq 0: the fast path sets only seq. */
+	uint8_t data_hdr[HAQ_WIRE_HDR_LEN];
+	uint64_t next_seq;       /* seq of our next message */
+	uint64_t self_delivered; /* highest own seq delivered back */
+	uint64_t handed;         /* highest own seq handed to corosync */
+	struct haq_sendq q;
+	size_t rx_bytes; /* frame bytes received in this dispatch */
+	size_t max_message;
+	bool want_writable;
+	uint64_t retry_at; /* monotonic ns, 0 = no retry scheduled */
+	uint64_t retry_delay;
+	struct haq_send_failure *failures; /* to report, oldest first */
+
+	/* The ring of the latest totem configuration change. */
+	uint32_t ring_nodeid;
+	uint64_t ring_seq;
+	struct haq_view view;
+	bool have_view;
+	uint64_t view_seq;
+
+	struct haq_holdq held;
+
+	struct haq_election election;
+	uint64_t counters[HAQ_NCOUNTERS];
+};
+
+/* Whether the group (and its context) is still there for the caller. */
+static inline bool
+haq__group_alive(const struct haq_group *g)
+{
+	return !g->svc.dead && !g->ctx->free_requested;
+}
+
+/*
+ * The one way to run a group callback: the field on_X if set and the
+ * group alive; evaluates to whether the group is still alive afterwards
+ * (the callback may leave it or free the context).
+ */
+#define haq__group_call(g, cb, ...)                                        \
+	(haq__group_alive(g) && (g)->cb.fn                                 \
+		 ? ((g)->cb.fn((g), ##__VA_ARGS__, (g)->cb.ud),            \
+		    haq__group_alive(g))                                   \
+		 : haq__group_alive(g))
+
+/*
+ * The one entry guard of every public call on a group: -EINVAL (NULL or
+ * left), -ECHILD (a forked child), else what haq__ctx_enter() says.
+ */
+static inline int
+haq__group_enter(const struct haq_group *g, unsigned int need)
+{
+	if (!g || g->svc.dead) {
+		return -EINVAL;
+	}
+	return haq__ctx_enter(g->ctx, need);
+}
+
+static inline bool
+haq__is_self(const struct haq_group *g, uint32_t nodeid, uint32_t pid)
+{
+	return nodeid == g->ctx->local_nodeid &&
+	       pid == (uint32_t)g->ctx->owner_pid;
+}
+
+/* The quorum verdict the group's views carry now. */
+static inline int
+haq__group_quorate(const struct haq_group *g)
+{
+	return g->ctx->quorum ? g->ctx->quorum->quorate : 0;
+}
+
+/* group_rx.c: the receive path. */
+void haq__rx_model(cpg_model_v1_data_t *model);
+int haq__rx_dispatch(struct haq_group *g);
+void haq__rx_release_held(struct haq_group *g, bool force);
+void haq__rx_quorum_changed(struct haq_group *g);
+
+/* group_view.c: views. */
+void haq__view_apply(struct haq_group *g, struct haq_view *v,
+		     bool ring_change);
+void haq__view_totem(struct haq_group *g, uint64_t ring_seq);
+struct haq_view *haq__view_new(const struct cpg_address *members,
+			       size_t nmembers,
+			       const struct cpg_address *left, size_t nleft,
+			       const struct cpg_address *joined,
+			       size_t njoined);
+void haq__view_clear(struct haq_view *v);
+void haq__view_free(struct haq_view *v);
+
+/* group_leader.c: the election glue. */
+void haq__leader_elect(struct haq_group *g, uint64_t ring_seq,
+		       bool self_joining);
+void haq__leader_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			 const uint8_t *data, size_t len);
+void haq__leader_lost(struct haq_group *g);
+
+/* group_tx.c: the send path. */
+void haq__tx_flush(struct haq_group *g);
+void haq__tx_after_dispatch(struct haq_group *g);
+void haq__tx_frag_done(struct haq_group *g);
+void haq__tx_own_refused(struct haq_group *g, uint64_t seq);
+int haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
+			  size_t len);
+void haq__tx_retry(struct haq_group *g, bool backoff);
+void haq__tx_lost(struct haq_group *g);
+void haq__tx_report_failures(struct haq_group *g);
+
+#endif /* HAQ_GROUP_H */

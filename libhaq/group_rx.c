@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The receive path of a group: CPG's callbacks, the budgeted dispatch,
+ * frames checked and delivered (our own completing our sends), and the
+ * events held until their ring's quorum is known (holdq.c).
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The group whose handle haq__rx_dispatch() is dispatching on this
+ * thread: its callbacks find their group without cpg_context_get(), a
+ * handle-database lookup with a mutex taken and released per message.
+ * The default TLS model: the library may be dlopen()ed.
+ */
+static __thread struct haq_group *dispatching;
+
+static struct haq_group *
+group_of(cpg_handle_t handle)
+{
+	void *p = NULL;
+
+	if (dispatching && dispatching->handle == handle) {
+		return dispatching;
+	}
+	cpg_context_get(handle, &p);
+	return p;
+}
+
+static void
+process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+	      const void *msg, size_t len)
+{
+	struct haq_rx rx;
+	int rc;
+
+	rc = haq__peers_rx(&g->peers, nodeid, pid, msg, len, g->max_message,
+			   &rx);
+	if (rc < 0) {
+		if ((rc == -EMSGSIZE || rc == -ENOMEM) &&
+		    haq__is_self(g, nodeid, pid)) {
+			haq__tx_own_refused(g, rx.seq);
+		}
+		switch (rc) {
+		case -EMSGSIZE:
+			g->counters[HAQ_COUNTER_OVERSIZE]++;
+			haq__log(g->ctx, HAQ_LOG_WARNING,
+				 "group %s: dropped a message from %u/%u "
+				 "above the %zu byte limit",
+				 g->name, nodeid, pid, g->max_message);
+			break;
+		case -EALREADY:
+			break;
+		case -ENOMEM:
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: out of memory reassembling a "
+				 "message from %u/%u",
+				 g->name, nodeid, pid);
+			break;
+		default:
+			g->counters[HAQ_COUNTER_MALFORMED]++;
+			haq__log(g->ctx, HAQ_LOG_DEBUG,
+				 "group %s: dropped a malformed frame of %zu "
+				 "bytes from %u/%u",
+				 g->name, len, nodeid, pid);
+			break;
+		}
+		return;
+	}
+	if (rc == HAQ_RX_PENDING) {
+		return;
+	}
+	if (rx.gap) {
+		/* Never while connected (guarantee 3): say so loudly. */
+		g->counters[HAQ_COUNTER_SEQ_GAPS]++;
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: messages of %u/%u before %llu were missed",
+			 g->name, nodeid, pid, (unsigned long long)rx.seq);
+	}
+	if (rc == HAQ_RX_DELIVER && haq__is_self(g, nodeid, pid)) {
+		struct haq_sendq_entry *e = g->q.head;
+
+		g->self_delivered = rx.seq;
+		if (e && e->type == HAQ_WIRE_FRAG && e->seq == rx.seq) {
+			/*
+			 * Back whole (the first copy that makes it, should a
+			 * resend be under way): the queue behind it goes on.
+			 */
+			haq__tx_frag_done(g);
+		}
+	}
+	if (rc == HAQ_RX_CONTROL) {
+		haq__leader_control(g, nodeid, pid, rx.data, rx.len);
+		return;
+	}
+	g->counters[HAQ_COUNTER_DELIVERED]++;
+	(void)haq__group_call(g, on_message, nodeid, pid, rx.data, rx.len);
+	free(rx.owned);
+}
+
+static void
+free_view(struct haq_view *v)
+{
+	haq__view_free(v);
+}
+
+/*
+ * Release held events in order while their ring's quorum state is known
+ * (or unconditionally, when force is set after the hold timed out).
+ */
+void
+haq__rx_release_held(struct haq_group *g, bool force)
+{
+	while (haq__group_alive(g)) {
+		struct haq_held *h = haq__holdq_pop_ready(
+			&g->held, g->ctx->quorum_done_seq, force,
+			g->ring_nodeid, g->ring_seq, haq__now());
+
+		if (!h) {
+			break;
+		}
+		switch (h->kind) {
+		case HAQ_HELD_VIEW:
+			h->view->ring_nodeid = h->ring_nodeid;
+			h->view->ring_seq = h->ring_seq;
+			haq__view_apply(g, h->view, h->ring_change);
+			break;
+		case HAQ_HELD_TOTEM:
+			haq__view_totem(g, h->ring_seq);
+			break;
+		default:
+			process_frame(g, h->nodeid, h->pid, h->data, h->len);
+			break;
+		}
+		haq__held_free(h, free_view);
+	}
+	g->svc.held = !haq__holdq_empty(&g->held);
+}
+
+void
+haq__rx_quorum_changed(struct haq_group *g)
+{
+	haq__rx_release_held(g, false);
+	if (!haq__holdq_empty(&g->held) || !haq__group_alive(g)) {
+		return;
+	}
+	/* A verdict that changed within the ring the group is in. */
+	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
+		haq__leader_elect(g, g->ring_seq, false);
+	}
+}
+
+static void
+hold(struct haq_group *g, struct haq_held *h)
+{
+	haq__holdq_push(&g->held, h, haq__now());
+	g->svc.held = true;
+}
+
+static void
+deliver_cb(cpg_handle_t handle, const struct cpg_name *name, uint32_t nodeid,
+	   uint32_t pid, void *msg, size_t len)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)name;
+	if (!g || !haq__group_alive(g)) {
+		return;
+	}
+	g->rx_bytes += len;
+	if (haq__holdq_empty(&g->held)) {
+		process_frame(g, nodeid, pid, msg, len);
+		return;
+	}
+	/* A view ahead of this frame waits for quorum: keep the order. */
+	h = haq__held_new(HAQ_HELD_FRAME, len);
+	if (!h) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		return;
+	}
+	h->nodeid = nodeid;
+	h->pid = pid;
+	memcpy(h->data, msg, len);
+	hold(g, h);
+}
+
+static bool
+names_ring_change(const struct cpg_address *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].reason == CPG_REASON_NODEDOWN ||
+		    a[i].reason == CPG_REASON_NODEUP) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
+	   const struct cpg_address *members, size_t nmembers,
+	   const struct cpg_address *left, size_t nleft,
+	   const struct cpg_address *joined, size_t njoined)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)name;
+	if (!g || !haq__group_alive(g)) {
+		return;
+	}
+	h = haq__held_new(HAQ_HELD_VIEW, 0);
+	if (h) {
+		h->view = haq__view_new(members, nmembers, left, nleft, joined,
+					njoined);
+	}
+	if (!h || !h->view) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		free(h);
+		return;
+	}
+	/*
+	 * corosync delivers the configuration change of a ring change (and
+	 * the first one after a join) before the totem change that names the
+	 * new ring: such a view takes the ring of the next totem change.
+	 */
+	h->ring_change = g->ring_seq == 0 || names_ring_change(left, nleft) ||
+			 names_ring_change(joined, njoined);
+	if (!h->ring_change) {
+		h->ring_nodeid = g->ring_nodeid;
+		h->ring_seq = g->ring_seq;
+	}
+	if (haq__holdq_empty(&g->held) &&
+	    haq__holdq_ready(h->ring_seq, g->ctx->quorum_done_seq)) {
+		h->view->ring_nodeid = h->ring_nodeid;
+		h->view->ring_seq = h->ring_seq;
+		haq__view_apply(g, h->view, h->ring_change);
+		haq__held_free(h, free_view);
+		return;
+	}
+	haq__log(g->ctx, HAQ_LOG_DEBUG,
+		 "group %s: view of ring %llx waits for its quorum state",
+		 g->name, (unsigned long long)h->ring_seq);
+	hold(g, h);
+	haq__timers_update(g->ctx);
+}
+
+static void
+totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
+	 uint32_t nmembers, const uint32_t *members)
+{
+	struct haq_group *g = group_of(handle);
+	struct haq_held *h;
+
+	(void)nmembers;
+	(void)members;
+	if (!g || !haq__group_alive(g)) {
+		return;
+	}
+	g->ring_nodeid = ring_id.nodeid;
+	g->ring_seq = ring_id.seq;
+	haq__holdq_set_ring(&g->held, ring_id.nodeid, ring_id.seq);
+	if (haq__holdq_empty(&g->held) &&
+	    haq__holdq_ready(ring_id.seq, g->ctx->quorum_done_seq)) {
+		haq__view_totem(g, ring_id.seq);
+		return;
+	}
+	h = haq__held_new(HAQ_HELD_TOTEM, 0);
+	if (!h) {
+		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory", g->name);
+		return;
+	}
+	h->ring_nodeid = ring_id.nodeid;
+	h->ring_seq = ring_id.seq;
+	hold(g, h);
+	haq__rx_release_held(g, false);
+	haq__timers_update(g->ctx);
+}
+
+void
+haq__rx_model(cpg_model_v1_data_t *model)
+{
+	model->model = CPG_MODEL_V1;
+	model->cpg_deliver_fn = deliver_cb;
+	model->cpg_confchg_fn = confchg_cb;
+	model->cpg_totem_confchg_fn = totem_cb;
+	model->flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF;
+}
+
+/* The dispatch goes on while this says so (see haq__dispatch_budgeted). */
+static bool
+rx_more(void *arg)
+{
+	struct haq_group *g = arg;
+
+	/*
+	 * Large frames: a byte budget as well, so that reassembling a big
+	 * message never holds the loop for long (the fd stays readable: the
+	 * next dispatch continues).
+	 */
+	return haq__group_alive(g) && g->handle_valid &&
+	       g->rx_bytes < HAQ_DISPATCH_BYTES;
+}
+
+int
+haq__rx_dispatch(struct haq_group *g)
+{
+	int taken;
+
+	g->rx_bytes = 0;
+	dispatching = g;
+	taken = haq__dispatch_budgeted(g->ctx, cpg_dispatch, g->handle,
+				       g->svc.fd, HAQ_DISPATCH_BUDGET, rx_more,
+				       g);
+	dispatching = NULL;
+	if (haq__group_alive(g) && g->handle_valid) {
+		haq__tx_after_dispatch(g);
+	}
+	return taken;
+}

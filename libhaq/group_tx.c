@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The send path of a group: the fast path straight from the caller's
+ * memory, the queue behind it and its flush (with the windows and budgets
+ * of sendwin.c), backoff after push-back, the writable callback, and the
+ * reports of messages whose fate is unknown or that corosync refused.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sendwin.h"
+
+/*
+ * Frames sent without copying take their iovec array from the stack; more
+ * buffers than this go through the queue, which also keeps us far below
+ * libcpg's fixed array of 64 iovecs.
+ */
+#define HAQ_DIRECT_IOV_MAX 16
+
+void
+haq__tx_retry(struct haq_group *g, bool backoff)
+{
+	uint64_t now = haq__now();
+
+	if (!backoff) {
+		g->retry_at = now;
+	} else {
+		g->retry_delay = haq__sendwin_backoff(
+			g->retry_delay, HAQ_RETRY_MIN_NS, HAQ_RETRY_MAX_NS);
+		g->retry_at = now + g->retry_delay;
+	}
+	haq__timers_update(g->ctx);
+}
+
+static void
+maybe_writable(struct haq_group *g)
+{
+	if (!g->want_writable || !haq__sendwin_writable(g->q.mem, g->q.limit)) {
+		return;
+	}
+	if (g->ctx->depth == 0) {
+		/* Inside the caller's own call: tell it from the next round. */
+		haq__tx_retry(g, false);
+		return;
+	}
+	g->want_writable = false;
+	(void)haq__group_call(g, on_writable);
+}
+
+/* Our fragmented message at the head of the queue is done with. */
+void
+haq__tx_frag_done(struct haq_group *g)
+{
+	g->self_delivered = g->q.head->seq;
+	g->counters[HAQ_COUNTER_SENT]++;
+	haq__sendq_pop(&g->q);
+}
+
+/*
+ * Our own fragmented message came back, but this process could not take it
+ * (above its own maximum size, lowered after the send, or out of memory
+ * for reassembly): it went out to the others all the same. Stop waiting
+ * for it, or the queue behind it would wait forever.
+ */
+void
+haq__tx_own_refused(struct haq_group *g, uint64_t seq)
+{
+	struct haq_sendq_entry *e = g->q.head;
+
+	if (!e || e->type != HAQ_WIRE_FRAG || e->seq != seq) {
+		return;
+	}
+	e->refused = true;
+	if (e->sent == e->len) {
+		haq__tx_frag_done(g);
+	}
+}
+
+/*
+ * Bytes of our fragmented message e seen back so far (of an earlier try
+ * too, after a resend: then more than e->sent, and nothing waits).
+ */
+static size_t
+frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
+{
+	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
+				       (uint32_t)g->ctx->owner_pid, e->seq);
+}
+
+/* Remember that corosync refused message seq for good (reported later). */
+static void
+refused(struct haq_group *g, uint64_t seq, int error)
+{
+	struct haq_send_failure **pp = &g->failures;
+	struct haq_send_failure *f;
+
+	while (*pp && (*pp)->next) {
+		pp = &(*pp)->next;
+	}
+	f = *pp;
+	if (f && f->error == error && f->last + 1 == seq) {
+		f->last = seq;
+	} else {
+		f = calloc(1, sizeof(*f));
+		if (!f) {
+			return; /* logged already; nothing more to be done */
+		}
+		f->first = seq;
+		f->last = seq;
+		f->error = error;
+		if (*pp) {
+			(*pp)->next = f;
+		} else {
+			*pp = f;
+		}
+	}
+	/* Told from dispatch, never inside the caller's send call. */
+	haq__tx_retry(g, false);
+}
+
+void
+haq__tx_report_failures(struct haq_group *g)
+{
+	while (g->failures && haq__group_alive(g)) {
+		struct haq_send_failure *f = g->failures;
+
+		g->failures = f->next;
+		(void)haq__group_call(g, on_send_failed, f->first, f->last,
+				      f->error);
+		free(f);
+	}
+}
+
+/*
+ * Hand queued frames to corosync until it pushes back, a budget ends or
+ * a fragmented message has its window out.
+ */
+void
+haq__tx_flush(struct haq_group *g)
+{
+	size_t frames = 0;
+	size_t bytes = 0;
+
+	while (g->q.head && g->handle_valid && g->joined) {
+		struct haq_sendq_entry *e = g->q.head;
+		struct haq_wire_hdr h = {
+			.type = e->type,
+			.incarnation = g->ctx->incarnation,
+			.seq = e->seq,
+		};
+		uint8_t hdr[HAQ_WIRE_FRAG_HDR_LEN];
+		struct iovec iov[2];
+		size_t chunk = e->len - e->sent;
+		cs_error_t err;
+
+		if (e->type == HAQ_WIRE_FRAG && e->sent == e->len) {
+			if (e->refused) {
+				/* It will never be back whole here. */
+				haq__tx_frag_done(g);
+				continue;
+			}
+			/*
+			 * Every frame of it is out: wait until it is back
+			 * whole before sending more, so that a view change
+			 * cutting it can have it sent again in order.
+			 */
+			break;
+		}
+		if (e->type == HAQ_WIRE_FRAG && !e->refused &&
+		    !haq__sendwin_frag_may_send(e->sent, frag_back(g, e),
+						HAQ_FRAG_WINDOW)) {
+			/* Its frames come back: the dispatch flushes again. */
+			break;
+		}
+		if (haq__sendwin_flush_yield(frames, bytes)) {
+			/* Let the loop breathe; continue on the next round. */
+			haq__tx_retry(g, false);
+			return;
+		}
+		if (e->type == HAQ_WIRE_FRAG) {
+			if (chunk > HAQ_FRAG_PAYLOAD_MAX) {
+				chunk = HAQ_FRAG_PAYLOAD_MAX;
+			}
+			h.total = e->len;
+			h.offset = e->sent;
+		}
+		iov[0].iov_base = hdr;
+		iov[0].iov_len = haq__wire_encode(&h, hdr);
+		iov[1].iov_base = (void *)(haq__sendq_data(e) + e->sent);
+		iov[1].iov_len = chunk;
+		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+		if (err == CS_ERR_TRY_AGAIN) {
+			g->counters[HAQ_COUNTER_RETRIES]++;
+			haq__tx_retry(g, true);
+			return;
+		}
+		if (err == CS_ERR_LIBRARY) {
+			haq__connection_lost(g->ctx);
+			return;
+		}
+		frames++;
+		bytes += chunk;
+		if (err != CS_OK) {
+			/* Not retryable: the sender is told, not left guessing. */
+			int rc = haq__cs_to_errno(err);
+
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: corosync refused message %llu: %s",
+				 g->name, (unsigned long long)e->seq,
+				 haq_strerror(rc));
+			if (!e->control) {
+				refused(g, e->seq, rc);
+			}
+			haq__sendq_pop(&g->q);
+			continue;
+		}
+		g->retry_delay = 0;
+		e->sent += chunk;
+		if (e->sent == e->len) {
+			if (e->type != HAQ_WIRE_CONTROL) {
+				g->handed = e->seq;
+			}
+			if (e->type != HAQ_WIRE_FRAG) {
+				if (e->type == HAQ_WIRE_DATA) {
+					g->counters[HAQ_COUNTER_SENT]++;
+				}
+				haq__sendq_pop(&g->q);
+			}
+		}
+	}
+	if (!g->q.head && !g->failures) {
+		g->retry_at = 0;
+	}
+	maybe_writable(g);
+}
+
+/* After a dispatch: deliveries made room in corosync, try the queue. */
+void
+haq__tx_after_dispatch(struct haq_group *g)
+{
+	if (g->q.head && g->joined) {
+		haq__tx_flush(g);
+	} else {
+		/*
+		 * A fragmented message leaves the queue when it comes back
+		 * whole (the receive path), not in a flush: a writer waiting
+		 * for room must hear about it here, or it waits forever.
+		 */
+		maybe_writable(g);
+	}
+}
+
+/*
+ * Queue one of libhaq's own frames behind the application's messages. It
+ * carries the next message's seq without consuming it: receivers apply no
+ * sequence rules to control frames, and message ids stay dense.
+ */
+int
+haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
+		      size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	int rc;
+
+	rc = haq__sendq_push(&g->q, HAQ_WIRE_CONTROL, true, g->next_seq, &iov,
+			     1, len);
+	if (rc < 0) {
+		return rc;
+	}
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
+/*
+ * After a disconnect: messages handed to corosync and not delivered back
+ * have an unknown fate. Say so; a partly sent large message starts over
+ * after the rejoin (receivers dropped its fragments when we left).
+ */
+void
+haq__tx_lost(struct haq_group *g)
+{
+	uint64_t first = g->self_delivered + 1;
+	uint64_t last = g->handed;
+
+	if (g->q.head && g->q.head->type == HAQ_WIRE_FRAG &&
+	    g->q.head->sent == g->q.head->len) {
+		/*
+		 * All of it was handed over: some members may have it whole.
+		 * It is reported below, not sent again (no duplicates).
+		 */
+		haq__sendq_pop(&g->q);
+	} else if (g->q.head) {
+		/* Partly out: receivers drop it as we leave; send it again. */
+		g->q.head->sent = 0;
+	}
+	g->self_delivered = g->handed;
+	if (last < first) {
+		return;
+	}
+	haq__log(g->ctx, HAQ_LOG_WARNING,
+		 "group %s: messages %llu..%llu may not have been delivered",
+		 g->name, (unsigned long long)first, (unsigned long long)last);
+	(void)haq__group_call(g, on_uncertain, first, last);
+}
+
+/* A caller's buffer lent to haq_group_send_zc(). */
+struct lent {
+	void *data;
+	haq_release_fn release;
+	void *userdata;
+};
+
+/* Queue a message: a copy of iov, or the lent buffer when there is one. */
+static int
+enqueue(struct haq_group *g, uint8_t type, const struct iovec *iov,
+	size_t iovcnt, size_t len, const struct lent *lent)
+{
+	if (lent) {
+		return haq__sendq_push_borrowed(&g->q, type, g->next_seq,
+						lent->data, len, lent->release,
+						lent->userdata);
+	}
+	return haq__sendq_push(&g->q, type, false, g->next_seq, iov, iovcnt,
+			       len);
+}
+
+/*
+ * The fast path: nothing queued ahead, joined, one whole frame, few
+ * buffers: hand it to corosync straight from the caller's memory. Flow
+ * control or a lost connection queue it instead.
+ */
+static int
+send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+	    size_t len, const struct lent *lent)
+{
+	struct iovec direct[HAQ_DIRECT_IOV_MAX + 1];
+	uint8_t hdr[HAQ_WIRE_HDR_LEN];
+	uint64_t seq = g->next_seq;
+	cs_error_t err;
+	int rc;
+
+	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
+	haq__wire_set_seq(hdr, seq);
+	direct[0].iov_base = hdr;
+	direct[0].iov_len = HAQ_WIRE_HDR_LEN;
+	if (iovcnt == 1) {
+		direct[1] = iov[0];
+	} else {
+		memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
+	}
+	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
+			       (unsigned int)iovcnt + 1);
+	if (err == CS_OK) {
+		g->handed = seq;
+		g->next_seq++;
+		g->counters[HAQ_COUNTER_SENT]++;
+		if (lent && lent->release) {
+			/* corosync has its own copy now. */
+			lent->release(lent->data, lent->userdata);
+		}
+		return 0;
+	}
+	if (err != CS_ERR_TRY_AGAIN && err != CS_ERR_LIBRARY) {
+		/* Refused at once: the caller hears it from this call. */
+		return haq__cs_to_errno(err);
+	}
+	if (err == CS_ERR_TRY_AGAIN) {
+		g->counters[HAQ_COUNTER_RETRIES]++;
+	}
+	rc = enqueue(g, HAQ_WIRE_DATA, iov, iovcnt, len, lent);
+	if (rc < 0) {
+		return rc;
+	}
+	g->next_seq++;
+	if (err == CS_ERR_LIBRARY) {
+		haq__connection_lost(g->ctx);
+	} else {
+		haq__tx_retry(g, true);
+	}
+	return 0;
+}
+
+/* The checks and the queueing every send call shares. */
+static int
+send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+	     size_t len, const struct lent *lent)
+{
+	uint8_t type;
+	int rc;
+
+	if (len == 0) {
+		return -EINVAL;
+	}
+	if (len > g->max_message) {
+		return -EMSGSIZE;
+	}
+	if (!haq__sendwin_admit(g->q.count, g->q.mem,
+				haq__sendq_footprint(len), g->q.limit)) {
+		g->want_writable = true;
+		return -ENOBUFS;
+	}
+	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
+	if (!g->q.head && g->joined && g->handle_valid &&
+	    type == HAQ_WIRE_DATA && iovcnt <= HAQ_DIRECT_IOV_MAX) {
+		return send_direct(g, iov, iovcnt, len, lent);
+	}
+	rc = enqueue(g, type, iov, iovcnt, len, lent);
+	if (rc < 0) {
+		return rc;
+	}
+	g->next_seq++;
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		/* First in the queue: start now (a large one in slices). */
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_sendv(haq_group_t *g, const struct iovec *iov, size_t iovcnt)
+{
+	size_t len = 0;
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (!iov || iovcnt == 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len && !iov[i].iov_base) {
+			return -EINVAL;
+		}
+		if (iov[i].iov_len > SIZE_MAX - len) {
+			return -EMSGSIZE;
+		}
+		len += iov[i].iov_len;
+	}
+	return send_checked(g, iov, iovcnt, len, NULL);
+}
+
+HAQ_EXPORT int
+haq_group_send(haq_group_t *g, const void *data, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+
+	/* The common case, checked in a few instructions. */
+	if (data && g && !g->svc.dead && len != 0 &&
+	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->max_message &&
+	    !g->q.head && g->joined && g->handle_valid &&
+	    !g->ctx->free_requested && g->ctx->owner_pid == haq__getpid()) {
+		return send_direct(g, &iov, 1, len, NULL);
+	}
+	if (!data) {
+		int rc = haq__group_enter(g, 0);
+
+		return rc < 0 ? rc : -EINVAL;
+	}
+	return haq_group_sendv(g, &iov, 1);
+}
+
+HAQ_EXPORT int
+haq_group_send_zc(haq_group_t *g, void *data, size_t len,
+		  haq_release_fn release, void *userdata)
+{
+	struct iovec iov = {.iov_base = data, .iov_len = len};
+	struct lent lent = {
+		.data = data,
+		.release = release,
+		.userdata = userdata,
+	};
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (!data) {
+		return -EINVAL;
+	}
+	return send_checked(g, &iov, 1, len, &lent);
+}
+
+HAQ_EXPORT int
+haq_group_queued(const haq_group_t *g, size_t *bytes, size_t *messages)
+{
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	/* The caller's messages: libhaq's own frames are not counted. */
+	if (bytes) {
+		*bytes = g->q.user_bytes;
+	}
+	if (messages) {
+		*messages = g->q.user_count;
+	}
+	return 0;
+}
