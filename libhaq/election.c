@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The rules of the leader election (election.h) and the codec of the
+ * leader's announcement: pure logic, unit-tested and fuzzed alone.
+ */
 #include "election.h"
 #include "le.h"
 

@@ -5,6 +5,9 @@
  */
 #include "check_common.h"
 
+#include <qb/qblog.h>
+#include <syslog.h>
+
 #include <sys/wait.h>
 
 #include <qb/qbloop.h>
@@ -220,6 +223,63 @@ START_TEST(test_log_callback_receives_library_logs)
 }
 END_TEST
 
+/* What the libqb target below saw: the place each record names. */
+static int qb_records;
+static int qb_records_from_logger;
+static bool qb_record_from_group_file;
+
+static void
+qb_target(int32_t t, struct qb_log_callsite *cs, struct timespec *ts,
+	  const char *msg)
+{
+	(void)t;
+	(void)ts;
+	(void)msg;
+	if (!strstr(cs->filename, "libhaq/")) {
+		return;
+	}
+	qb_records++;
+	/* The logging helper itself is no place anyone wants to read. */
+	if (strstr(cs->function, "log") || strstr(cs->filename, "ctx.c")) {
+		qb_records_from_logger++;
+	}
+	if (strstr(cs->filename, "group")) {
+		qb_record_from_group_file = true;
+	}
+}
+
+/*
+ * Without a log callback, records go to libqb naming the function, file
+ * and line of the library that logged, not the logging helper's own.
+ */
+START_TEST(test_qb_log_records_name_their_place)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	char name[64];
+	int32_t t;
+
+	qb_log_init("check_ctx", LOG_USER, LOG_DEBUG);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	t = qb_log_custom_open(qb_target, NULL, NULL, NULL);
+	ck_assert_int_ge(t, 0);
+	ck_assert_int_eq(qb_log_filter_ctl(t, QB_LOG_FILTER_ADD,
+					   QB_LOG_FILTER_FILE, "*", LOG_DEBUG),
+			 0);
+	ck_assert_int_eq(qb_log_ctl(t, QB_LOG_CONF_ENABLED, QB_TRUE), 0);
+	cluster_enter_node(1);
+	unique_group(name, sizeof(name), "qblog");
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	pump_until(&ctx, 1, 1500, NULL, NULL);
+	haq_ctx_free(ctx);
+	qb_log_fini();
+	ck_assert_int_gt(qb_records, 0);
+	ck_assert_int_eq(qb_records_from_logger, 0);
+	ck_assert(qb_record_from_group_file);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -234,5 +294,6 @@ main(void)
 	ADD_TCASE(s, test_free_inside_callback, 20);
 	ADD_TCASE(s, test_child_after_fork_is_refused, 20);
 	ADD_TCASE(s, test_log_callback_receives_library_logs, 20);
+	ADD_TCASE(s, test_qb_log_records_name_their_place, 20);
 	return run_suite(s);
 }

@@ -434,7 +434,7 @@ START_TEST(test_invalid_args_with_a_context)
 	/* Counters. */
 	ck_assert_int_eq(haq_group_counter(g, -1, &u64), -EINVAL);
 	ck_assert_int_eq(
-		haq_group_counter(g, HAQ_COUNTER_PARTIAL_DROPPED + 1, &u64),
+		haq_group_counter(g, HAQ_COUNTER_JOIN_RETRIES + 1, &u64),
 		-EINVAL);
 	ck_assert_int_eq(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);

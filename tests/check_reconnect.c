@@ -163,6 +163,14 @@ got_down(void *arg)
 	return ((struct probe *)arg)->down == 1;
 }
 
+static bool
+back_and_delivered_one(void *arg)
+{
+	struct probe *p = arg;
+
+	return p->up == 1 && p->delivered >= 1 && p->members >= 1;
+}
+
 START_TEST(test_in_flight_messages_reported_uncertain)
 {
 	struct probe p;
@@ -185,6 +193,53 @@ START_TEST(test_in_flight_messages_reported_uncertain)
 	ck_assert_uint_le(p.uncertain_last, 5);
 	ck_assert_int_eq(cluster_cmd("start-node 2"), 0);
 	ck_assert(pump_until(&p.ctx, 1, 30000, joined, &p));
+	haq_ctx_free(p.ctx);
+}
+END_TEST
+
+/*
+ * A reconnect never holds the caller's loop: against a corosync that
+ * accepts connections but does not answer (paused as it came back), every
+ * dispatch returns at once, and the reconnect completes once it answers.
+ * Before the probe, libcpg's connect waited for the answer forever.
+ */
+START_TEST(test_reconnect_against_frozen_corosync)
+{
+	struct probe p;
+	char name[64];
+	uint64_t longest = 0;
+	uint64_t v = 1;
+
+	unique_group(name, sizeof(name), "frozen");
+	probe_start(&p, 2, name);
+	ck_assert(pump_until(&p.ctx, 1, 10000, joined, &p));
+	ck_assert_int_eq(cluster_cmd("kill 2"), 0);
+	ck_assert(pump_until(&p.ctx, 1, 10000, got_down, &p));
+	ck_assert_int_eq(haq_group_send(p.g, &v, sizeof(v)), 0);
+	/* Back, and frozen before this process dispatches again. */
+	ck_assert_int_eq(cluster_cmd("start-node 2"), 0);
+	ck_assert_int_eq(cluster_cmd("pause 2"), 0);
+	for (uint64_t end = test_now_ms() + 8000; test_now_ms() < end;) {
+		struct pollfd pf = {.fd = haq_ctx_fd(p.ctx), .events = POLLIN};
+		uint64_t t0;
+		uint64_t took;
+
+		poll(&pf, 1, 50);
+		t0 = test_now_ms();
+		ck_assert_int_ge(haq_ctx_dispatch(p.ctx), 0);
+		took = test_now_ms() - t0;
+		if (took > longest) {
+			longest = took;
+		}
+	}
+	ck_assert_int_eq(p.up, 0);
+	/* Generous: a held loop was 2 s (votequorum) or forever (frozen). */
+	ck_assert_msg(longest < 1000, "a dispatch held the loop %llu ms",
+		      (unsigned long long)longest);
+	ck_assert_int_eq(cluster_cmd("resume 2"), 0);
+	ck_assert_msg(pump_until(&p.ctx, 1, 30000, back_and_delivered_one, &p),
+		      "down %d up %d delivered %llu", p.down, p.up,
+		      (unsigned long long)p.delivered);
 	haq_ctx_free(p.ctx);
 }
 END_TEST
@@ -214,5 +269,6 @@ main(void)
 	add_fault_tcase(s, test_corosync_killed_and_restarted, 90);
 	add_fault_tcase(s, test_corosync_stopped_and_restarted, 90);
 	add_fault_tcase(s, test_in_flight_messages_reported_uncertain, 90);
+	add_fault_tcase(s, test_reconnect_against_frozen_corosync, 120);
 	return run_suite(s);
 }
