@@ -39,15 +39,16 @@ haq_version_string(void)
 /*
  * The fork check runs on every send and dispatch, and getpid() is a system
  * call (glibc stopped caching it in 2.25): keep the pid, and forget it in a
- * child, as systemd's getpid_cached() does.
+ * child, as systemd's getpid_cached() does. The fast path is inline
+ * (haq-int.h).
  */
-static pid_t cached_pid;
+pid_t haq__cached_pid;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void
 forget_pid(void)
 {
-	__atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&haq__cached_pid, 0, __ATOMIC_RELAXED);
 }
 
 static void
@@ -57,15 +58,13 @@ register_atfork(void)
 }
 
 pid_t
-haq__getpid(void)
+haq__getpid_slow(void)
 {
-	pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+	pid_t pid;
 
-	if (pid == 0) {
-		pthread_once(&atfork_once, register_atfork);
-		pid = getpid();
-		__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
-	}
+	pthread_once(&atfork_once, register_atfork);
+	pid = getpid();
+	__atomic_store_n(&haq__cached_pid, pid, __ATOMIC_RELAXED);
 	return pid;
 }
 

@@ -38,55 +38,6 @@ haq__cs_result(haq_ctx_t *ctx, cs_error_t err)
 	return haq__cs_to_errno(err);
 }
 
-int
-haq__dispatch_budgeted(haq_ctx_t *ctx, haq_cs_dispatch_fn fn,
-		       uint64_t handle, int fd, int budget,
-		       bool (*more)(void *arg), void *arg)
-{
-	int taken = 0;
-
-	while (taken < budget) {
-		cs_error_t err = fn(handle, CS_DISPATCH_ONE_NONBLOCKING);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-
-		if (err == CS_ERR_TRY_AGAIN) {
-			/* Nothing left; a hung-up socket says so here too. */
-			if (poll(&p, 1, 0) > 0 &&
-			    (p.revents & (POLLHUP | POLLERR)) &&
-			    !(p.revents & POLLIN)) {
-				haq__connection_lost(ctx);
-			}
-			break;
-		}
-		if (err != CS_OK) {
-			/* Every other answer of a dispatch is a broken IPC. */
-			haq__connection_lost(ctx);
-			break;
-		}
-		taken++;
-		if (more && !more(arg)) {
-			break;
-		}
-		/*
-		 * Usually one event is all there is (a reply, a round trip):
-		 * ask the socket rather than pay a whole empty dispatch. libqb
-		 * writes a byte per event to it, so once more than one waits
-		 * the rest of the budget goes without asking.
-		 */
-		if (taken > 1) {
-			continue;
-		}
-		if (poll(&p, 1, 0) <= 0) {
-			break;
-		}
-		if ((p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN)) {
-			haq__connection_lost(ctx);
-			break;
-		}
-	}
-	return taken;
-}
-
 /* ------------------------------------------------------------------ */
 /* Losing the connection                                              */
 /* ------------------------------------------------------------------ */

@@ -84,7 +84,10 @@ haq__service_remove(struct haq_service *s)
 
 	if (ctx->depth > 0) {
 		/* Its events may be on the stack: release after dispatch. */
-		s->dead = true;
+		if (!s->dead) {
+			s->dead = true;
+			ctx->ndead++;
+		}
 		return;
 	}
 	service_unlink(ctx, s);
@@ -484,6 +487,10 @@ reap_services(haq_ctx_t *ctx)
 	struct haq_service **pp = &ctx->services;
 	bool reaped = false;
 
+	if (ctx->ndead == 0) {
+		return;
+	}
+	ctx->ndead = 0;
 	while (*pp) {
 		struct haq_service *s = *pp;
 

@@ -218,18 +218,6 @@ group_deadline(const struct haq_service *s)
 	return d;
 }
 
-static int
-group_dispatch(struct haq_service *s, uint32_t revents)
-{
-	struct haq_group *g = (struct haq_group *)s;
-
-	(void)revents;
-	if (!g->handle_valid) {
-		return 0;
-	}
-	return haq__rx_dispatch(g);
-}
-
 /* Cut off: no leader, then the messages whose fate is unknown. */
 static void
 group_lost(struct haq_service *s)
@@ -288,7 +276,7 @@ static const struct haq_service_ops group_ops = {
 	.connect = group_connect,
 	.disconnect = group_disconnect,
 	.lost = group_lost,
-	.dispatch = group_dispatch,
+	.dispatch = haq__rx_dispatch,
 	.deadline = group_deadline,
 	.timers = group_timers,
 	.quorum_changed = group_quorum_changed,

@@ -149,7 +149,7 @@ haq__group_quorate(const struct haq_group *g)
 
 /* group_rx.c: the receive path. */
 void haq__rx_model(cpg_model_v1_data_t *model);
-int haq__rx_dispatch(struct haq_group *g);
+int haq__rx_dispatch(struct haq_service *s, uint32_t revents);
 void haq__rx_release_held(struct haq_group *g, bool force);
 void haq__rx_quorum_changed(struct haq_group *g);
 

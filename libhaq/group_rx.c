@@ -73,7 +73,7 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (rc == HAQ_RX_PENDING) {
 		return;
 	}
-	if (rx.gap) {
+	if (__builtin_expect(rx.gap, 0)) {
 		/* Never while connected (guarantee 3): say so loudly. */
 		g->counters[HAQ_COUNTER_SEQ_GAPS]++;
 		haq__log(g->ctx, HAQ_LOG_WARNING,
@@ -98,7 +98,9 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	g->counters[HAQ_COUNTER_DELIVERED]++;
 	(void)haq__group_call(g, on_message, nodeid, pid, rx.data, rx.len);
-	free(rx.owned);
+	if (rx.owned) {
+		free(rx.owned); /* a reassembled message: rare */
+	}
 }
 
 static void
@@ -306,18 +308,26 @@ rx_more(void *arg)
 	       g->rx_bytes < HAQ_DISPATCH_BYTES;
 }
 
+/* The group's service dispatch: its CPG events, then the send queue. */
 int
-haq__rx_dispatch(struct haq_group *g)
+haq__rx_dispatch(struct haq_service *s, uint32_t revents)
 {
+	struct haq_group *g = (struct haq_group *)s;
+	struct haq_group **slot = &dispatching; /* one TLS lookup */
 	int taken;
 
+	(void)revents;
+	if (!g->handle_valid) {
+		return 0;
+	}
 	g->rx_bytes = 0;
-	dispatching = g;
-	taken = haq__dispatch_budgeted(g->ctx, cpg_dispatch, g->handle,
-				       g->svc.fd, HAQ_DISPATCH_BUDGET, rx_more,
-				       g);
-	dispatching = NULL;
-	if (haq__group_alive(g) && g->handle_valid) {
+	*slot = g;
+	taken = haq__dispatch_budgeted(g->ctx, cpg_dispatch, g->handle, s->fd,
+				       HAQ_DISPATCH_BUDGET, rx_more, g);
+	*slot = NULL;
+	/* Deliveries made room in corosync, or a writer waits for some. */
+	if ((g->q.head || g->want_writable) && haq__group_alive(g) &&
+	    g->handle_valid) {
 		haq__tx_after_dispatch(g);
 	}
 	return taken;

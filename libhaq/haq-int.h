@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -169,6 +170,7 @@ struct haq_ctx {
 
 	/* Every service: the built-in ones first, then the groups. */
 	struct haq_service *services;
+	unsigned int ndead; /* services marked dead, reaped after dispatch */
 	/* The quorum state the votequorum service keeps and fans out. */
 	const struct haq_quorum *quorum;
 	uint64_t quorum_done_seq; /* ring whose quorum verdict arrived */
@@ -206,7 +208,18 @@ void haq__log_at(haq_ctx_t *ctx, int priority, const char *function,
 		    __VA_ARGS__)
 
 uint64_t haq__now(void);
-pid_t haq__getpid(void);
+
+/* This process's pid, cached (base.c forgets it in a forked child). */
+extern pid_t haq__cached_pid;
+pid_t haq__getpid_slow(void);
+
+static inline pid_t
+haq__getpid(void)
+{
+	pid_t pid = __atomic_load_n(&haq__cached_pid, __ATOMIC_RELAXED);
+
+	return pid ? pid : haq__getpid_slow();
+}
 
 /*
  * The one entry guard of every public call on a context. Returns 0, or
@@ -271,13 +284,70 @@ int haq__cs_result(haq_ctx_t *ctx, cs_error_t err);
  * a time (CS_DISPATCH_ONE_NONBLOCKING) until none is left, budget events
  * were taken, or more() (may be NULL) says stop. A broken connection
  * (an error, or POLLHUP with nothing left to read) is reported through
- * haq__connection_lost(). Returns the events taken.
+ * haq__connection_lost(). Returns the events taken. Inline: each caller
+ * passes constant functions, which the compiler then calls directly (the
+ * message path pays no indirect call).
  */
 typedef cs_error_t (*haq_cs_dispatch_fn)(uint64_t handle,
 					 cs_dispatch_flags_t flags);
-int haq__dispatch_budgeted(haq_ctx_t *ctx, haq_cs_dispatch_fn fn,
-			   uint64_t handle, int fd, int budget,
-			   bool (*more)(void *arg), void *arg);
+
+/*
+ * Whether more events wait on fd (libqb writes a byte per event to it);
+ * a hung-up socket with nothing to read is reported as a lost connection.
+ */
+static inline bool
+haq__fd_more(haq_ctx_t *ctx, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, 0) <= 0) {
+		return false;
+	}
+	if (!(p.revents & POLLIN)) {
+		if (p.revents & (POLLHUP | POLLERR)) {
+			haq__connection_lost(ctx);
+		}
+		return false;
+	}
+	return true;
+}
+
+static inline int
+haq__dispatch_budgeted(haq_ctx_t *ctx, haq_cs_dispatch_fn fn,
+		       uint64_t handle, int fd, int budget,
+		       bool (*more)(void *arg), void *arg)
+{
+	int taken = 0;
+
+	while (taken < budget) {
+		cs_error_t err = fn(handle, CS_DISPATCH_ONE_NONBLOCKING);
+
+		if (err == CS_ERR_TRY_AGAIN) {
+			/* Nothing left; a hung-up socket says so here too. */
+			(void)haq__fd_more(ctx, fd);
+			break;
+		}
+		if (err != CS_OK) {
+			/* Every other answer of a dispatch is a broken IPC. */
+			haq__connection_lost(ctx);
+			break;
+		}
+		taken++;
+		if (more && !more(arg)) {
+			break;
+		}
+		/*
+		 * Usually one event is all there is (a reply, a round trip):
+		 * ask the socket rather than pay a whole empty dispatch. libqb
+		 * writes a byte per event to it, so once more than one waits
+		 * the rest of the budget goes without asking.
+		 */
+		if (taken == 1 && !haq__fd_more(ctx, fd)) {
+			break;
+		}
+	}
+	return taken;
+}
 
 /*
  * The quorum state arrived (quorum.c): remember it, tell the application
