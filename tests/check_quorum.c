@@ -230,6 +230,77 @@ START_TEST(test_leader_isolated_majority_elects)
 }
 END_TEST
 
+static bool
+two_members_led(void *arg)
+{
+	struct node *n = arg;
+
+	return n[0].view_members == 2 && n[1].view_members == 2 &&
+	       n[0].leader_nodeid == 1 && n[1].leader_nodeid == 1 &&
+	       n[0].epoch == n[1].epoch;
+}
+
+static bool
+ring_changed_to_two(void *arg)
+{
+	struct node *n = arg;
+
+	return n[0].qnodes == 2 && n[1].qnodes == 2 && n[0].quorate == 1 &&
+	       n[1].quorate == 1;
+}
+
+/*
+ * The documented order for a totem ring change that keeps a group's
+ * members (node 3, with no member of the group, is cut off): no view
+ * callback, since the group's view did not change; the election runs
+ * again at the new ring, and the leader callback tells its outcome (the
+ * same leader, with the new ring's epoch).
+ */
+START_TEST(test_ring_change_keeping_members)
+{
+	struct node n[3];
+	char name[64];
+	int views[2], leader_calls[2];
+	uint64_t epoch;
+
+	unique_group(name, sizeof(name), "keep");
+	for (int i = 0; i < 3; i++) {
+		memset(&n[i], 0, sizeof(n[i]));
+		cluster_enter_node(i + 1);
+		ck_assert_int_eq(haq_ctx_new(&n[i].ctx, NULL), 0);
+		haq_ctx_set_quorum_cb(n[i].ctx, on_quorum, &n[i]);
+		if (i < 2) {
+			ck_assert_int_eq(
+				haq_group_join(n[i].ctx, name, &n[i].g), 0);
+			haq_group_set_view_cb(n[i].g, on_view, &n[i]);
+			haq_group_set_leader_cb(n[i].g, on_leader, &n[i]);
+		}
+	}
+	pump(n, 15000, two_members_led);
+	pump_until((haq_ctx_t *[]){n[0].ctx, n[1].ctx, n[2].ctx}, 3, 500,
+		   NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		views[i] = n[i].views;
+		leader_calls[i] = n[i].leader_calls;
+	}
+	epoch = n[0].epoch;
+	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
+	pump(n, 30000, ring_changed_to_two);
+	pump_until((haq_ctx_t *[]){n[0].ctx, n[1].ctx, n[2].ctx}, 3, 1500,
+		   NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(n[i].views, views[i]);
+		ck_assert_int_eq(n[i].leader_calls, leader_calls[i] + 1);
+		ck_assert_uint_eq(n[i].leader_nodeid, 1);
+		ck_assert_uint_gt(n[i].epoch, epoch);
+	}
+	ck_assert_uint_eq(n[0].epoch, n[1].epoch);
+	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
+	ck_assert_int_eq(cluster_cmd("wait-members 1 3 30"), 0);
+	teardown(n);
+}
+END_TEST
+
 /*
  * Runs in the parent after each test, failed or not: the next test starts
  * from a whole cluster.
@@ -263,5 +334,6 @@ main(void)
 	ADD_TCASE(s, test_quorum_snapshot, 20);
 	add_fault_tcase(s, test_partition_and_heal, 120);
 	add_fault_tcase(s, test_leader_isolated_majority_elects, 120);
+	add_fault_tcase(s, test_ring_change_keeping_members, 120);
 	return run_suite(s);
 }
