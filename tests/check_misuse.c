@@ -4,8 +4,12 @@
  * and out-of-range arguments (each gives its documented errno), calls
  * after a leave, leaving a group and freeing the context from inside every
  * kind of callback under every way of driving the context, sending from
- * inside callbacks, a context whose corosync went away, double joins and
- * unknown flags. Every test also checks that it leaves no descriptor open.
+ * inside callbacks, a context whose corosync went away, double joins,
+ * unknown flags, and every context and group call in a forked child
+ * (refused with -ECHILD, the parent undisturbed). Every test also checks
+ * that it leaves no descriptor open. tests/doc/api-coverage checks that
+ * every exported function has an invalid-argument case here and every
+ * context and group entry point is tried in the forked child.
  *
  * Tests that only need corosync running use node 1 of the shared cluster
  * (HAQ_CLUSTER_DIR). Tests that stop, kill or pause corosync, or change
@@ -1656,6 +1660,363 @@ START_TEST(test_calls_after_corosync_stopped)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* A forked child: every context and group call refused, the parent  */
+/* undisturbed                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What the forked child found. It cannot use Check's assertions (they
+ * belong to the test process), so it counts its checks, prints each wrong
+ * answer to stderr, and exits with the number of the first failed check.
+ */
+static struct {
+	int checks;
+	int first_bad;
+	char bad[2048]; /* the failed calls, for the parent's message */
+} child;
+
+/* GOT is what the call gave, as text. */
+static void
+child_check(const char *what, bool ok, const char *got)
+{
+	size_t used = strlen(child.bad);
+
+	child.checks++;
+	if (ok) {
+		return;
+	}
+	if (!child.first_bad) {
+		child.first_bad = child.checks;
+	}
+	fprintf(stderr, "fork child: check %d: %s gave %s\n", child.checks,
+		what, got);
+	snprintf(child.bad + used, sizeof(child.bad) - used, "%s%s = %s",
+		 used ? ", " : "", what, got);
+}
+
+static void
+child_check_int(const char *what, long long got, long long want)
+{
+	const char *name =
+		got < 0 && got >= -4095 ? strerrorname_np((int)-got) : NULL;
+	char buf[64];
+
+	if (name) {
+		snprintf(buf, sizeof(buf), "-%s", name);
+	} else {
+		snprintf(buf, sizeof(buf), "%lld", got);
+	}
+	child_check(what, got == want, buf);
+}
+
+/*
+ * The child's checks take the call itself, written out, as their only
+ * argument. tests/doc/api-coverage (make check) reads the calls of
+ * fork_child_calls() from these macros and fails when a context or group
+ * entry point of the library is missing there.
+ */
+#define CHILD_ECHILD(call) child_check_int(#call, (long long)(call), -ECHILD)
+#define CHILD_ZERO(call) child_check_int(#call, (long long)(call), 0)
+#define CHILD_NULL(call)                                                       \
+	do {                                                                   \
+		const void *p_ = (call);                                       \
+		child_check(#call, p_ == NULL, p_ ? "non-NULL" : "NULL");      \
+	} while (0)
+/* A call without a result: it must return (and not harm the parent). */
+#define CHILD_VOID(call)                                                       \
+	do {                                                                   \
+		(call);                                                        \
+		child_check(#call, true, "");                                  \
+	} while (0)
+
+static void
+child_release(void *data, void *ud)
+{
+	(void)data;
+	(*(int *)ud)++;
+}
+
+/*
+ * Every context and group entry point, called in the forked child of the
+ * process that owns ctx, g and the config tracking track_id. Every call
+ * that returns int must refuse with -ECHILD and leave its outputs alone;
+ * the name, context and view of a group read as NULL, its next id as 0;
+ * freeing the context releases this process's memory only. The calls
+ * that changed corosync state for the parent in the past come last.
+ */
+static void
+fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
+{
+	haq_group_t *g2 = (haq_group_t *)0x1;
+	haq_grouplist_t *gl = (haq_grouplist_t *)0x1;
+	haq_nodelist_t *nl = (haq_nodelist_t *)0x1;
+	const haq_quorum_t *q = (const haq_quorum_t *)0x1;
+	char *s = (char *)0x1;
+	uint32_t u32 = 7, pid32 = 7;
+	uint64_t u64 = 7, id = 7;
+	size_t bytes = 7, msgs = 7;
+	struct iovec iov = {(void *)"c", 1};
+	static char zc[] = "z";
+	int released = 0;
+
+	/* The context. */
+	CHILD_ECHILD(haq_ctx_set_log(ctx, NULL, NULL));
+	CHILD_ECHILD(haq_ctx_set_connection_cb(ctx, NULL, NULL));
+	CHILD_ECHILD(haq_ctx_set_quorum_cb(ctx, NULL, NULL));
+	CHILD_ECHILD(haq_ctx_fd(ctx));
+	CHILD_ECHILD(haq_ctx_local_nodeid(ctx, &u32));
+	CHILD_ECHILD(haq_ctx_dispatch(ctx));
+	CHILD_ECHILD(haq_ctx_run(ctx));
+	CHILD_ECHILD(haq_ctx_stop(ctx));
+	CHILD_ECHILD(haq_ctx_groups(ctx, &gl));
+	CHILD_ECHILD(haq_quorum_get(ctx, &q));
+
+	/* The group. */
+	CHILD_ECHILD(haq_group_set_message_cb(g, NULL, NULL));
+	CHILD_ECHILD(haq_group_set_view_cb(g, NULL, NULL));
+	CHILD_ECHILD(haq_group_set_writable_cb(g, NULL, NULL));
+	CHILD_ECHILD(haq_group_set_leader_cb(g, NULL, NULL));
+	CHILD_ECHILD(haq_group_set_uncertain_cb(g, NULL, NULL));
+	/*
+	 * After the merge of haq_group_set_send_failed_cb(), add here:
+	 * CHILD_ECHILD(haq_group_set_send_failed_cb(g, NULL, NULL));
+	 */
+	CHILD_ECHILD(haq_group_queued(g, &bytes, &msgs));
+	CHILD_ECHILD(haq_group_leader(g, &u32, &pid32, &u64));
+	CHILD_ECHILD(haq_group_counter(g, HAQ_COUNTER_SENT, &u64));
+	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
+	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
+	CHILD_ECHILD(haq_group_send(g, "c", 1));
+	CHILD_ECHILD(haq_group_sendv(g, &iov, 1));
+	CHILD_ECHILD(haq_group_send_zc(g, zc, 1, child_release, &released));
+	CHILD_ECHILD(haq_group_join(ctx, "fork-child-other", &g2));
+	CHILD_NULL(haq_group_name(g));
+	CHILD_NULL(haq_group_ctx(g));
+	CHILD_NULL(haq_group_view(g));
+	CHILD_ZERO(haq_group_next_id(g));
+
+	/* The configuration. */
+	CHILD_ECHILD(haq_config_get_u32(ctx, "totem.token", &u32));
+	CHILD_ECHILD(haq_config_get_u64(ctx, "totem.token", &u64));
+	CHILD_ECHILD(haq_config_get_string(ctx, "totem.cluster_name", &s));
+	CHILD_ECHILD(haq_config_cluster_name(ctx, &s));
+	CHILD_ECHILD(haq_config_nodelist(ctx, &nl));
+	CHILD_ECHILD(haq_config_track(ctx, "totem.", count_config, NULL, &id));
+
+	/* A refused call leaves its outputs alone. */
+	child_check("outputs of the refused calls left alone",
+		    g2 == (haq_group_t *)0x1 && gl == (haq_grouplist_t *)0x1 &&
+			    nl == (haq_nodelist_t *)0x1 &&
+			    q == (const haq_quorum_t *)0x1 &&
+			    s == (char *)0x1 && u32 == 7 && pid32 == 7 &&
+			    u64 == 7 && id == 7 && bytes == 7 && msgs == 7 &&
+			    released == 0,
+		    "changes");
+
+	/*
+	 * Untracking and leaving once tore down the parent's tracking and
+	 * its CPG connection (cmap_track_delete(), cpg_finalize() on the
+	 * descriptors the child inherited).
+	 */
+	CHILD_ECHILD(haq_config_untrack(ctx, track_id));
+	CHILD_ECHILD(haq_group_leave(g));
+	/* Allowed in the child: releases this process's memory only. */
+	CHILD_VOID(haq_ctx_free(ctx));
+}
+
+/* What the parent sees around the fork. */
+struct forked {
+	int conn; /* connection callbacks (any) */
+	int views;
+	int leaders;
+	int is_leader;
+	int echoes; /* deliveries of the message sent after the fork */
+	int config; /* events of the tracked prefix */
+};
+
+static void
+fk_on_connection(haq_ctx_t *ctx, int connected, void *ud)
+{
+	((struct forked *)ud)->conn++;
+}
+
+static void
+fk_on_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	((struct forked *)ud)->views++;
+}
+
+static void
+fk_on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	     uint32_t pid, void *ud)
+{
+	struct forked *f = ud;
+
+	f->leaders++;
+	f->is_leader = is_leader;
+}
+
+static void
+fk_on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	      size_t len, void *ud)
+{
+	if (len == 10 && memcmp(data, "after-fork", 10) == 0 &&
+	    pid == (uint32_t)getpid()) {
+		((struct forked *)ud)->echoes++;
+	}
+}
+
+static void
+fk_on_config(haq_ctx_t *ctx, const char *key, int event, void *ud)
+{
+	((struct forked *)ud)->config++;
+}
+
+static bool
+fk_leads(void *arg)
+{
+	struct forked *f = arg;
+
+	return f->views >= 1 && f->is_leader;
+}
+
+static bool
+fk_echoed(void *arg)
+{
+	return ((struct forked *)arg)->echoes >= 1;
+}
+
+static bool
+fk_config_fired(void *arg)
+{
+	return ((struct forked *)arg)->config >= 1;
+}
+
+/* Append one problem to a message buffer. */
+static void
+note(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used >= size - 1) {
+		return;
+	}
+	if (used) {
+		snprintf(buf + used, size - used, "; ");
+		used = strlen(buf);
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+START_TEST(test_fork_child_refused_parent_undisturbed)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	struct forked f = {0};
+	char name[64], key[96], cmd[256];
+	char bad[2048] = "", problems[4096] = "";
+	uint64_t track_id = 0, seq_before;
+	int views_before, pfd[2], status, rc;
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	cluster_enter_node(1);
+	unique_group(name, sizeof(name), "forkchild");
+	snprintf(key, sizeof(key), "haqtest.fork%d", (int)getpid());
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	haq_ctx_set_connection_cb(ctx, fk_on_connection, &f);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	haq_group_set_view_cb(g, fk_on_view, &f);
+	haq_group_set_leader_cb(g, fk_on_leader, &f);
+	haq_group_set_message_cb(g, fk_on_message, &f);
+	ck_assert_int_eq(
+		haq_config_track(ctx, key, fk_on_config, &f, &track_id), 0);
+	/* Joined (the view) and settled (this process leads). */
+	ck_assert(pump_until(&ctx, 1, 10000, fk_leads, &f));
+	pump_until(&ctx, 1, 200, NULL, NULL);
+	views_before = f.views;
+	seq_before = haq_view_seq(haq_group_view(g));
+
+	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		alarm(20); /* a call that hangs fails the test, not the run */
+		fork_child_calls(ctx, g, track_id);
+		if (write(pfd[1], child.bad, strlen(child.bad)) < 0) {
+			_exit(126);
+		}
+		_exit(child.first_bad > 125 ? 125 : child.first_bad);
+	}
+	close(pfd[1]);
+	while (got < sizeof(bad) - 1 &&
+	       (r = read(pfd[0], bad + got, sizeof(bad) - 1 - got)) > 0) {
+		got += (size_t)r;
+	}
+	bad[got] = '\0';
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status)) {
+		note(problems, sizeof(problems),
+		     "the child did not exit (status 0x%x)", status);
+	} else if (WEXITSTATUS(status) != 0) {
+		note(problems, sizeof(problems),
+		     "the child's check %d failed first; wrong answers: %s",
+		     WEXITSTATUS(status), bad);
+	}
+
+	/*
+	 * The parent was not disturbed: no reconnect, the same view, its
+	 * group delivers, its tracking fires. All of it is checked, so one
+	 * message says everything that went wrong.
+	 */
+	pump_until(&ctx, 1, 300, NULL, NULL);
+	rc = haq_group_send(g, "after-fork", 10);
+	if (rc != 0) {
+		note(problems, sizeof(problems),
+		     "parent: haq_group_send() = %s", haq_strerror(rc));
+	} else if (!pump_until(&ctx, 1, 5000, fk_echoed, &f)) {
+		note(problems, sizeof(problems),
+		     "parent: its message did not come back");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "exec 1 -- corosync-cmapctl -s %s u32 1 >/dev/null", key);
+	ck_assert_int_eq(cluster_cmd(cmd), 0);
+	if (!pump_until(&ctx, 1, 5000, fk_config_fired, &f)) {
+		note(problems, sizeof(problems),
+		     "parent: its config tracking of %s no longer fires", key);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "exec 1 -- corosync-cmapctl -D %s >/dev/null", key);
+	cluster_cmd(cmd);
+	if (f.conn != 0) {
+		note(problems, sizeof(problems),
+		     "parent: %d connection callbacks (a reconnect)", f.conn);
+	}
+	if (f.views != views_before ||
+	    haq_view_seq(haq_group_view(g)) != seq_before) {
+		note(problems, sizeof(problems),
+		     "parent: the view changed (%d views, seq %llu, was %llu)",
+		     f.views - views_before,
+		     (unsigned long long)haq_view_seq(haq_group_view(g)),
+		     (unsigned long long)seq_before);
+	}
+	if (haq_group_leader(g, NULL, NULL, NULL) != 1) {
+		note(problems, sizeof(problems),
+		     "parent: no longer the leader of its group");
+	}
+	ck_assert_msg(problems[0] == '\0', "%s", problems);
+	ck_assert_int_eq(haq_config_untrack(ctx, track_id), 0);
+	haq_ctx_free(ctx);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Descriptors over many context lifetimes                            */
 /* ------------------------------------------------------------------ */
 
@@ -1831,6 +2192,7 @@ main(void)
 	ADD_MISUSE(s, test_no_descriptor_leak_over_lifetimes, 120);
 	ADD_MISUSE(s, test_release_with_partial_messages, 60);
 	ADD_MISUSE(s, test_join_leave_cycles, 60);
+	ADD_MISUSE(s, test_fork_child_refused_parent_undisturbed, 60);
 	ADD_MATRIX(s, test_cb_message, N_SHARED_CASES, 60);
 	ADD_MATRIX(s, test_cb_view, N_SHARED_CASES, 60);
 	ADD_MATRIX(s, test_cb_writable, N_SHARED_CASES, 60);
