@@ -158,8 +158,11 @@ dist_doc_DATA = doc/guide.md doc/errors.md
 # installed-use: make install DESTDIR=..., then build and run a program
 #   against the installed tree with nothing but pkg-config.
 # haq-status: the program on a 3-node harness cluster, text and JSON.
+# api-coverage: every exported function has an invalid-argument case in
+#   tests/check_misuse.c (BAD_ARG*), and every context and group entry
+#   point is tried in its forked child (CHILD_* in fork_child_calls()).
 HAQ_DOC_TESTS = tests/doc/man-coverage tests/doc/symbols tests/doc/guides \
-	tests/doc/installed-use tests/doc/haq-status
+	tests/doc/installed-use tests/doc/haq-status tests/doc/api-coverage
 TESTS += $(HAQ_DOC_TESTS)
 # A group member for the haq-status test to show.
 check_PROGRAMS += tests/doc/group-member

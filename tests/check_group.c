@@ -780,6 +780,89 @@ START_TEST(test_one_leader_same_epoch_everywhere)
 }
 END_TEST
 
+/*
+ * The order of a group's callbacks, one letter per call: V a view, L a
+ * leader, l no leader (nodeid 0).
+ */
+struct order {
+	char seq[64];
+	size_t n;
+	int quorate_views;
+	int leader_calls;
+	uint64_t epoch;
+	uint32_t leader_nodeid;
+};
+
+static void
+order_add(struct order *o, char c)
+{
+	if (o->n < sizeof(o->seq) - 1) {
+		o->seq[o->n++] = c;
+		o->seq[o->n] = '\0';
+	}
+}
+
+static void
+order_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct order *o = ud;
+
+	order_add(o, 'V');
+	o->quorate_views += haq_view_quorate(v) == 1;
+}
+
+static void
+order_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	     uint32_t pid, void *ud)
+{
+	struct order *o = ud;
+
+	order_add(o, nodeid ? 'L' : 'l');
+	o->leader_calls++;
+	o->epoch = epoch;
+	o->leader_nodeid = nodeid;
+}
+
+static bool
+order_has_leader(void *arg)
+{
+	return ((struct order *)arg)->leader_calls > 0;
+}
+
+/*
+ * A view comes before the leader callback it causes: the single member of
+ * a new group in a quorate cluster sees its first view, then itself named
+ * leader, and nothing in between.
+ */
+START_TEST(test_view_before_the_leader_it_makes)
+{
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	struct order o = {0};
+	char name[64];
+	uint32_t self;
+
+	cluster_enter_node(1);
+	ck_assert_int_eq(cluster_cmd("wait-quorate 1 yes 30"), 0);
+	unique_group(name, sizeof(name), "order");
+	ck_assert_int_eq(haq_ctx_new(&ctx, NULL), 0);
+	ck_assert_int_eq(haq_ctx_local_nodeid(ctx, &self), 0);
+	ck_assert_int_eq(haq_group_join(ctx, name, &g), 0);
+	haq_group_set_view_cb(g, order_view, &o);
+	haq_group_set_leader_cb(g, order_leader, &o);
+	ck_assert_msg(pump_until(&ctx, 1, 10000, order_has_leader, &o),
+		      "no leader callback; callbacks: \"%s\"", o.seq);
+	pump_until(&ctx, 1, 300, NULL, NULL);
+	ck_assert_msg(strcmp(o.seq, "VL") == 0,
+		      "callbacks \"%s\", want \"VL\" (view, then leader)",
+		      o.seq);
+	ck_assert_int_eq(o.quorate_views, 1);
+	ck_assert_uint_eq(o.leader_nodeid, self);
+	ck_assert_uint_gt(o.epoch, 0);
+	haq_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_list_cluster_groups)
 {
 	struct member m[2];
@@ -1066,6 +1149,7 @@ main(void)
 	ADD_TCASE(s, test_send_and_leave_inside_callbacks, 30);
 	ADD_TCASE(s, test_leave_reports_discarded_messages, 20);
 	ADD_TCASE(s, test_one_leader_same_epoch_everywhere, 30);
+	ADD_TCASE(s, test_view_before_the_leader_it_makes, 30);
 	ADD_TCASE(s, test_busy_group_does_not_starve_another, 40);
 	ADD_TCASE(s, test_backlog_is_taken_in_bounded_shares_in_order, 60);
 	return run_suite(s);

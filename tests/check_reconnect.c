@@ -3,7 +3,8 @@
  * corosync restarting under a live process (on a 3-node cluster of this
  * test's own): a disconnect event, not a crash; reconnect with backoff,
  * rejoin, a fresh view; messages queued meanwhile are sent after the
- * rejoin; messages of unknown fate are reported.
+ * rejoin; messages of unknown fate are reported; the callbacks of a lost
+ * connection and of a reconnect come in their documented order.
  */
 #include "check_common.h"
 
@@ -244,6 +245,201 @@ START_TEST(test_reconnect_against_frozen_corosync)
 }
 END_TEST
 
+/*
+ * The order of the callbacks around a lost connection, one word per call:
+ * C0/C1 the connection callback, V a view, L a leader, l no leader
+ * (nodeid 0), U the uncertain callback.
+ */
+struct seq {
+	haq_ctx_t *ctx;
+	haq_group_t *g;
+	char text[256];
+	int down, up, views, leaders, uncertain;
+	uint64_t uncertain_first, uncertain_last;
+	uint64_t epoch;
+	uint32_t leader_pid;
+};
+
+static void
+seq_add(struct seq *s, const char *word)
+{
+	size_t used = strlen(s->text);
+
+	snprintf(s->text + used, sizeof(s->text) - used, "%s%s",
+		 used ? " " : "", word);
+}
+
+static void
+seq_conn(haq_ctx_t *ctx, int connected, void *ud)
+{
+	struct seq *s = ud;
+
+	seq_add(s, connected ? "C1" : "C0");
+	if (connected) {
+		s->up++;
+	} else {
+		s->down++;
+	}
+}
+
+static void
+seq_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct seq *s = ud;
+
+	seq_add(s, "V");
+	s->views++;
+}
+
+static void
+seq_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	   uint32_t pid, void *ud)
+{
+	struct seq *s = ud;
+
+	seq_add(s, nodeid ? "L" : "l");
+	s->leaders += nodeid != 0;
+	s->epoch = epoch;
+	s->leader_pid = pid;
+}
+
+static void
+seq_uncertain(haq_group_t *g, uint64_t first, uint64_t last, void *ud)
+{
+	struct seq *s = ud;
+
+	seq_add(s, "U");
+	s->uncertain++;
+	s->uncertain_first = first;
+	s->uncertain_last = last;
+}
+
+static void
+seq_start(struct seq *s, int node, const char *base)
+{
+	char name[64], cmd[64];
+
+	memset(s, 0, sizeof(*s));
+	unique_group(name, sizeof(name), base);
+	/* Settled after the previous test's restart: no ring change to come. */
+	snprintf(cmd, sizeof(cmd), "wait-members %d 3 30", node);
+	ck_assert_int_eq(cluster_cmd(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "wait-quorate %d yes 30", node);
+	ck_assert_int_eq(cluster_cmd(cmd), 0);
+	cluster_enter_node(node);
+	ck_assert_int_eq(haq_ctx_new(&s->ctx, NULL), 0);
+	haq_ctx_set_connection_cb(s->ctx, seq_conn, s);
+	ck_assert_int_eq(haq_group_join(s->ctx, name, &s->g), 0);
+	haq_group_set_view_cb(s->g, seq_view, s);
+	haq_group_set_leader_cb(s->g, seq_leader, s);
+	haq_group_set_uncertain_cb(s->g, seq_uncertain, s);
+}
+
+static bool
+seq_leads(void *arg)
+{
+	struct seq *s = arg;
+
+	return s->leaders > 0 && s->leader_pid == (uint32_t)getpid();
+}
+
+static bool
+seq_down_and_unsure(void *arg)
+{
+	struct seq *s = arg;
+
+	return s->down > 0 && s->uncertain > 0;
+}
+
+static bool
+seq_down(void *arg)
+{
+	return ((struct seq *)arg)->down > 0;
+}
+
+static bool
+seq_back_with_view(void *arg)
+{
+	struct seq *s = arg;
+
+	return s->up > 0 && s->views > 1;
+}
+
+/*
+ * Lost with messages in flight: the connection callback (0) first, then
+ * the group's leader callback saying there is no leader, then the
+ * uncertain callback for the messages corosync took and never returned.
+ */
+START_TEST(test_lost_connection_callback_order)
+{
+	struct seq s;
+
+	seq_start(&s, 2, "lostorder");
+	ck_assert_msg(pump_until(&s.ctx, 1, 10000, seq_leads, &s),
+		      "never led the group: \"%s\"", s.text);
+	pump_until(&s.ctx, 1, 200, NULL, NULL);
+	s.text[0] = '\0';
+
+	/* Handed to a frozen corosync, then it dies: in flight. */
+	ck_assert_int_eq(cluster_cmd("pause 2"), 0);
+	for (uint64_t v = 1; v <= 3; v++) {
+		ck_assert_int_eq(haq_group_send(s.g, &v, sizeof(v)), 0);
+	}
+	ck_assert_int_eq(cluster_cmd("kill 2"), 0);
+	ck_assert_msg(pump_until(&s.ctx, 1, 10000, seq_down_and_unsure, &s),
+		      "callbacks \"%s\"", s.text);
+	/* Nothing else follows while corosync is away. */
+	pump_until(&s.ctx, 1, 500, NULL, NULL);
+	ck_assert_msg(strcmp(s.text, "C0 l U") == 0,
+		      "callbacks \"%s\", want \"C0 l U\" (connection lost, no "
+		      "leader, uncertain)",
+		      s.text);
+	ck_assert_uint_eq(s.uncertain_first, 1);
+	ck_assert_uint_le(s.uncertain_last, 3);
+	ck_assert_uint_eq(s.epoch, 0);
+	ck_assert_int_eq(cluster_cmd("start-node 2"), 0);
+	ck_assert(pump_until(&s.ctx, 1, 30000, seq_back_with_view, &s));
+	haq_ctx_free(s.ctx);
+}
+END_TEST
+
+/*
+ * Stopped and started again: C0, then no leader (no uncertain callback:
+ * nothing was in flight), and after the restart the connection callback
+ * (1) comes before the group's fresh view.
+ */
+START_TEST(test_reconnect_callback_order)
+{
+	struct seq s;
+
+	seq_start(&s, 2, "backorder");
+	ck_assert_msg(pump_until(&s.ctx, 1, 10000, seq_leads, &s),
+		      "never led the group: \"%s\"", s.text);
+	pump_until(&s.ctx, 1, 200, NULL, NULL);
+	s.text[0] = '\0';
+
+	ck_assert_int_eq(cluster_cmd("stop 2"), 0);
+	ck_assert_msg(pump_until(&s.ctx, 1, 10000, seq_down, &s),
+		      "callbacks \"%s\"", s.text);
+	pump_until(&s.ctx, 1, 500, NULL, NULL);
+	ck_assert_msg(strcmp(s.text, "C0 l") == 0,
+		      "callbacks \"%s\", want \"C0 l\" (connection lost, no "
+		      "leader)",
+		      s.text);
+
+	ck_assert_int_eq(cluster_cmd("start-node 2"), 0);
+	ck_assert_msg(pump_until(&s.ctx, 1, 30000, seq_back_with_view, &s),
+		      "no reconnect with a view: \"%s\"", s.text);
+	ck_assert_msg(strncmp(s.text, "C0 l C1 V", 9) == 0 &&
+			      (s.text[9] == '\0' || s.text[9] == ' '),
+		      "callbacks \"%s\", want \"C0 l C1 V...\" (connected "
+		      "again, then the fresh view)",
+		      s.text);
+	ck_assert_int_eq(s.up, 1);
+	haq_ctx_free(s.ctx);
+}
+END_TEST
+
 static void
 restore(void)
 {
@@ -270,5 +466,7 @@ main(void)
 	add_fault_tcase(s, test_corosync_stopped_and_restarted, 90);
 	add_fault_tcase(s, test_in_flight_messages_reported_uncertain, 90);
 	add_fault_tcase(s, test_reconnect_against_frozen_corosync, 120);
+	add_fault_tcase(s, test_lost_connection_callback_order, 90);
+	add_fault_tcase(s, test_reconnect_callback_order, 90);
 	return run_suite(s);
 }

@@ -9,6 +9,13 @@
  *
  * usage: haq-access-probe [--any-server-uid] [--join NAME] [--wait MS]
  *                         [--expect OK|EACCES|EPERM|ECONNREFUSED|...]
+ *                         [--groups [--ready FILE] [--go FILE]
+ *                          [--expect-groups OK|EPERM|...]]
+ * --groups lists the cluster's groups with haq_ctx_groups() once
+ * connected. With --ready and --go it first creates the file --ready
+ * names and then waits, without dispatching (so the context does not
+ * notice a corosync that went away), until the file --go names exists:
+ * the caller can replace corosync meanwhile.
  * exit: 0 the outcome was the expected one (or no --expect), 1 it was
  *       not, 2 usage, 3 a descriptor was left open.
  */
@@ -94,8 +101,49 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: haq-access-probe [--any-server-uid] "
-			"[--join NAME] [--wait MS] [--expect ERRNAME|OK]\n");
+			"[--join NAME] [--wait MS] [--expect ERRNAME|OK] "
+			"[--groups [--ready FILE] [--go FILE] "
+			"[--expect-groups ERRNAME|OK]]\n");
 	exit(2);
+}
+
+/*
+ * Create the file READY, wait (up to 120 s) until the file GO exists,
+ * then call haq_ctx_groups(), retrying while corosync is busy with a
+ * membership change. Prints groups=ERRNAME and returns the result.
+ */
+static int
+list_groups(haq_ctx_t *ctx, const char *ready, const char *go)
+{
+	haq_grouplist_t *l = NULL;
+	uint64_t end;
+	int rc;
+
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (f) {
+			fclose(f);
+		}
+	}
+	if (go) {
+		end = now_ms() + 120000;
+		while (access(go, F_OK) != 0 && now_ms() < end) {
+			usleep(50000);
+		}
+	}
+	end = now_ms() + 10000;
+	while ((rc = haq_ctx_groups(ctx, &l)) == -EAGAIN && now_ms() < end) {
+		usleep(200000);
+	}
+	printf("groups=%s\n", err_name(rc));
+	printf("groups_strerror=%s\n", haq_strerror(rc));
+	if (rc == 0) {
+		printf("groups_count=%zu\n", haq_grouplist_count(l));
+		haq_grouplist_free(l);
+	}
+	fflush(stdout);
+	return rc;
 }
 
 int
@@ -104,6 +152,10 @@ main(int argc, char **argv)
 	unsigned int flags = 0;
 	const char *join = NULL;
 	const char *expect = NULL;
+	const char *expect_groups = NULL;
+	const char *ready = NULL, *go = NULL;
+	bool groups = false;
+	int grc = 0;
 	int wait_ms = 10000;
 	haq_ctx_t *ctx = NULL;
 	haq_group_t *g = NULL;
@@ -122,6 +174,15 @@ main(int argc, char **argv)
 			wait_ms = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) {
 			expect = argv[++i];
+		} else if (strcmp(argv[i], "--groups") == 0) {
+			groups = true;
+		} else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc) {
+			ready = argv[++i];
+		} else if (strcmp(argv[i], "--go") == 0 && i + 1 < argc) {
+			go = argv[++i];
+		} else if (strcmp(argv[i], "--expect-groups") == 0 &&
+			   i + 1 < argc) {
+			expect_groups = argv[++i];
 		} else {
 			usage();
 		}
@@ -167,6 +228,9 @@ main(int argc, char **argv)
 				ok = false;
 			}
 		}
+		if (groups) {
+			grc = list_groups(ctx, ready, go);
+		}
 		haq_ctx_free(ctx);
 	}
 	fds_after = fd_count();
@@ -176,6 +240,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "haq-access-probe: descriptor leak: %d -> %d\n",
 			fds_before, fds_after);
 		return 3;
+	}
+	if (expect_groups &&
+	    (rc != 0 || strcmp(expect_groups, err_name(grc)) != 0)) {
+		fprintf(stderr,
+			"haq-access-probe: haq_ctx_groups(): expected %s, got "
+			"%s (%d)\n",
+			expect_groups, rc == 0 ? err_name(grc) : "no context",
+			grc);
+		return 1;
 	}
 	if (expect) {
 		if (strcmp(expect, err_name(rc)) != 0) {
