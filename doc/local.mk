@@ -57,6 +57,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_set_max_message.3 \
 	doc/man3/haq_group_set_message_cb.3 \
 	doc/man3/haq_group_set_queue_limit.3 \
+	doc/man3/haq_group_set_send_failed_cb.3 \
 	doc/man3/haq_group_set_uncertain_cb.3 \
 	doc/man3/haq_group_set_view_cb.3 \
 	doc/man3/haq_group_set_writable_cb.3 \
@@ -89,6 +90,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_reason.3 \
 	doc/man3/haq_reason_str.3 \
 	doc/man3/haq_release_fn.3 \
+	doc/man3/haq_send_failed_fn.3 \
 	doc/man3/haq_strerror.3 \
 	doc/man3/haq_uncertain_fn.3 \
 	doc/man3/haq_version.3 \
