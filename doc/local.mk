@@ -155,6 +155,10 @@ dist_doc_DATA = doc/guide.md doc/errors.md
 # symbols: exported symbols == libhaq/libhaq.sym == the header's functions.
 # guides: the program in doc/guide.md builds; doc/errors.md has exactly the
 #   error codes of the header and haq_strerror(), with its real texts.
+# defaults: every value the docs (libhaq(3), errors.md, guide.md, the
+#   README, the section-1 pages, the header's comments) state for a
+#   numeric constant of the header (HAQ_QUEUE_LIMIT_DEFAULT, ...) is the
+#   value the header defines.
 # installed-use: make install DESTDIR=..., then build and run a program
 #   against the installed tree with nothing but pkg-config.
 # haq-status: the program on a 3-node harness cluster, text and JSON.
@@ -162,7 +166,8 @@ dist_doc_DATA = doc/guide.md doc/errors.md
 #   tests/check_misuse.c (BAD_ARG*), and every context and group entry
 #   point is tried in its forked child (CHILD_* in fork_child_calls()).
 HAQ_DOC_TESTS = tests/doc/man-coverage tests/doc/symbols tests/doc/guides \
-	tests/doc/installed-use tests/doc/haq-status tests/doc/api-coverage
+	tests/doc/defaults tests/doc/installed-use tests/doc/haq-status \
+	tests/doc/api-coverage
 TESTS += $(HAQ_DOC_TESTS)
 # A group member for the haq-status test to show.
 check_PROGRAMS += tests/doc/group-member

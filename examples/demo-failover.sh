@@ -11,7 +11,8 @@
 # answer from another node; the isolated node, having lost quorum, stops
 # its own server. Then it heals the network and shows the final state.
 #
-# Run as root from a built tree (./autogen.sh && ./configure && make):
+# Run as root from a built tree (./autogen.sh && ./configure && make),
+# with busybox (the web server) and curl (the client) installed:
 #     examples/demo-failover.sh
 # Everything runs inside the network namespaces of the test harness
 # (tests/harness/haq-cluster), on its private addresses; no other traffic.
@@ -61,6 +62,10 @@ secs() {
 [[ -x $leader_bin ]] ||
 	die "$leader_bin is not built: run ./autogen.sh && ./configure && make in $top"
 command -v busybox >/dev/null || die "busybox is needed for the web server (apt install busybox)"
+# The client that asks the nodes for their page. Not busybox wget: the one
+# of Debian 12 (busybox 1.35) segfaults on a refused connection and on any
+# fetch inside a network namespace, so the demo would never see a server.
+command -v curl >/dev/null || die "curl is needed to ask the nodes for their page (apt install curl)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/haq-demo.XXXXXX")
 cluster=$work/cluster
@@ -92,13 +97,8 @@ hc() {
 fetch() {
 	local addr
 	addr=$(hc addr "$2")
-	if command -v curl >/dev/null; then
-		hc exec "$1" -- curl -sf --connect-timeout 1 --max-time 2 \
-			"http://$addr:$port/" 2>/dev/null
-	else
-		hc exec "$1" -- busybox wget -q -T 2 -O - \
-			"http://$addr:$port/" 2>/dev/null
-	fi
+	hc exec "$1" -- curl -sf --connect-timeout 1 --max-time 2 \
+		"http://$addr:$port/" 2>/dev/null
 }
 
 # The node cut off from the others, once there is one.

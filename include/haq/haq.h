@@ -18,6 +18,21 @@
  * keys) is borrowed and valid only until the callback returns. Data passed
  * to a send call is the caller's again when the call returns.
  *
+ * fork(): a context belongs to the process that created it. In a forked
+ * child every call on the context or its groups that returns an int fails
+ * with -ECHILD (haq_group_name(), haq_group_ctx() and haq_group_view()
+ * return NULL, haq_group_next_id() 0), so the child cannot steal the
+ * parent's corosync events; haq_ctx_free() is safe there and releases
+ * only the child's memory and descriptors. A child creates its own
+ * context.
+ *
+ * Order of callbacks (libhaq(3) has the whole list): a view callback comes
+ * before the leader callback it causes. When the connection to corosync is
+ * lost, the connection callback reports 0 first, then each group reports
+ * "no leader" and then the ids of its messages of unknown fate. The
+ * connection callback's 1 comes when the connections are back, before the
+ * groups' fresh views.
+ *
  * The library never prints: it logs through haq_ctx_set_log().
  */
 #ifndef HAQ_HAQ_H
@@ -118,9 +133,15 @@ typedef void (*haq_log_fn)(haq_ctx_t *ctx, int priority, const char *message,
  * @param ctx the context.
  * @param connected 0 when the connection to corosync was lost (every group
  *        stops delivering; the context reconnects with backoff), 1 when it
- *        is back (every group has been joined again and reports a fresh
- *        view).
+ *        is back (every group's join has been sent again; each group
+ *        reports a fresh view later, once corosync confirms its rejoin).
  * @param userdata as given to haq_ctx_set_connection_cb().
+ *
+ * Order: on a lost connection this callback (0) runs first; then, group
+ * by group, the leader callback with no leader (if the group had one) and
+ * the uncertain callback with the ids whose fate is unknown (if any). The
+ * 1 comes before any group's fresh view: do not expect a view to be there
+ * yet.
  *
  * May call any libhaq function, haq_ctx_free() included.
  */
@@ -136,6 +157,9 @@ typedef void (*haq_connection_fn)(haq_ctx_t *ctx, int connected,
  * @return 0 on success, or
  *         -EINVAL  ret is NULL;
  *         -ECONNREFUSED corosync is not running in this network namespace;
+ *         -ETIMEDOUT corosync accepts connections but does not answer
+ *                  within 2 s (stopped with SIGSTOP, or overloaded): the
+ *                  call never waits longer for it;
  *         -EACCES  corosync does not allow this user (see uidgid.d);
  *         -EPERM   the IPC server is not running as root;
  *         -ENOMEM  out of memory;
@@ -174,6 +198,10 @@ int haq_ctx_new_flags(haq_ctx_t **ret, qb_loop_t *loop, unsigned int flags);
  * Inside a callback the release is deferred until the callback returns,
  * and while haq_ctx_run() runs (called from another callback of the same
  * libqb loop) until haq_ctx_run() returns; no further callback runs.
+ *
+ * Safe in a forked child of the process that created the context: there
+ * it releases only this process's memory and descriptors, and never
+ * touches the parent's corosync connections (no leave, no finalize).
  */
 void haq_ctx_free(haq_ctx_t *ctx);
 
@@ -183,7 +211,7 @@ void haq_ctx_free(haq_ctx_t *ctx);
  * @param fn the callback, or NULL to log through libqb's qb_log (the
  *        default).
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if ctx is NULL.
+ * @return 0, or -EINVAL if ctx is NULL, -ECHILD in a forked child.
  */
 int haq_ctx_set_log(haq_ctx_t *ctx, haq_log_fn fn, void *userdata);
 
@@ -192,7 +220,7 @@ int haq_ctx_set_log(haq_ctx_t *ctx, haq_log_fn fn, void *userdata);
  * @param ctx the context.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if ctx is NULL.
+ * @return 0, or -EINVAL if ctx is NULL, -ECHILD in a forked child.
  */
 int haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
 			      void *userdata);
@@ -201,28 +229,46 @@ int haq_ctx_set_connection_cb(haq_ctx_t *ctx, haq_connection_fn fn,
  * @brief The one file descriptor to watch when not using a libqb loop.
  * @param ctx the context.
  * @return a descriptor that polls readable (POLLIN) when
- *         haq_ctx_dispatch() has work, or -EINVAL. It stays the same for
- *         the life of the context, across reconnects. Do not close it.
+ *         haq_ctx_dispatch() has work, or -EINVAL, -ECHILD (a forked
+ *         child). It stays the same for the life of the context, across
+ *         reconnects. Do not close it, read it or write to it.
+ *
+ * The loop contract: watch the descriptor for POLLIN (level-triggered),
+ * call haq_ctx_dispatch() when it is readable, and call it again while it
+ * stays readable; each call does a bounded share of the work. Everything
+ * of the context is behind this one descriptor: the corosync connections
+ * and the retry timers too (flow control retries, the join timeout, the
+ * reconnect backoff, the wait for a view's quorum state). A program that
+ * stops dispatching stops those timers: a sender waiting for room (the
+ * writable callback) must keep dispatching, or that callback never
+ * comes.
  */
 int haq_ctx_fd(haq_ctx_t *ctx);
 
 /**
  * @brief Process pending events without blocking and run their callbacks.
  * @param ctx the context.
- * @return the number of events processed (0 if none), or
- *         -EINVAL ctx is NULL; -EBUSY called from inside a callback;
+ * @return the number of events processed (>= 0; 0 if none was pending),
+ *         or
+ *         -EINVAL ctx is NULL;
+ *         -EBUSY called from inside a callback;
  *         -ECHILD the context belongs to the parent of a fork().
  *
- * Work is bounded per call, so one busy group cannot starve the loop: call
- * again while the fd stays readable.
+ * The callbacks of corosync's events run from here (with a libqb loop,
+ * from the dispatch the loop calls); only haq_release_fn and haq_log_fn
+ * may also run from other calls. Work is bounded per call, so one busy group cannot starve
+ * the loop: call it when haq_ctx_fd() is readable and again while it
+ * stays readable. The retry timers (flow control, reconnect) fire from
+ * here too: a sender waiting for the writable callback must keep calling
+ * it. Never blocks.
  */
 int haq_ctx_dispatch(haq_ctx_t *ctx);
 
 /**
  * @brief Run the loop until haq_ctx_stop().
  * @param ctx the context.
- * @return 0 after haq_ctx_stop(), or -EINVAL, -EBUSY (inside a callback),
- *         -ECHILD.
+ * @return 0 after haq_ctx_stop(), or -EINVAL, -EBUSY (inside a callback,
+ *         or haq_ctx_run() already runs), -ECHILD (a forked child).
  *
  * With a libqb loop this runs qb_loop_run() on it; without one it polls
  * haq_ctx_fd() and dispatches.
@@ -232,7 +278,7 @@ int haq_ctx_run(haq_ctx_t *ctx);
 /**
  * @brief Make haq_ctx_run() return once the current callback returns.
  * @param ctx the context.
- * @return 0, or -EINVAL.
+ * @return 0, or -EINVAL, -ECHILD (a forked child).
  */
 int haq_ctx_stop(haq_ctx_t *ctx);
 
@@ -240,7 +286,7 @@ int haq_ctx_stop(haq_ctx_t *ctx);
  * @brief This node's corosync node id.
  * @param ctx the context.
  * @param nodeid where the id is stored.
- * @return 0, or -EINVAL.
+ * @return 0, or -EINVAL, -ECHILD (a forked child).
  */
 int haq_ctx_local_nodeid(haq_ctx_t *ctx, uint32_t *nodeid);
 
@@ -289,6 +335,11 @@ typedef void (*haq_message_fn)(haq_group_t *group, uint32_t nodeid,
  *
  * The view is reported once the quorum state of the same totem ring is
  * known, so haq_view_quorate() and haq_quorum_get() agree with it.
+ * It comes before the leader callback it causes. A totem ring change that
+ * leaves the group's member list as it was gives no view (the election is
+ * still evaluated again: see haq_leader_fn). After a reconnect each group
+ * reports a fresh view once corosync confirms its rejoin, which is after
+ * the connection callback's 1.
  * May call any libhaq function.
  */
 typedef void (*haq_view_fn)(haq_group_t *group, const haq_view_t *view,
@@ -308,8 +359,11 @@ typedef void (*haq_writable_fn)(haq_group_t *group, void *userdata);
  * @param userdata as given to haq_group_send_zc().
  *
  * Runs inside a libhaq call: a dispatch, haq_group_send_zc() itself (a
- * message handed to corosync at once), haq_group_leave() or haq_ctx_free().
- * It may free or reuse the buffer; it must not call libhaq functions.
+ * message handed to corosync at once, which took a copy), haq_group_leave()
+ * or haq_ctx_free(). A buffer pool must be ready for the release running
+ * before haq_group_send_zc() returns: mark the buffer lent before the call,
+ * not after it. It may free or reuse the buffer; it must not call libhaq
+ * functions.
  */
 typedef void (*haq_release_fn)(void *data, void *userdata);
 
@@ -331,6 +385,14 @@ typedef void (*haq_release_fn)(void *data, void *userdata);
  * reaches it (a few milliseconds). There is no leader, and the callback
  * says so with nodeid 0, while the partition is not quorate or this
  * process is disconnected from corosync.
+ *
+ * Order: the callback runs when the verdict changes (and once for the
+ * first verdict after the join, even "no leader"). A view callback
+ * comes before the leader callback it causes. A totem ring change that
+ * leaves the member list as it was gives no view, but the election is
+ * evaluated again and this callback runs if its verdict changed. On a
+ * lost connection it runs (no leader) after the connection callback's 0
+ * and before the group's uncertain callback.
  */
 typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
 			      uint64_t epoch, uint32_t nodeid, uint32_t pid,
@@ -346,8 +408,10 @@ typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
  * When the connection to corosync breaks, the messages already handed to
  * corosync whose self-delivery had not come back may have reached some,
  * all or none of the members. libhaq does not resend them (that could
- * deliver them twice); it reports their ids here, after the disconnect.
- * Messages still queued are not affected: they are sent after the rejoin.
+ * deliver them twice); it reports their ids here, after the disconnect:
+ * after the connection callback's 0 and the group's leader callback with
+ * no leader. Messages still queued are not affected: they are sent after
+ * the rejoin.
  * Message ids count the group's accepted sends from 1: see
  * haq_group_next_id().
  */
@@ -388,6 +452,7 @@ typedef void (*haq_send_failed_fn)(haq_group_t *group, uint64_t first_id,
  *         -ENOTCONN corosync went away (retry after the connection callback);
  *         -EPERM the IPC server is not running as root (see
  *                HAQ_CTX_ANY_SERVER_UID);
+ *         -ECHILD the context belongs to the parent of a fork();
  *         -EACCES, -ENOMEM, -EMFILE.
  *
  * Messages sent before the first view are queued and sent once the join is
@@ -400,7 +465,7 @@ int haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret);
  * @param group the group.
  * @return the number of queued messages that had not been handed to
  *         corosync and are discarded (0 when the queue was empty), or
- *         -EINVAL.
+ *         -EINVAL, -ECHILD (a forked child).
  *
  * Inside a callback the release is deferred; no further callback runs for
  * the group. The group pointer is invalid after the call.
@@ -412,7 +477,7 @@ int haq_group_leave(haq_group_t *group);
  * @param group the group.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if group is NULL.
+ * @return 0, or -EINVAL if group is NULL, -ECHILD in a forked child.
  */
 int haq_group_set_message_cb(haq_group_t *group, haq_message_fn fn,
 			     void *userdata);
@@ -422,7 +487,7 @@ int haq_group_set_message_cb(haq_group_t *group, haq_message_fn fn,
  * @param group the group.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if group is NULL.
+ * @return 0, or -EINVAL if group is NULL, -ECHILD in a forked child.
  */
 int haq_group_set_view_cb(haq_group_t *group, haq_view_fn fn, void *userdata);
 
@@ -431,7 +496,7 @@ int haq_group_set_view_cb(haq_group_t *group, haq_view_fn fn, void *userdata);
  * @param group the group.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if group is NULL.
+ * @return 0, or -EINVAL if group is NULL, -ECHILD in a forked child.
  */
 int haq_group_set_writable_cb(haq_group_t *group, haq_writable_fn fn,
 			      void *userdata);
@@ -441,7 +506,7 @@ int haq_group_set_writable_cb(haq_group_t *group, haq_writable_fn fn,
  * @param group the group.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if group is NULL.
+ * @return 0, or -EINVAL if group is NULL, -ECHILD in a forked child.
  */
 int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
 			    void *userdata);
@@ -451,7 +516,7 @@ int haq_group_set_leader_cb(haq_group_t *group, haq_leader_fn fn,
  * @param group the group.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if group is NULL.
+ * @return 0, or -EINVAL if group is NULL, -ECHILD in a forked child.
  */
 int haq_group_set_uncertain_cb(haq_group_t *group, haq_uncertain_fn fn,
 			       void *userdata);
@@ -471,7 +536,8 @@ int haq_group_set_send_failed_cb(haq_group_t *group, haq_send_failed_fn fn,
  * @brief The id the next accepted message of this group will get.
  * @param group the group.
  * @return the id (the first message sent on a group is 1, each accepted
- *         send adds one, across reconnects), or 0 if group is NULL.
+ *         send adds one, across reconnects), or 0 if group is NULL or in a
+ *         forked child.
  */
 uint64_t haq_group_next_id(const haq_group_t *group);
 
@@ -521,8 +587,15 @@ int haq_group_sendv(haq_group_t *group, const struct iovec *iov,
  *         buffer stays the caller's.
  *
  * For large messages: the call takes constant time whatever len is, where
- * haq_group_send() copies the message first. The queue limit counts the
- * borrowed bytes like copied ones.
+ * haq_group_send() copies the message first (worth it above
+ * HAQ_MESSAGE_FRAME_MAX). The queue limit counts the borrowed bytes like
+ * copied ones.
+ *
+ * The release callback may run inside this call, before it returns: when
+ * corosync took the message (and with it a copy) at once. A buffer pool
+ * must be ready for that: count the buffer as lent before the call (and
+ * take it back if the call fails: release is not called then), and let
+ * the release put it back whenever it runs.
  */
 int haq_group_send_zc(haq_group_t *group, void *data, size_t len,
 		      haq_release_fn release, void *userdata);
@@ -532,7 +605,7 @@ int haq_group_send_zc(haq_group_t *group, void *data, size_t len,
  * @param group the group.
  * @param bytes the bound on the memory queued messages hold (at least 1);
  *        an empty queue takes any one message up to the maximum size.
- * @return 0, or -EINVAL.
+ * @return 0, or -EINVAL (bytes is 0), -ECHILD (a forked child).
  */
 int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
 
@@ -542,7 +615,7 @@ int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
  * @param bytes 1..SIZE_MAX/2; default
  *        HAQ_MESSAGE_MAX_DEFAULT. Larger incoming messages are dropped and
  *        counted.
- * @return 0, or -EINVAL.
+ * @return 0, or -EINVAL, -ECHILD (a forked child).
  */
 int haq_group_set_max_message(haq_group_t *group, size_t bytes);
 
@@ -553,7 +626,7 @@ int haq_group_set_max_message(haq_group_t *group, size_t bytes);
  * @param group the group.
  * @param bytes where the byte count is stored, or NULL.
  * @param messages where the message count is stored, or NULL.
- * @return 0, or -EINVAL.
+ * @return 0, or -EINVAL, -ECHILD (a forked child).
  */
 int haq_group_queued(const haq_group_t *group, size_t *bytes,
 		     size_t *messages);
@@ -561,14 +634,14 @@ int haq_group_queued(const haq_group_t *group, size_t *bytes,
 /**
  * @brief The group's name as given to haq_group_join().
  * @param group the group.
- * @return the name, or NULL if group is NULL.
+ * @return the name, or NULL if group is NULL or in a forked child.
  */
 const char *haq_group_name(const haq_group_t *group);
 
 /**
  * @brief The context a group belongs to.
  * @param group the group.
- * @return the context, or NULL if group is NULL.
+ * @return the context, or NULL if group is NULL or in a forked child.
  */
 haq_ctx_t *haq_group_ctx(const haq_group_t *group);
 
@@ -576,7 +649,7 @@ haq_ctx_t *haq_group_ctx(const haq_group_t *group);
  * @brief The group's current view.
  * @param group the group.
  * @return the view, valid until the next callback, or NULL before the first
- *         view (or if group is NULL).
+ *         view (or if group is NULL, or in a forked child).
  */
 const haq_view_t *haq_group_view(const haq_group_t *group);
 
@@ -588,7 +661,7 @@ const haq_view_t *haq_group_view(const haq_group_t *group);
  * @param epoch where the leadership's epoch is stored, or NULL.
  * @return 1 if this process is the leader, 0 if another member is,
  *         -ENOENT if there is no leader (no view yet, or not quorate),
- *         -EINVAL.
+ *         -EINVAL, -ECHILD (a forked child).
  */
 int haq_group_leader(const haq_group_t *group, uint32_t *nodeid,
 		     uint32_t *pid, uint64_t *epoch);
@@ -612,7 +685,8 @@ enum haq_group_counter {
  * @param group the group.
  * @param counter one of enum haq_group_counter.
  * @param value where the value is stored.
- * @return 0, or -EINVAL (NULL argument or unknown counter).
+ * @return 0, or -EINVAL (NULL argument or unknown counter), -ECHILD (a
+ *         forked child).
  */
 int haq_group_counter(const haq_group_t *group, int counter,
 		      uint64_t *value);
@@ -777,7 +851,7 @@ typedef void (*haq_quorum_fn)(haq_ctx_t *ctx, const haq_quorum_t *quorum,
  * @param ctx the context.
  * @param fn the callback, or NULL for none.
  * @param userdata passed to fn.
- * @return 0, or -EINVAL if ctx is NULL.
+ * @return 0, or -EINVAL if ctx is NULL, -ECHILD in a forked child.
  */
 int haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata);
 
@@ -786,7 +860,8 @@ int haq_ctx_set_quorum_cb(haq_ctx_t *ctx, haq_quorum_fn fn, void *userdata);
  * @param ctx the context.
  * @param ret where the snapshot pointer is stored; it is valid until the
  *        next callback or dispatch.
- * @return 0, -EINVAL, or -EAGAIN while corosync has not reported it yet.
+ * @return 0, -EINVAL, -ECHILD (a forked child), or -EAGAIN while corosync
+ *         has not reported it yet.
  */
 int haq_quorum_get(haq_ctx_t *ctx, const haq_quorum_t **ret);
 
@@ -862,7 +937,7 @@ typedef void (*haq_config_fn)(haq_ctx_t *ctx, const char *key, int event,
  * @param key the key, such as "totem.cluster_name".
  * @param value where a newly allocated copy is stored; free() it.
  * @return 0, or -EINVAL, -ENOENT (no such key), -EPROTOTYPE (the key is
- *         not a string), -ENOTCONN, -ENOMEM.
+ *         not a string), -ENOTCONN, -ENOMEM, -ECHILD (a forked child).
  */
 int haq_config_get_string(haq_ctx_t *ctx, const char *key, char **value);
 
@@ -872,7 +947,7 @@ int haq_config_get_string(haq_ctx_t *ctx, const char *key, char **value);
  * @param key the key, such as "totem.token".
  * @param value where the value is stored.
  * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE (not an unsigned integer of
- *         at most 32 bits), -ENOTCONN.
+ *         at most 32 bits), -ENOTCONN, -ECHILD (a forked child).
  */
 int haq_config_get_u32(haq_ctx_t *ctx, const char *key, uint32_t *value);
 
@@ -881,7 +956,8 @@ int haq_config_get_u32(haq_ctx_t *ctx, const char *key, uint32_t *value);
  * @param ctx the context.
  * @param key the key, such as "totem.token".
  * @param value where the value is stored.
- * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE, -ENOTCONN.
+ * @return 0, or -EINVAL, -ENOENT, -EPROTOTYPE, -ENOTCONN, -ECHILD (a
+ *         forked child).
  */
 int haq_config_get_u64(haq_ctx_t *ctx, const char *key, uint64_t *value);
 
@@ -897,7 +973,7 @@ int haq_config_cluster_name(haq_ctx_t *ctx, char **name);
  * @brief Read the configured node list (nodelist.node.*).
  * @param ctx the context.
  * @param ret where the list is stored; free it with haq_nodelist_free().
- * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM.
+ * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM, -ECHILD (a forked child).
  */
 int haq_config_nodelist(haq_ctx_t *ctx, haq_nodelist_t **ret);
 
@@ -918,7 +994,10 @@ size_t haq_nodelist_count(const haq_nodelist_t *list);
  * @brief One node of the list.
  * @param list the list.
  * @param i 0..haq_nodelist_count()-1.
- * @param nodeid where the node id is stored, or NULL.
+ * @param nodeid where the node id is stored, or NULL; 0 for an entry the
+ *        configuration gives no nodeid (possible without knet, where
+ *        corosync derives it from the address). Every entry of the
+ *        nodelist is listed, whatever its index.
  * @param name where the node's name (or NULL when it has none) is stored,
  *        or NULL; the string belongs to the list.
  * @return 0, or -EINVAL.
@@ -951,7 +1030,7 @@ const char *haq_nodelist_addr(const haq_nodelist_t *list, size_t i,
  * @param fn the callback (not NULL).
  * @param userdata passed to fn.
  * @param id where an id for haq_config_untrack() is stored, or NULL.
- * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM.
+ * @return 0, or -EINVAL, -ENOTCONN, -ENOMEM, -ECHILD (a forked child).
  */
 int haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
 		     void *userdata, uint64_t *id);
@@ -960,7 +1039,8 @@ int haq_config_track(haq_ctx_t *ctx, const char *prefix, haq_config_fn fn,
  * @brief Stop tracking.
  * @param ctx the context.
  * @param id as returned by haq_config_track().
- * @return 0, or -EINVAL, -ENOENT (no such tracking).
+ * @return 0, or -EINVAL, -ENOENT (no such tracking), -ECHILD (a forked
+ *         child).
  */
 int haq_config_untrack(haq_ctx_t *ctx, uint64_t id);
 
