@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Each adapter header compiles alone in C++ too (extern "C", casts), built
+// once per header like tests/check_adapter_header.c.
+#if defined(HAQ_TEST_GLIB)
+#include <haq/haq-glib.h>
+#elif defined(HAQ_TEST_SDEVENT)
+#include <haq/haq-sdevent.h>
+#elif defined(HAQ_TEST_UV)
+#include <haq/haq-uv.h>
+#else
+#error "build with -DHAQ_TEST_GLIB, -DHAQ_TEST_SDEVENT or -DHAQ_TEST_UV"
+#endif
+
+int
+main()
+{
+#if defined(HAQ_TEST_GLIB)
+	int (*attach)(haq_ctx_t *, GMainContext *, guint *) = haq_glib_attach;
+	int (*detach)(GMainContext *, guint) = haq_glib_detach;
+	guint id = 0;
+
+	return attach(nullptr, nullptr, &id) != -EINVAL || id != 0 ||
+	       detach(nullptr, 0) != -EINVAL;
+#elif defined(HAQ_TEST_SDEVENT)
+	int (*attach)(haq_ctx_t *, sd_event *, sd_event_source **) =
+		haq_sdevent_attach;
+	int (*detach)(sd_event_source *) = haq_sdevent_detach;
+	sd_event_source *s = nullptr;
+
+	return attach(nullptr, nullptr, &s) != -EINVAL || s != nullptr ||
+	       detach(nullptr) != -EINVAL;
+#else
+	int (*attach)(haq_ctx_t *, uv_loop_t *, uv_poll_t *) = haq_uv_attach;
+	int (*detach)(uv_poll_t *, uv_close_cb) = haq_uv_detach;
+	uv_poll_t h;
+
+	return attach(nullptr, nullptr, &h) != -EINVAL ||
+	       detach(nullptr, nullptr) != -EINVAL;
+#endif
+}
