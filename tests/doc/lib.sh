@@ -84,3 +84,48 @@ exported_symbols() {
 		awk '$2 != "A" && $2 != "a" && NF >= 3 { sub(/@.*/, "", $3); print $3 }' |
 		sort -u
 }
+
+# The adapter headers, include/haq/haq-NAME.h: header-only helpers that
+# drive a context from another loop (tests/adapters.mk). They have no
+# section-3 pages and export nothing: their functions are static inline,
+# documented in the header itself. Each needs its loop's pkg-config module.
+ADAPTER_MODULES="glib:glib-2.0 sdevent:libsystemd uv:libuv"
+
+adapter_headers() {
+	local h
+	for h in "$srcdir"/include/haq/haq-*.h; do
+		[[ -e $h ]] && echo "$h"
+	done
+}
+
+# The functions adapter header H defines, as the compiler sees them (gcc
+# -aux-info), one a line: "static int haq_uv_attach (...); /* (a, b) ..."
+# Status 2: no module is known for H; 3: its module is not installed.
+adapter_functions() { # H
+	local h=$1 name mod= m incdir tmpd rc
+	name=$(basename "$h" .h)
+	name=${name#haq-}
+	for m in $ADAPTER_MODULES; do
+		[[ ${m%%:*} == "$name" ]] && mod=${m#*:}
+	done
+	[[ -n $mod ]] || return 2
+	pkg-config --exists "$mod" || return 3
+	incdir=$(cd "$(dirname "$h")/.." && pwd)
+	tmpd=$(mktemp -d)
+	printf '#include <haq/%s>\n' "$(basename "$h")" >"$tmpd/aux.c"
+	# shellcheck disable=SC2046 # pkg-config prints several words on purpose
+	"$CC" -std=gnu11 -fsyntax-only -aux-info "$tmpd/aux" -I"$incdir" \
+		$(pkg-config --cflags libqb "$mod") "$tmpd/aux.c" >&2
+	rc=$?
+	if ((rc == 0)); then
+		grep -F "/* $incdir/haq/$(basename "$h"):" "$tmpd/aux" |
+			sed -E 's@^/\*[^*]*\*/ *@@'
+	fi
+	rm -rf "$tmpd"
+	return $rc
+}
+
+# The name of the function a declaration line of adapter_functions defines.
+decl_name() {
+	awk '{ if (match($0, /[A-Za-z_][A-Za-z_0-9]* \(/)) print substr($0, RSTART, RLENGTH - 2) }'
+}
