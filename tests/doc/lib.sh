@@ -102,7 +102,7 @@ adapter_headers() {
 # -aux-info), one a line: "static int haq_uv_attach (...); /* (a, b) ..."
 # Status 2: no module is known for H; 3: its module is not installed.
 adapter_functions() { # H
-	local h=$1 name mod= m incdir tmpd rc
+	local h=$1 name mod='' m incdir tmpd rc
 	name=$(basename "$h" .h)
 	name=${name#haq-}
 	for m in $ADAPTER_MODULES; do
