@@ -50,7 +50,7 @@ extern "C" {
 /** Major version of the headers this program was compiled with. */
 #define HAQ_VERSION_MAJOR 0
 /** Minor version of the headers this program was compiled with. */
-#define HAQ_VERSION_MINOR 1
+#define HAQ_VERSION_MINOR 2
 /** Patch version of the headers this program was compiled with. */
 #define HAQ_VERSION_PATCH 0
 /** Compile-time version as one number: (major << 16) | (minor << 8) | patch. */
