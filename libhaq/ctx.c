@@ -241,6 +241,7 @@ haq__ctx_quorum_changed(haq_ctx_t *ctx, const struct haq_quorum *q,
 {
 	ctx->quorum = q;
 	ctx->quorum_done_seq = done_seq;
+	haq__verdicts_add(&ctx->verdicts, done_seq, q->quorate);
 	/* The application hears of the quorum before the views it explains. */
 	if (notify && !haq__ctx_call(ctx, quorum_fn, quorum_ud, q)) {
 		return;

@@ -140,11 +140,11 @@ haq__is_self(const struct haq_group *g, uint32_t nodeid, uint32_t pid)
 	       pid == (uint32_t)g->ctx->owner_pid;
 }
 
-/* The quorum verdict the group's views carry now. */
+/* The quorum verdict of ring ring_seq (holdq.h: its own ring's only). */
 static inline int
-haq__group_quorate(const struct haq_group *g)
+haq__group_verdict(const struct haq_group *g, uint64_t ring_seq)
 {
-	return g->ctx->quorum ? g->ctx->quorum->quorate : 0;
+	return haq__verdicts_get(&g->ctx->verdicts, ring_seq);
 }
 
 /* group_rx.c: the receive path. */

@@ -24,7 +24,7 @@ report_leader(struct haq_group *g)
 			 g->name,
 			 g->ctx->conn != HAQ_CONN_UP ? "disconnected"
 			 : !e->synced ? "waiting for the leader's word"
-			 : haq__group_quorate(g) ? "no members"
+			 : g->view.quorate ? "no members"
 						 : "not quorate");
 	}
 	(void)haq__group_call(g, on_leader, self, e->epoch, e->nodeid, e->pid);
@@ -65,7 +65,7 @@ haq__leader_elect(struct haq_group *g, uint64_t ring_seq, bool self_joining)
 		return;
 	}
 	rc = haq__election_view(e, ring_seq, g->view.members, g->view.nmembers,
-				haq__group_quorate(g), self_joining);
+				haq__group_verdict(g, ring_seq), self_joining);
 	if (rc < 0) {
 		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory",
 			 g->name);

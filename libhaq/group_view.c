@@ -112,7 +112,7 @@ haq__view_apply(struct haq_group *g, struct haq_view *v, bool ring_change)
 	bool self_joining = false;
 
 	v->seq = ++g->view_seq;
-	v->quorate = haq__group_quorate(g);
+	v->quorate = haq__group_verdict(g, v->ring_seq);
 	qsort(v->members, v->nmembers, sizeof(*v->members), haq__memb_cmp);
 	cut_partials(g, v);
 	if (haq__memb_contains(v->members, v->nmembers, g->ctx->local_nodeid,

@@ -23,6 +23,8 @@
 
 #include <haq/haq.h>
 
+#include "holdq.h"
+
 #define HAQ_EXPORT __attribute__((visibility("default")))
 
 /* Events one dispatch call takes from one corosync connection. */
@@ -174,6 +176,7 @@ struct haq_ctx {
 	/* The quorum state the votequorum service keeps and fans out. */
 	const struct haq_quorum *quorum;
 	uint64_t quorum_done_seq; /* ring whose quorum verdict arrived */
+	struct haq_verdicts verdicts; /* the last rings' verdicts */
 	/* The service that alone had events at the last full look. */
 	struct haq_service *hot;
 	unsigned int hot_rounds;

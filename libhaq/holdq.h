@@ -51,6 +51,49 @@ haq__holdq_ready(uint64_t ring_seq, uint64_t done_seq)
 	return ring_seq != 0 && done_seq >= ring_seq;
 }
 
+/*
+ * The quorum verdicts of the last few rings, as votequorum gave them: a
+ * view or totem change carries the verdict of its own ring only. votequorum
+ * may report two rings before CPG reports the first; a ring whose verdict
+ * never came (a node that formed a ring alone and was merged again before
+ * votequorum spoke of it) is not quorate: a later ring's verdict says
+ * nothing of it.
+ */
+#define HAQ_VERDICTS 16
+
+struct haq_verdicts {
+	uint64_t ring[HAQ_VERDICTS];
+	int quorate[HAQ_VERDICTS];
+	unsigned int next;
+};
+
+static inline void
+haq__verdicts_add(struct haq_verdicts *v, uint64_t ring_seq, int quorate)
+{
+	unsigned int i = v->next++ % HAQ_VERDICTS;
+
+	v->ring[i] = ring_seq;
+	v->quorate[i] = quorate;
+}
+
+/* The verdict for ring_seq: 1 or 0, and 0 when none is known. */
+static inline int
+haq__verdicts_get(const struct haq_verdicts *v, uint64_t ring_seq)
+{
+	if (ring_seq == 0) {
+		return 0;
+	}
+	/* Newest first: a ring reported twice keeps its latest verdict. */
+	for (unsigned int k = 0; k < HAQ_VERDICTS && k < v->next; k++) {
+		unsigned int i = (v->next - 1 - k) % HAQ_VERDICTS;
+
+		if (v->ring[i] == ring_seq) {
+			return v->quorate[i];
+		}
+	}
+	return 0;
+}
+
 static inline bool
 haq__holdq_empty(const struct haq_holdq *q)
 {

@@ -271,6 +271,8 @@ vq_connect(struct haq_service *s)
 	vq->quorum.ring_seq = 0;
 	vq->done_seq = 0;
 	ctx->quorum_done_seq = 0;
+	/* A corosync started afresh may number its rings from scratch. */
+	memset(&ctx->verdicts, 0, sizeof(ctx->verdicts));
 	/* The context value passed to the callbacks is the trackstart one. */
 	err = votequorum_trackstart(vq->handle, (uint64_t)(uintptr_t)vq,
 				    CS_TRACK_CHANGES);

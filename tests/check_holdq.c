@@ -121,6 +121,36 @@ START_TEST(test_clear_frees_views)
 }
 END_TEST
 
+/*
+ * The race seen on a real cluster: a node formed ring 104 alone (not
+ * quorate, and votequorum never gave its verdict) and was merged into
+ * ring 108 (quorate) at once; its view of ring 104 must not take ring
+ * 108's verdict. Verdicts that did come are kept, newest first.
+ */
+START_TEST(test_verdict_of_own_ring_only)
+{
+	struct haq_verdicts v = {0};
+
+	ck_assert_int_eq(haq__verdicts_get(&v, 100), 0);
+	haq__verdicts_add(&v, 100, 1);
+	haq__verdicts_add(&v, 108, 1);
+	ck_assert_int_eq(haq__verdicts_get(&v, 100), 1);
+	ck_assert_int_eq(haq__verdicts_get(&v, 104), 0); /* never given */
+	ck_assert_int_eq(haq__verdicts_get(&v, 108), 1);
+	ck_assert_int_eq(haq__verdicts_get(&v, 0), 0);
+	/* The same ring reported again: the latest verdict counts. */
+	haq__verdicts_add(&v, 108, 0);
+	ck_assert_int_eq(haq__verdicts_get(&v, 108), 0);
+	/* Old rings fall out of the history: unknown, so not quorate. */
+	for (uint64_t r = 200; r < 200 + HAQ_VERDICTS; r++) {
+		haq__verdicts_add(&v, r, 1);
+	}
+	ck_assert_int_eq(haq__verdicts_get(&v, 100), 0);
+	ck_assert_int_eq(haq__verdicts_get(&v, 200), 1);
+	ck_assert_int_eq(haq__verdicts_get(&v, 199 + HAQ_VERDICTS), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -130,5 +160,6 @@ main(void)
 	ADD_TCASE(s, test_ringless_view_takes_next_totem_ring, 5);
 	ADD_TCASE(s, test_force_after_timeout, 5);
 	ADD_TCASE(s, test_clear_frees_views, 5);
+	ADD_TCASE(s, test_verdict_of_own_ring_only, 5);
 	return run_suite(s);
 }

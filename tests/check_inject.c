@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <corosync/cpg.h>
+#include <corosync/votequorum.h>
 
 /* A message whose payload starts so is refused for good when armed. */
 #define REFUSE_MARK "REFUSE"
@@ -69,6 +70,59 @@ poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		return -1;
 	}
 	return real(fds, nfds, timeout);
+}
+
+/*
+ * votequorum's callbacks of the one context created while vq_wrap_next is
+ * set go through the wrappers below, which can drop the quorum verdict of
+ * a ring in which this node is alone (as when corosync forms a ring alone
+ * and is merged again before votequorum speaks of it).
+ */
+static bool vq_wrap_next;
+static bool vq_drop_alone;
+static int vq_dropped;
+static uint32_t vq_last_nodes;
+static votequorum_callbacks_t vq_real;
+
+static void
+wrap_quorum(votequorum_handle_t h, uint64_t context, uint32_t quorate,
+	    uint32_t n, votequorum_node_t nodes[])
+{
+	if (vq_drop_alone && vq_last_nodes == 1 && !quorate) {
+		vq_dropped++;
+		return;
+	}
+	vq_real.votequorum_quorum_notify_fn(h, context, quorate, n, nodes);
+}
+
+static void
+wrap_nodelist(votequorum_handle_t h, uint64_t context,
+	      votequorum_ring_id_t ring_id, uint32_t n, uint32_t nodes[])
+{
+	vq_last_nodes = n;
+	vq_real.votequorum_nodelist_notify_fn(h, context, ring_id, n, nodes);
+}
+
+cs_error_t
+votequorum_initialize(votequorum_handle_t *handle,
+		      votequorum_callbacks_t *callbacks)
+{
+	static cs_error_t (*real)(votequorum_handle_t *,
+				  votequorum_callbacks_t *);
+	votequorum_callbacks_t wrapped;
+
+	if (!real) {
+		real = dlsym(RTLD_NEXT, "votequorum_initialize");
+	}
+	if (!vq_wrap_next) {
+		return real(handle, callbacks);
+	}
+	vq_wrap_next = false;
+	vq_real = *callbacks;
+	wrapped = *callbacks;
+	wrapped.votequorum_quorum_notify_fn = wrap_quorum;
+	wrapped.votequorum_nodelist_notify_fn = wrap_nodelist;
+	return real(handle, &wrapped);
 }
 
 struct probe {
@@ -213,6 +267,116 @@ START_TEST(test_run_reports_poll_failure)
 }
 END_TEST
 
+struct racer {
+	uint64_t ring;
+	uint64_t ring_before;
+	size_t members;
+	int alone_quorate_views;
+	int alone_leader_claims;
+	int forced;
+	uint32_t leader;
+};
+
+static void
+racer_view(haq_group_t *g, const haq_view_t *v, void *ud)
+{
+	struct racer *r = ud;
+
+	r->members = haq_view_member_count(v);
+	haq_view_ring(v, NULL, &r->ring);
+	if (r->members == 1 && haq_view_quorate(v) == 1) {
+		r->alone_quorate_views++;
+	}
+}
+
+static void
+racer_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	     uint32_t pid, void *ud)
+{
+	struct racer *r = ud;
+
+	r->leader = nodeid;
+	if (is_leader && r->members == 1) {
+		r->alone_leader_claims++;
+	}
+}
+
+static void
+racer_log(haq_ctx_t *ctx, int priority, const char *msg, void *ud)
+{
+	if (strstr(msg, "no quorum state for ring")) {
+		((struct racer *)ud)->forced++;
+	}
+}
+
+static bool
+racer_alone(void *arg)
+{
+	return vq_dropped > 0;
+}
+
+static bool
+racer_merged(void *arg)
+{
+	struct racer *r = arg;
+
+	return r->members == 3 && r->leader == 1 && r->ring > r->ring_before;
+}
+
+/*
+ * The race seen on a real cluster (a leader's link flapping): node 3 forms
+ * a ring alone and is merged again before votequorum gives that ring's
+ * verdict; its view of the lone ring must not take the merged ring's
+ * "quorate", so it never names itself leader of a group of one. Staged
+ * here by dropping the lone ring's verdict and healing at once.
+ */
+START_TEST(test_lone_ring_never_takes_a_later_verdict)
+{
+	struct racer r = {0};
+	haq_ctx_t *ctx[3];
+	haq_group_t *g[3];
+	char name[64];
+
+	unique_group(name, sizeof(name), "race");
+	for (int i = 0; i < 3; i++) {
+		cluster_enter_node(i + 1);
+		vq_wrap_next = i == 2;
+		ck_assert_int_eq(haq_ctx_new(&ctx[i], NULL), 0);
+		ck_assert_int_eq(haq_group_join(ctx[i], name, &g[i]), 0);
+	}
+	haq_ctx_set_log(ctx[2], racer_log, &r);
+	haq_group_set_view_cb(g[2], racer_view, &r);
+	haq_group_set_leader_cb(g[2], racer_leader, &r);
+	ck_assert(pump_until(ctx, 3, 15000, racer_merged, &r));
+	/* Settle: every callback of the first view has run. */
+	(void)pump_until(ctx, 3, 1000, NULL, NULL);
+	r.ring_before = r.ring;
+	vq_drop_alone = true;
+	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
+	ck_assert_msg(pump_until(ctx, 3, 20000, racer_alone, &r),
+		      "node 3 never formed a ring alone");
+	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
+	ck_assert_msg(pump_until(ctx, 3, 30000, racer_merged, &r),
+		      "no merge: members %zu leader %u", r.members, r.leader);
+	vq_drop_alone = false;
+	/* The race was staged: the lone view waited for the merged verdict. */
+	ck_assert_msg(r.forced == 0,
+		      "the merge came after the hold ran out: not staged");
+	ck_assert_int_eq(r.alone_quorate_views, 0);
+	ck_assert_int_eq(r.alone_leader_claims, 0);
+	for (int i = 0; i < 3; i++) {
+		haq_ctx_free(ctx[i]);
+	}
+}
+END_TEST
+
+static void
+heal_all(void)
+{
+	cluster_cmd("heal 3");
+	cluster_cmd("wait-members 1 3 30");
+}
+
 int
 main(void)
 {
@@ -221,5 +385,12 @@ main(void)
 	ADD_TCASE(s, test_refused_message_reported, 60);
 	ADD_TCASE(s, test_unconfirmed_join_redone, 90);
 	ADD_TCASE(s, test_run_reports_poll_failure, 30);
+	{
+		TCase *tc = tcase_create("test_lone_ring_never_takes_a_later_verdict");
+
+		tcase_add_unchecked_fixture(tc, NULL, heal_all);
+		add_tcase(s, tc, test_lone_ring_never_takes_a_later_verdict,
+			  120);
+	}
 	return run_suite(s);
 }

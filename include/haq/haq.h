@@ -777,6 +777,12 @@ uint64_t haq_view_seq(const haq_view_t *view);
  * @brief Whether the partition was quorate for this view's ring.
  * @param view the view.
  * @return 1 quorate, 0 not, -EINVAL.
+ *
+ * The verdict is votequorum's for this very ring, never a later ring's: a
+ * ring that was overtaken before votequorum gave its verdict (a node that
+ * formed a ring alone and was merged again at once) is reported not
+ * quorate, and elects no leader. The quorum state haq_quorum_get() gives
+ * during the callback may then already be the later ring's.
  */
 int haq_view_quorate(const haq_view_t *view);
 
