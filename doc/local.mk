@@ -46,6 +46,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_ctx.3 \
 	doc/man3/haq_group_join.3 \
 	doc/man3/haq_group_leader.3 \
+	doc/man3/haq_group_leader_state.3 \
 	doc/man3/haq_group_leave.3 \
 	doc/man3/haq_group_name.3 \
 	doc/man3/haq_group_next_id.3 \
@@ -70,6 +71,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_grouplist_name.3 \
 	doc/man3/haq_grouplist_t.3 \
 	doc/man3/haq_leader_fn.3 \
+	doc/man3/haq_leader_state.3 \
 	doc/man3/haq_log_fn.3 \
 	doc/man3/haq_log_priority.3 \
 	doc/man3/haq_message_fn.3 \

@@ -7,6 +7,20 @@
 
 #include <errno.h>
 
+/* "No leader" or "not told yet": see enum haq_leader_state. */
+static int
+leader_state(const struct haq_group *g)
+{
+	if (g->election.nodeid) {
+		return HAQ_LEADER_KNOWN;
+	}
+	if (g->ctx->conn == HAQ_CONN_UP && g->joined && g->have_view &&
+	    g->view.quorate && !g->election.synced) {
+		return HAQ_LEADER_PENDING;
+	}
+	return HAQ_LEADER_NONE;
+}
+
 /* Tell the application (and the log) who leads now. */
 static void
 report_leader(struct haq_group *g)
@@ -23,7 +37,8 @@ report_leader(struct haq_group *g)
 		haq__log(g->ctx, HAQ_LOG_INFO, "group %s: no leader (%s)",
 			 g->name,
 			 g->ctx->conn != HAQ_CONN_UP ? "disconnected"
-			 : !e->synced ? "waiting for the leader's word"
+			 : leader_state(g) == HAQ_LEADER_PENDING
+				 ? "waiting for the leader's word"
 			 : g->view.quorate ? "no members"
 						 : "not quorate");
 	}
@@ -121,6 +136,14 @@ haq__leader_lost(struct haq_group *g)
 }
 
 HAQ_EXPORT int
+haq_group_leader_state(const haq_group_t *g)
+{
+	int rc = haq__group_enter(g, 0);
+
+	return rc < 0 ? rc : leader_state(g);
+}
+
+HAQ_EXPORT int
 haq_group_leader(const haq_group_t *g, uint32_t *nodeid, uint32_t *pid,
 		 uint64_t *epoch)
 {
@@ -130,7 +153,7 @@ haq_group_leader(const haq_group_t *g, uint32_t *nodeid, uint32_t *pid,
 		return rc;
 	}
 	if (!g->election.nodeid) {
-		return -ENOENT;
+		return leader_state(g) == HAQ_LEADER_PENDING ? -EAGAIN : -ENOENT;
 	}
 	if (nodeid) {
 		*nodeid = g->election.nodeid;

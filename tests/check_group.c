@@ -1127,6 +1127,77 @@ START_TEST(test_backlog_is_taken_in_bounded_shares_in_order)
 }
 END_TEST
 
+/* What a joiner's leader callbacks said, and what it could ask then. */
+struct told {
+	int calls;
+	uint32_t first_nodeid;
+	int first_state;
+	int first_rc;
+	uint32_t nodeid;
+	int state;
+};
+
+static void
+told_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	    uint32_t pid, void *ud)
+{
+	struct told *t = ud;
+	int state = haq_group_leader_state(g);
+	int rc = haq_group_leader(g, NULL, NULL, NULL);
+
+	if (t->calls++ == 0) {
+		t->first_nodeid = nodeid;
+		t->first_state = state;
+		t->first_rc = rc;
+	}
+	t->nodeid = nodeid;
+	t->state = state;
+}
+
+static bool
+told_known(void *arg)
+{
+	struct told *t = arg;
+
+	return t->nodeid != 0 && t->state == HAQ_LEADER_KNOWN;
+}
+
+/*
+ * nodeid 0 in the leader callback says which of its two meanings it has:
+ * a process that joins a group with a leader is first told "pending"
+ * (haq_group_leader() answers -EAGAIN), then the leader, once the
+ * leader's announcement reached it.
+ */
+START_TEST(test_joiner_told_pending_then_leader)
+{
+	struct told a = {0}, b = {0};
+	haq_ctx_t *ctx[2];
+	haq_group_t *g[2];
+	char name[64];
+
+	unique_group(name, sizeof(name), "pending");
+	for (int i = 0; i < 2; i++) {
+		cluster_enter_node(i + 1);
+		ck_assert_int_eq(haq_ctx_new(&ctx[i], NULL), 0);
+	}
+	ck_assert_int_eq(haq_group_join(ctx[0], name, &g[0]), 0);
+	haq_group_set_leader_cb(g[0], told_leader, &a);
+	ck_assert(pump_until(ctx, 1, 10000, told_known, &a));
+	ck_assert_int_eq(a.first_state, HAQ_LEADER_KNOWN); /* alone: knows */
+	ck_assert_int_eq(haq_group_join(ctx[1], name, &g[1]), 0);
+	haq_group_set_leader_cb(g[1], told_leader, &b);
+	ck_assert(pump_until(ctx, 2, 10000, told_known, &b));
+	ck_assert_uint_eq(b.first_nodeid, 0);
+	ck_assert_int_eq(b.first_state, HAQ_LEADER_PENDING);
+	ck_assert_int_eq(b.first_rc, -EAGAIN);
+	ck_assert_uint_eq(b.nodeid, a.nodeid);
+	ck_assert_int_eq(haq_group_leader(g[1], NULL, NULL, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		haq_ctx_free(ctx[i]);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1150,6 +1221,7 @@ main(void)
 	ADD_TCASE(s, test_leave_reports_discarded_messages, 20);
 	ADD_TCASE(s, test_one_leader_same_epoch_everywhere, 30);
 	ADD_TCASE(s, test_view_before_the_leader_it_makes, 30);
+	ADD_TCASE(s, test_joiner_told_pending_then_leader, 30);
 	ADD_TCASE(s, test_busy_group_does_not_starve_another, 40);
 	ADD_TCASE(s, test_backlog_is_taken_in_bounded_shares_in_order, 60);
 	return run_suite(s);

@@ -300,6 +300,7 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG_NULL(haq_group_ctx(NULL));
 	BAD_ARG_NULL(haq_group_view(NULL));
 	BAD_ARG(haq_group_leader(NULL, &u32, &u32, &u64), -EINVAL);
+	BAD_ARG(haq_group_leader_state(NULL), -EINVAL);
 	BAD_ARG(haq_group_counter(NULL, HAQ_COUNTER_SENT, &u64), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
 
@@ -417,6 +418,7 @@ START_TEST(test_invalid_args_with_a_context)
 	/* Before the first view: no view, no leader. */
 	ck_assert_ptr_null(haq_group_view(g));
 	ck_assert_int_eq(haq_group_leader(g, NULL, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(haq_group_leader_state(g), HAQ_LEADER_NONE);
 
 	/* Send. */
 	BAD_ARG(haq_group_send(g, NULL, 1), -EINVAL);
@@ -1777,6 +1779,7 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_set_send_failed_cb(g, NULL, NULL));
 	CHILD_ECHILD(haq_group_queued(g, &bytes, &msgs));
 	CHILD_ECHILD(haq_group_leader(g, &u32, &pid32, &u64));
+	CHILD_ECHILD(haq_group_leader_state(g));
 	CHILD_ECHILD(haq_group_counter(g, HAQ_COUNTER_SENT, &u64));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));

@@ -194,6 +194,7 @@ START_TEST(test_partition_and_heal)
 	ck_assert_uint_eq(n[2].qnodes, 1);
 	ck_assert(!n[2].is_leader);
 	ck_assert_int_eq(haq_group_leader(n[2].g, NULL, NULL, NULL), -ENOENT);
+	ck_assert_int_eq(haq_group_leader_state(n[2].g), HAQ_LEADER_NONE);
 
 	epoch_before = n[0].epoch;
 	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
