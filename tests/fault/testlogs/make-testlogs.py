@@ -68,6 +68,14 @@ L = base()
 L["b"][L["b"].index("leader self=0 epoch=524289 node=1 pid=101")] = "leader self=1 epoch=524289 node=2 pid=202"
 write("two-leaders", L, "leader-epoch")
 
+# B claims a leadership of its own (a later epoch, as a cut-off leader's
+# successor would) while A still leads: the epochs differ, yet two
+# processes lead at once. A's leadership ends only when its log does.
+L = base()
+i = L["b"].index("leader self=0 epoch=786433 node=1 pid=101")
+L["b"][i] = "leader self=1 epoch=786434 node=2 pid=202"
+write("leaders-overlap", L, "leader-overlap")
+
 L = base()
 L["c"][L["c"].index("leader self=0 epoch=0 node=0 pid=0")] = "leader self=1 epoch=524288 node=3 pid=303"
 write("leader-unquorate", L, "leader-quorum")
