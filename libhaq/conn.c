@@ -343,6 +343,7 @@ conn_destroy(struct haq_service *s, bool finalize)
 static const struct haq_service_ops conn_ops = {
 	.name = "connection",
 	.order = -1,
+	.dispatch_while_down = true,
 	.connect = conn_connect,
 	.dispatch = probe_dispatch,
 	.deadline = conn_deadline,

@@ -615,6 +615,11 @@ haq_ctx_dispatch(haq_ctx_t *ctx)
 			if (s->dead || s->fd < 0) {
 				continue;
 			}
+			if (ctx->conn != HAQ_CONN_UP && s->ops->connect &&
+			    !s->ops->dispatch_while_down) {
+				/* Reconnecting: see dispatch_while_down. */
+				continue;
+			}
 			events += s->ops->dispatch(s, ev[i].events);
 			if (n == 1 && !s->dead && s->fd >= 0 && !s->held &&
 			    s != &ctx->timer) {

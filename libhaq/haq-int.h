@@ -93,6 +93,13 @@ struct haq_service_ops {
 	/* Lower first: votequorum is dispatched before the groups. */
 	int order;
 	/*
+	 * A service with a connect op is dispatched only while the context
+	 * is connected: during a reconnect its events wait until the
+	 * connection callback said 1, so that callback comes before the
+	 * fresh views. The reconnect's own probe sets this.
+	 */
+	bool dispatch_while_down;
+	/*
 	 * Open the connection(s) to corosync and watch the descriptor with
 	 * haq__watch_add(). 0 or -errno; on failure nothing stays open.
 	 */
