@@ -16,7 +16,11 @@ for dir in "$here"/testlogs/*/; do
 	case_=$(basename "$dir")
 	expect=$(<"$dir/expect")
 	n=$((n + 1))
-	out=$("$check" "$dir"/*.log 2>&1)
+	args=()
+	if [[ -f $dir/args ]]; then
+		read -ra args <"$dir/args"
+	fi
+	out=$("$check" "${args[@]}" "$dir"/*.log 2>&1)
 	rc=$?
 	if [[ $expect == OK ]]; then
 		if ((rc == 0)); then

@@ -27,7 +27,7 @@ def stamp(lines, start=0):
     return out
 def load(name):
     return open(os.path.join(src, name + ".ev")).read().strip("\n").split("\n")
-def write(case, logs, expect, truncate=None):
+def write(case, logs, expect, truncate=None, args=None):
     d = os.path.join(dst, case)
     os.makedirs(d, exist_ok=True)
     for n, lines in logs.items():
@@ -36,6 +36,8 @@ def write(case, logs, expect, truncate=None):
             text += stamp(["deliver from=2/22 inc=y2 se"], len(lines))[0]
         open(os.path.join(d, n + ".log"), "w").write(text)
     open(os.path.join(d, "expect"), "w").write(expect + "\n")
+    if args:
+        open(os.path.join(d, "args"), "w").write(args + "\n")
 def base():
     return {"a": load("A"), "b": load("B"), "c": load("C")}
 def swap(lines, x, y):
@@ -74,7 +76,8 @@ write("two-leaders", L, "leader-epoch")
 L = base()
 i = L["b"].index("leader self=0 epoch=786433 node=1 pid=101")
 L["b"][i] = "leader self=1 epoch=786434 node=2 pid=202"
-write("leaders-overlap", L, "leader-overlap")
+write("leaders-overlap", L, "leader-overlap", args="--leader-overlap")
+write("leaders-overlap-counted", L, "OK")
 
 L = base()
 L["c"][L["c"].index("leader self=0 epoch=0 node=0 pid=0")] = "leader self=1 epoch=524288 node=3 pid=303"
