@@ -50,7 +50,7 @@ extern "C" {
 /** Major version of the headers this program was compiled with. */
 #define HAQ_VERSION_MAJOR 0
 /** Minor version of the headers this program was compiled with. */
-#define HAQ_VERSION_MINOR 2
+#define HAQ_VERSION_MINOR 3
 /** Patch version of the headers this program was compiled with. */
 #define HAQ_VERSION_PATCH 0
 /** Compile-time version as one number: (major << 16) | (minor << 8) | patch. */
@@ -372,32 +372,47 @@ typedef void (*haq_release_fn)(void *data, void *userdata);
  * @param group the group.
  * @param is_leader 1 when this process is now the leader, else 0.
  * @param epoch the leadership's fencing token (0 when there is no leader):
- *        it strictly increases with each new leadership.
+ *        it strictly increases with each new leadership, over the group's
+ *        history (see haq_group_leader() for what that rests on).
  * @param nodeid the leader's node id (0 when there is no leader).
  * @param pid the leader's process id (0 when there is no leader).
  * @param userdata as given to haq_group_set_leader_cb().
  *
- * Every member names the same leader from the agreed views, without a
- * vote: after a totem ring change it is the lowest (nodeid, pid); within a
- * ring it stays while it is a member (a join never moves it), and when it
- * leaves the lowest member that knew the ring's history follows. A process
- * that joins within a ring names no leader until the leader's announcement
- * reaches it through the agreed stream (milliseconds on a quiet LAN;
- * 12-180 ms was measured under load and seconds on a slow link).
+ * Every member names the same leader at the same point of the agreed
+ * stream (see haq_group_leader()): leadership is sticky. A leader keeps
+ * its leadership and its epoch through every view change after which it
+ * is still a member of a quorate partition (joins, merges and heals,
+ * other members leaving, other nodes failing): no callback runs for it.
+ * A new leader is elected only when there is none: the lowest eligible
+ * (nodeid, pid) of the view (haq_group_set_eligible()). After any view
+ * change, members that do not know the leader (a joiner, the side of a
+ * heal that had none) name none until the leader's word reaches them
+ * through the agreed stream (milliseconds on a quiet LAN; 12-180 ms was
+ * measured under load and seconds on a slow link).
+ *
+ * is_leader is 1 only while this process holds a lease (haq_group_lease()):
+ * a leader cut off from the quorate partition demotes itself (is_leader 0)
+ * before any other member can be told it leads. Guarantee: at no moment
+ * are two processes leaders (is_leader 1 and not yet told 0), provided
+ * every leader's process runs and the clocks of the nodes advance at the
+ * same rate. With two_node, or a quorum policy that lets two partitions
+ * be quorate at once, this cannot hold; the epoch still tells the
+ * leaderships apart, so a resource that checks it refuses the older.
  *
  * nodeid 0 means one of two things, which haq_group_leader_state() tells
  * apart from inside the callback: HAQ_LEADER_NONE, there is no leader
- * (the partition is not quorate, or this process is disconnected from
- * corosync), or HAQ_LEADER_PENDING, the partition is quorate and has a
- * leader this process has not been told of yet.
+ * (the partition is not quorate, no member is eligible, or this process
+ * is disconnected from corosync), or HAQ_LEADER_PENDING, the partition is
+ * quorate and this process waits for the agreed word on its leader (or, as
+ * the new leader, for the takeover delay of haq_group_leader_timing()).
  *
  * Order: the callback runs when the verdict changes (and once for the
  * first verdict after the join, even "no leader"). A view callback
- * comes before the leader callback it causes. A totem ring change that
- * leaves the member list as it was gives no view, but the election is
- * evaluated again and this callback runs if its verdict changed. On a
- * lost connection it runs (no leader) after the connection callback's 0
- * and before the group's uncertain callback.
+ * comes before the leader callback it causes. On a lost connection it
+ * runs (no leader) after the connection callback's 0 and before the
+ * group's uncertain callback. It does not run for this process's own
+ * haq_group_resign(), haq_group_leave() or haq_ctx_free(): the caller
+ * knows.
  */
 typedef void (*haq_leader_fn)(haq_group_t *group, int is_leader,
 			      uint64_t epoch, uint32_t nodeid, uint32_t pid,
@@ -665,11 +680,23 @@ const haq_view_t *haq_group_view(const haq_group_t *group);
  * @param pid where the leader's process id is stored, or NULL.
  * @param epoch where the leadership's epoch is stored, or NULL.
  * @return 1 if this process is the leader, 0 if another member is,
- *         -ENOENT if there is no leader (no view yet, not quorate, or
- *                 disconnected),
- *         -EAGAIN if the partition has a leader this process has not been
- *                 told of yet (see haq_group_leader_state()),
+ *         -ENOENT if there is no leader (no view yet, not quorate, no
+ *                 member eligible, or disconnected),
+ *         -EAGAIN if this process waits for the agreed word on the leader
+ *                 (see haq_group_leader_state()),
  *         -EINVAL, -ECHILD (a forked child).
+ *
+ * What the epoch's monotonicity rests on: a new leadership takes an epoch
+ * above every epoch the members of its quorate partition have seen (each
+ * member tells its highest in the agreed stream), and at least one member
+ * of any quorate partition was in the previous one, as quorum needs a
+ * majority of the same votes. When every member's memory is lost at
+ * once (all processes restarted, with corosync's ring ids wiped or not),
+ * the epoch is taken from the wall clock instead: the first leadership
+ * after such a cold start has an epoch of at least the electing members'
+ * CLOCK_REALTIME in microseconds, so epochs stay increasing as long as
+ * the restart takes longer than the clocks' offset between the nodes and
+ * the group had fewer than a million leaderships per second.
  */
 int haq_group_leader(const haq_group_t *group, uint32_t *nodeid,
 		     uint32_t *pid, uint64_t *epoch);
@@ -679,8 +706,9 @@ enum haq_leader_state {
 	/** No leader: not quorate, not joined, or disconnected. */
 	HAQ_LEADER_NONE = 0,
 	/**
-	 * Quorate, with a leader this process has not been told of yet: it
-	 * joined within a ring and waits for the leader's announcement.
+	 * Quorate, and this process waits for the agreed word on its leader
+	 * (after a view change it was not part of the leader's side of),
+	 * or it was elected and waits for its takeover delay.
 	 */
 	HAQ_LEADER_PENDING = 1,
 	/** A leader is known: haq_group_leader() names it. */
@@ -699,6 +727,113 @@ enum haq_leader_state {
  */
 int haq_group_leader_state(const haq_group_t *group);
 
+/**
+ * @brief Step down as leader, once this process's service has stopped.
+ * @param group the group.
+ * @return 0: from this call on, this process is not the leader
+ *         (haq_group_lease() answers 0); its resignation follows its
+ *         messages already queued through the agreed stream, and at its
+ *         delivery the group elects another eligible member (this one
+ *         again only if no other is eligible, at a later election),
+ *         -EPERM this process is not the leader (another member leads,
+ *                there is none, or it was not told yet),
+ *         -ENOMEM, -EINVAL (NULL group, or a group already left),
+ *         -ECHILD (a forked child), -ENOTCONN (disconnected: then this
+ *         process is not the leader anyway).
+ *
+ * This is the handover without overlap: call it after the service
+ * stopped; the next leader is told only after the resignation is
+ * delivered. The leader callback does not run for the caller.
+ */
+int haq_group_resign(haq_group_t *group);
+
+/**
+ * @brief Say whether this process may be elected leader.
+ * @param group the group.
+ * @param eligible 1 (the default) or 0.
+ * @return 0, or -EINVAL (NULL group, a group already left, or eligible
+ *         not 0 or 1), -ECHILD (a forked child), -ENOMEM.
+ *
+ * The flag travels through the agreed stream, so every member applies it
+ * at the same point; it may be set before the join completes (the join
+ * then starts with it) and is kept across reconnects. An ineligible
+ * member is never elected; a leader that becomes ineligible stays leader
+ * until it resigns (haq_group_resign()), and a member becoming eligible
+ * again never takes leadership from a leader: a flapping health check
+ * does not move leadership back and forth. When a quorate group has no
+ * leader because no member was eligible, the first member to become
+ * eligible is elected.
+ */
+int haq_group_set_eligible(haq_group_t *group, int eligible);
+
+/**
+ * @brief Until when this process may act as the group's leader.
+ * @param group the group.
+ * @param deadline where the CLOCK_MONOTONIC time in nanoseconds is stored
+ *        (0 when this process is not the leader), or NULL.
+ * @return 1 if this process is the leader and its lease runs until
+ *         *deadline, 0 if it is not the leader, -EINVAL, -ECHILD.
+ *
+ * The leader renews its lease by seeing its own renewals come back
+ * through corosync; a leader cut off from its partition, or whose
+ * corosync stalls, demotes itself when the lease runs out, before any
+ * other member can be told it leads (haq_group_leader_timing()). A
+ * process that may itself have been paused (a long callback, a stopped
+ * VM) checks the deadline against clock_gettime(CLOCK_MONOTONIC) before
+ * acting as leader.
+ */
+int haq_group_lease(const haq_group_t *group, uint64_t *deadline);
+
+/**
+ * @brief The timing of the lease and the takeover, from corosync's own.
+ *
+ * Read from cmap (runtime.config.totem.token, which already includes
+ * token_coefficient for each node beyond two, and
+ * runtime.config.totem.consensus) when the group is joined and at every
+ * ring change. See haq_group_leader_timing() for what each value is for.
+ */
+struct haq_leader_timing {
+	uint32_t token_ms;     /**< T: corosync's token timeout in force */
+	uint32_t consensus_ms; /**< C: corosync's consensus timeout */
+	uint32_t detect_ms;    /**< T + C: how long corosync takes to drop a
+				    silent node */
+	uint32_t nodes;        /**< nodes in corosync's nodelist */
+	uint32_t renew_ms;     /**< I = T / 4: how often the leader renews */
+	uint32_t lease_ms;     /**< L = I + T + C + T / 2: outlives a ring
+				    change after another node fails */
+	uint32_t takeover_ms;  /**< D = 2 I + L - C: how long a member elected
+				    while nodes are missing waits */
+	uint32_t margin_ms;    /**< D + C - (I + L) = I: worst case, by which
+				    the old lease has run out first */
+};
+
+/**
+ * @brief The group's lease and takeover timing (see struct
+ *        haq_leader_timing).
+ * @param group the group.
+ * @param timing where the values are stored.
+ * @param size sizeof(struct haq_leader_timing) as the caller knows it
+ *        (the structure may grow at the end).
+ * @return 0, or -EINVAL (NULL argument, size too small, a group already
+ *         left), -ECHILD, -EAGAIN (not read from corosync yet: before the
+ *         join completed).
+ *
+ * Why these values: the leader's last renewal that came back was sent at
+ * most I before it last held corosync's token, and every other node held
+ * the token within T before that, so no other partition forms before C
+ * after that moment. A member elected after a ring change that left
+ * nodes of the nodelist out waits D before it is told it leads, so the
+ * old leader's lease (L from its last renewal, one more renewal in
+ * flight) has run out at least margin_ms before; with every node of the
+ * nodelist in the ring no other partition can exist and nobody waits.
+ * The lease outlives the ring change that follows another node's
+ * failure (T + C), so a leader in the quorate partition keeps its
+ * leadership through it. Failover after a leader's node is cut off takes
+ * about detect_ms + takeover_ms.
+ */
+int haq_group_leader_timing(const haq_group_t *group,
+			    struct haq_leader_timing *timing, size_t size);
+
 /** Counters of one group, for observability. */
 enum haq_group_counter {
 	HAQ_COUNTER_SENT = 0,      /**< messages handed to corosync */
@@ -711,6 +846,8 @@ enum haq_group_counter {
 				        while connected (should stay 0) */
 	HAQ_COUNTER_JOIN_RETRIES,  /**< joins not confirmed in time: the group
 				        was joined again on a fresh handle */
+	HAQ_COUNTER_LEASE_EXPIRED, /**< leaderships this process gave up
+				        because its lease ran out */
 };
 
 /**
