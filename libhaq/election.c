@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The rules of the leader election (election.h) and the codec of the
- * leader's announcement: pure logic, unit-tested and fuzzed alone.
+ * The rules of the leader election (election.h) and the codecs of its
+ * control frames: pure logic, unit-tested and fuzzed alone.
  */
 #include "election.h"
 #include "le.h"
@@ -10,37 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-set_assign(struct haq_election *e, const struct haq_memb *members, size_t n)
+/* A member's place in the table, or NULL. */
+static struct haq_elect_member *
+find(const struct haq_election *e, uint32_t nodeid, uint32_t pid)
 {
-	struct haq_memb *v = NULL;
+	size_t pos;
 
-	if (n > 0) {
-		v = malloc(n * sizeof(*v));
-		if (!v) {
-			return -ENOMEM;
-		}
-		memcpy(v, members, n * sizeof(*v));
+	if (!haq__id_search(e->m, e->n, sizeof(*e->m), nodeid, pid, &pos)) {
+		return NULL;
 	}
-	free(e->set);
-	e->set = v;
-	e->nset = n;
-	return 0;
-}
-
-/* Keep only the synced members still in the view. */
-static void
-set_intersect(struct haq_election *e, const struct haq_memb *members,
-	      size_t n)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < e->nset; i++) {
-		if (haq__memb_contains(members, n, e->set[i].nodeid, e->set[i].pid)) {
-			e->set[k++] = e->set[i];
-		}
-	}
-	e->nset = k;
+	return &e->m[pos];
 }
 
 static int
@@ -52,165 +31,337 @@ clear_leader(struct haq_election *e)
 	e->nodeid = 0;
 	e->pid = 0;
 	e->epoch = 0;
-	return 1;
+	return HAQ_ELECT_CHANGED;
 }
 
-/* Apply the rules to a synced member. Returns 1 when something changed. */
+static void
+fold_epoch(struct haq_election *e, uint64_t epoch)
+{
+	if (epoch > e->round_max) {
+		e->round_max = epoch;
+	}
+	if (epoch > e->seen_epoch) {
+		e->seen_epoch = epoch;
+	}
+}
+
+/*
+ * Elect the lowest eligible member that did not just resign. The epoch
+ * is above every epoch told in the round, and at the end of a round not
+ * below the highest wall clock told in it.
+ */
 static int
-choose(struct haq_election *e, const struct haq_memb *members, size_t n,
-       int quorate)
+elect(struct haq_election *e, bool round_end)
 {
-	uint32_t nodeid = 0;
-	uint32_t pid = 0;
+	const struct haq_elect_member *c = NULL;
+	uint64_t epoch;
 
-	if (quorate && n > 0) {
-		if (e->nodeid && haq__memb_contains(members, n, e->nodeid, e->pid)) {
-			return 0; /* the leader stays */
-		}
-		if (e->count >= HAQ_EPOCH_COUNT_MAX) {
-			/*
-			 * The ring's epochs are used up: electing again would
-			 * reuse one. No leader until the next ring change.
-			 */
-		} else if (e->nset > 0) {
-			nodeid = e->set[0].nodeid;
-			pid = e->set[0].pid;
-		} else {
-			nodeid = members[0].nodeid;
-			pid = members[0].pid;
+	for (size_t i = 0; i < e->n; i++) {
+		if (e->m[i].known && e->m[i].eligible && !e->m[i].resigned) {
+			c = &e->m[i];
+			break;
 		}
 	}
-	if (nodeid == e->nodeid && pid == e->pid) {
+	if (!c) {
 		return 0;
 	}
-	e->nodeid = nodeid;
-	e->pid = pid;
-	if (nodeid == 0) {
-		e->epoch = 0;
-	} else {
-		e->count++;
-		e->epoch = (e->ring_seq << 16) | e->count;
+	epoch = e->round_max + 1;
+	if (round_end && e->round_clock > epoch) {
+		epoch = e->round_clock;
 	}
-	return 1;
+	e->nodeid = c->nodeid;
+	e->pid = c->pid;
+	e->epoch = epoch;
+	fold_epoch(e, epoch);
+	for (size_t i = 0; i < e->n; i++) {
+		e->m[i].resigned = false;
+	}
+	return HAQ_ELECT_CHANGED | HAQ_ELECT_ELECTED |
+	       (round_end ? HAQ_ELECT_ROUND_END : 0);
 }
 
 int
-haq__election_view(struct haq_election *e, uint64_t ring_seq,
-		   const struct haq_memb *members, size_t n, int quorate,
-		   int self_joining)
+haq__election_view(struct haq_election *e, const struct haq_memb *members,
+		   size_t n, bool quorate)
 {
-	int changed = 0;
+	struct haq_elect_member *m = calloc(n ? n : 1, sizeof(*m));
+	int rc = 0;
 
-	if (ring_seq != e->ring_seq || self_joining) {
-		if (ring_seq != e->ring_seq) {
-			e->ring_seq = ring_seq;
-			e->count = 0;
-		}
-		changed = clear_leader(e);
-		/* A joiner alone had nobody to learn the count from. */
-		e->synced = !self_joining || n == 1;
-		if (e->synced) {
-			if (set_assign(e, members, n) < 0) {
-				return -ENOMEM;
-			}
-		} else {
-			e->nset = 0;
-		}
-	} else {
-		set_intersect(e, members, n);
-	}
-	if (!e->synced) {
-		return changed | clear_leader(e);
-	}
-	return changed | choose(e, members, n, quorate);
-}
-
-int
-haq__election_should_announce(const struct haq_election *e,
-			      const struct haq_memb *members, size_t n)
-{
-	if (!e->synced || e->nodeid == 0) {
-		return 0;
+	if (!m) {
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!haq__memb_contains(e->set, e->nset, members[i].nodeid,
-			      members[i].pid)) {
-			return 1;
+		const struct haq_elect_member *old =
+			find(e, members[i].nodeid, members[i].pid);
+
+		m[i].nodeid = members[i].nodeid;
+		m[i].pid = members[i].pid;
+		if (old) {
+			/* Eligibility stays known; everything else is told again. */
+			m[i].eligible = old->eligible;
+			m[i].known = old->known;
 		}
+	}
+	free(e->m);
+	e->m = m;
+	e->n = n;
+	e->decided = false;
+	e->claimed = false;
+	e->quorate = quorate;
+	e->round_max = 0;
+	e->round_clock = 0;
+	if (!quorate || (e->nodeid && !find(e, e->nodeid, e->pid))) {
+		rc = clear_leader(e);
+	}
+	return rc;
+}
+
+static bool
+all_quorate(const struct haq_election *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (!e->m[i].synced || !e->m[i].quorate) {
+			return false;
+		}
+	}
+	return e->n > 0;
+}
+
+int
+haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
+		   const struct haq_sync *s)
+{
+	struct haq_elect_member *m = find(e, nodeid, pid);
+	bool is_leader = e->nodeid == nodeid && e->pid == pid && nodeid;
+	int rc = 0;
+
+	if (!m) {
+		return 0; /* not a member of this view: stale */
+	}
+	m->synced = true;
+	m->quorate = s->quorate;
+	m->eligible = s->eligible;
+	m->known = true;
+	m->max_epoch = s->max_epoch;
+	m->clock_us = s->clock_us;
+	fold_epoch(e, s->max_epoch);
+	fold_epoch(e, s->epoch);
+	if (s->clock_us > e->round_clock) {
+		e->round_clock = s->clock_us;
+	}
+	if (!s->quorate) {
+		/* Its partition lost quorum within the ring: no leader. */
+		e->decided = false;
+		return clear_leader(e);
+	}
+	if (s->claim) {
+		if (!e->claimed) {
+			/* The first claim in the round keeps its leadership. */
+			e->claimed = true;
+			e->decided = true;
+			if (!is_leader || e->epoch != s->epoch) {
+				e->nodeid = nodeid;
+				e->pid = pid;
+				e->epoch = s->epoch;
+				rc = HAQ_ELECT_CHANGED;
+			}
+			return rc;
+		}
+		return 0; /* a second claim: the first one holds */
+	}
+	if (is_leader) {
+		/* The leader no longer claims: it gave its leadership up. */
+		rc = clear_leader(e);
+		m->resigned = true;
+		if (e->decided) {
+			rc |= elect(e, false);
+		}
+		return rc;
+	}
+	if (!e->decided && all_quorate(e)) {
+		e->decided = true;
+		if (e->nodeid == 0) {
+			rc |= elect(e, true);
+		}
+	}
+	return rc;
+}
+
+int
+haq__election_resign(struct haq_election *e, uint32_t nodeid, uint32_t pid,
+		     uint64_t epoch)
+{
+	struct haq_elect_member *m = find(e, nodeid, pid);
+	int rc;
+
+	if (!m || epoch == 0) {
+		return 0;
+	}
+	/* Not chosen again by the next election while another can be. */
+	m->resigned = true;
+	if (e->nodeid != nodeid || e->pid != pid || e->epoch != epoch) {
+		return 0; /* not (or no longer) the leader: nothing to hand over */
+	}
+	rc = clear_leader(e);
+	if (e->decided) {
+		rc |= elect(e, false);
+	}
+	return rc;
+}
+
+int
+haq__election_eligible(struct haq_election *e, uint32_t nodeid, uint32_t pid,
+		       bool eligible)
+{
+	struct haq_elect_member *m = find(e, nodeid, pid);
+
+	if (!m) {
+		return 0;
+	}
+	m->eligible = eligible;
+	m->known = true;
+	if (eligible) {
+		m->resigned = false;
+	}
+	if (e->decided && e->nodeid == 0) {
+		return elect(e, false);
 	}
 	return 0;
 }
 
-int
-haq__election_announced(struct haq_election *e, const struct haq_announce *a,
-			const struct haq_memb *members, size_t n)
+bool
+haq__election_pending(const struct haq_election *e)
 {
-	int changed = 0;
-
-	if (a->ring_seq != e->ring_seq || a->count == 0 || a->nodeid == 0) {
-		return 0; /* from another ring: stale */
-	}
-	if (!e->synced) {
-		e->synced = 1;
-		e->count = a->count;
-		if (haq__memb_contains(members, n, a->nodeid, a->pid)) {
-			e->nodeid = a->nodeid;
-			e->pid = a->pid;
-			e->epoch = (e->ring_seq << 16) | e->count;
-			changed = 1;
-		}
-	}
-	/* Everyone who delivered this knows the count now. */
-	if (set_assign(e, members, n) < 0) {
-		return -ENOMEM;
-	}
-	return changed;
+	return e->quorate && !e->decided;
 }
 
 int
 haq__election_reset(struct haq_election *e)
 {
-	int changed = clear_leader(e);
+	int rc = clear_leader(e);
 
-	e->ring_seq = 0;
-	e->count = 0;
-	e->synced = 0;
-	e->nset = 0;
-	return changed;
+	e->decided = false;
+	e->claimed = false;
+	e->quorate = false;
+	e->round_max = 0;
+	e->round_clock = 0;
+	free(e->m);
+	e->m = NULL;
+	e->n = 0;
+	return rc;
 }
 
 void
 haq__election_free(struct haq_election *e)
 {
-	free(e->set);
-	e->set = NULL;
-	e->nset = 0;
+	free(e->m);
+	e->m = NULL;
+	e->n = 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Codecs: little-endian, reserved bits and bytes must be 0           */
+/* ---------------------------------------------------------------- */
+
+enum {
+	SYNC_QUORATE = 1,
+	SYNC_ELIGIBLE = 2,
+	SYNC_CLAIM = 4,
+	SYNC_FLAGS = 7,
+};
+
+static bool
+zeros(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i]) {
+			return false;
+		}
+	}
+	return true;
 }
 
 void
-haq__announce_encode(const struct haq_announce *a, uint8_t *buf)
+haq__sync_encode(const struct haq_sync *s, uint8_t *buf)
 {
-	haq__put_le64(buf, a->ring_seq);
-	haq__put_le32(buf + 8, a->count);
-	haq__put_le32(buf + 12, a->nodeid);
-	haq__put_le32(buf + 16, a->pid);
-	haq__put_le32(buf + 20, 0); /* reserved */
+	memset(buf, 0, HAQ_SYNC_LEN);
+	buf[0] = (uint8_t)((s->quorate ? SYNC_QUORATE : 0) |
+			   (s->eligible ? SYNC_ELIGIBLE : 0) |
+			   (s->claim ? SYNC_CLAIM : 0));
+	haq__put_le64(buf + 8, s->epoch);
+	haq__put_le64(buf + 16, s->max_epoch);
+	haq__put_le64(buf + 24, s->clock_us);
 }
 
 int
-haq__announce_decode(const uint8_t *buf, size_t len, struct haq_announce *a)
+haq__sync_decode(const uint8_t *buf, size_t len, struct haq_sync *s)
 {
-	if (len != HAQ_ANNOUNCE_LEN) {
+	if (len != HAQ_SYNC_LEN || (buf[0] & ~SYNC_FLAGS) ||
+	    !zeros(buf + 1, 7)) {
 		return -EBADMSG;
 	}
-	a->ring_seq = haq__get_le64(buf);
-	a->count = haq__get_le32(buf + 8);
-	a->nodeid = haq__get_le32(buf + 12);
-	a->pid = haq__get_le32(buf + 16);
-	if (a->ring_seq == 0 || a->count == 0 ||
-	    a->count > HAQ_EPOCH_COUNT_MAX || a->nodeid == 0 ||
-	    haq__get_le32(buf + 20) != 0) {
+	s->quorate = buf[0] & SYNC_QUORATE;
+	s->eligible = buf[0] & SYNC_ELIGIBLE;
+	s->claim = buf[0] & SYNC_CLAIM;
+	s->epoch = haq__get_le64(buf + 8);
+	s->max_epoch = haq__get_le64(buf + 16);
+	s->clock_us = haq__get_le64(buf + 24);
+	/* A claim names its epoch, which the sender has seen; else none. */
+	if (s->claim != (s->epoch != 0) || s->epoch > s->max_epoch ||
+	    (s->claim && !s->quorate)) {
 		return -EBADMSG;
 	}
+	return 0;
+}
+
+void
+haq__renew_encode(uint64_t epoch, uint64_t nonce, uint8_t *buf)
+{
+	haq__put_le64(buf, epoch);
+	haq__put_le64(buf + 8, nonce);
+}
+
+int
+haq__renew_decode(const uint8_t *buf, size_t len, uint64_t *epoch,
+		  uint64_t *nonce)
+{
+	if (len != HAQ_RENEW_LEN) {
+		return -EBADMSG;
+	}
+	*epoch = haq__get_le64(buf);
+	*nonce = haq__get_le64(buf + 8);
+	return *epoch ? 0 : -EBADMSG;
+}
+
+void
+haq__resign_encode(uint64_t epoch, uint8_t *buf)
+{
+	haq__put_le64(buf, epoch);
+}
+
+int
+haq__resign_decode(const uint8_t *buf, size_t len, uint64_t *epoch)
+{
+	if (len != HAQ_RESIGN_LEN) {
+		return -EBADMSG;
+	}
+	*epoch = haq__get_le64(buf);
+	return *epoch ? 0 : -EBADMSG;
+}
+
+void
+haq__eligible_encode(bool eligible, uint8_t *buf)
+{
+	memset(buf, 0, HAQ_ELIGIBLE_LEN);
+	buf[0] = eligible ? 1 : 0;
+}
+
+int
+haq__eligible_decode(const uint8_t *buf, size_t len, bool *eligible)
+{
+	if (len != HAQ_ELIGIBLE_LEN || buf[0] > 1 || !zeros(buf + 1, 7)) {
+		return -EBADMSG;
+	}
+	*eligible = buf[0];
 	return 0;
 }

@@ -1,99 +1,140 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Leader election from the agreed view: pure logic, unit-tested alone.
+ * Leader election from the agreed stream: pure logic, unit-tested alone.
  *
- * Every member holds the same sorted member list (CPG guarantees it), the
- * same quorum verdict for the view's ring (libhaq reports a view only with
- * it) and the same stream of views and messages, so every member that
- * follows the rules below names the same leader with the same epoch.
+ * Every member applies the same events in the same order (views, and the
+ * members' control frames in the total order), so every member holds the
+ * same table and names the same leader with the same epoch at the same
+ * point of the stream. Nothing here reads a clock or corosync.
  *
- * - Only a quorate partition has a leader.
- * - A totem ring change starts afresh: the leader is the lowest
- *   (nodeid, pid), leadership number 1 of the ring.
- * - Within a ring the leader stays while it is a member: a join is not a
- *   leadership change. When it leaves (or quorum returns), the next one is
- *   the lowest member of the "synced" set: members known to know the
- *   ring's leadership count.
- * - A process that joins within a ring cannot know how many leaderships
- *   the ring has had, so it claims nothing and names no leader until the
- *   leader's announcement (HAQ_CONTROL_EPOCH) reaches it in the agreed
- *   stream. The leader announces after every view with such joiners and
- *   whenever its leadership starts. Every member delivering the
- *   announcement knows the count, so all present members become synced.
- *   A process alone in its group knows there was nobody to learn from.
+ * - Rounds. Every view change starts a round: each member sends one SYNC
+ *   (struct haq_sync) saying what it knows: whether it holds leadership
+ *   (a claim, with its epoch), the highest epoch it has seen, whether it
+ *   is eligible, whether its partition is quorate, and its wall clock.
+ *   Members that knew the leader keep naming it while it is in the view;
+ *   the others (a joiner, the side of a heal that had none) name nobody
+ *   until the round says.
+ * - Sticky. The first claim delivered in a round, from a member of a
+ *   quorate partition, decides it: the claimant keeps its leadership and
+ *   its epoch. No other member is elected while a leader claims.
+ * - Election. When every member of the view has sent its SYNC, all say
+ *   quorate and nobody claimed, the lowest eligible (nodeid, pid) is
+ *   elected, with an epoch above every epoch any member has seen and not
+ *   below the highest wall clock (microseconds) in the round: epochs keep
+ *   increasing even when every member's memory is lost at once.
+ * - Within a decided round: a RESIGN from the leader elects another
+ *   eligible member (the resigner only at a later election); an ELIGIBLE
+ *   updates its sender, and elects when the group had no leader for want
+ *   of an eligible member; a SYNC saying "not quorate" clears the leader,
+ *   and the round decides again once every member's latest SYNC says
+ *   quorate (a quorum change within a ring); a SYNC of the leader without
+ *   a claim (it gave up its lease) elects another.
+ * - A view that is not quorate has no leader.
  *
- * The epoch is (ring_seq << 16) | n, n counting the leaderships of the
- * ring. Totem ring sequence numbers grow over the cluster's history
- * (corosync persists them) and only a quorate partition elects, so each
- * new leadership has a larger epoch than every earlier one. One limit: a
- * group that empties completely and is formed again within one ring
- * starts counting afresh.
+ * Waiting for every member's SYNC happens only when there is no leader to
+ * keep; a member whose process stalls delays only that election.
  */
 #ifndef HAQ_ELECTION_H
 #define HAQ_ELECTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "memb.h"
 
-
-struct haq_election {
-	uint64_t ring_seq; /* ring of the last view fed in */
-	uint32_t count;    /* leaderships begun in that ring */
-	uint32_t nodeid;   /* the leader, 0 when there is none (or unknown) */
-	uint32_t pid;
-	uint64_t epoch;    /* 0 when there is no leader */
-	int synced;        /* this member knows the ring's count */
-	struct haq_memb *set; /* the synced members, sorted */
-	size_t nset;
+/* What a member says after each view change (a SYNC control frame). */
+struct haq_sync {
+	bool quorate;  /* its partition is quorate, by its own verdict */
+	bool eligible; /* it may be elected */
+	bool claim;    /* it holds leadership (epoch) and keeps it */
+	uint64_t epoch;     /* the claimed leadership's epoch, else 0 */
+	uint64_t max_epoch; /* the highest epoch it has seen */
+	uint64_t clock_us;  /* its CLOCK_REALTIME when it sent this */
 };
 
-/* What a leader announces (the payload of HAQ_CONTROL_EPOCH). */
-struct haq_announce {
-	uint64_t ring_seq;
-	uint32_t count;
+/* One member of the current view, as the agreed stream told of it. */
+struct haq_elect_member {
 	uint32_t nodeid;
 	uint32_t pid;
+	bool synced;   /* its SYNC of this round was delivered */
+	bool quorate;  /* as its latest SYNC says */
+	bool eligible; /* as its latest SYNC or ELIGIBLE says */
+	bool known;    /* eligible is known (a SYNC or ELIGIBLE came) */
+	bool resigned; /* resigned (or gave up): not the next one elected */
+	uint64_t max_epoch;
+	uint64_t clock_us;
 };
 
-#define HAQ_ANNOUNCE_LEN 24 /* encoded size, after the control type byte */
-/* Leaderships per totem ring: the low 16 bits of the epoch. */
-#define HAQ_EPOCH_COUNT_MAX 0xffffu
+struct haq_election {
+	/* The leader (0 when none) and its epoch. */
+	uint32_t nodeid;
+	uint32_t pid;
+	uint64_t epoch;
+	bool decided; /* the round decided: a claim, or an election */
+	bool claimed; /* a claim was taken in this round */
+	bool quorate; /* the view's quorum verdict */
+	/* Highest epoch told in this round (SYNCs, the leader's). */
+	uint64_t round_max;
+	uint64_t round_clock;
+	struct haq_elect_member *m; /* the view's members, sorted */
+	size_t n;
+	/* This process's own memory, told in its SYNCs. */
+	uint64_t seen_epoch;
+};
+
+/* What an event did (bits). */
+enum {
+	HAQ_ELECT_CHANGED = 1,  /* the leader or its epoch changed */
+	HAQ_ELECT_ELECTED = 2,  /* a new leadership began (not a claim) */
+	HAQ_ELECT_ROUND_END = 4 /* a round ended with an election */
+};
 
 /*
- * Feed a view (members sorted by (nodeid, pid)) and its quorum verdict.
- * self_joining: this view is this process's own join. Returns 1 when the
- * leader or its epoch changed, 0 if not, -ENOMEM.
+ * A view: members sorted by (nodeid, pid), its quorum verdict. Starts a
+ * round. Returns HAQ_ELECT_* bits, or -ENOMEM.
  */
-int haq__election_view(struct haq_election *e, uint64_t ring_seq,
-		       const struct haq_memb *members, size_t n, int quorate,
-		       int self_joining);
+int haq__election_view(struct haq_election *e, const struct haq_memb *members,
+		       size_t n, bool quorate);
+
+/* A SYNC from member (nodeid, pid). Returns HAQ_ELECT_* bits. */
+int haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
+		       const struct haq_sync *s);
+
+/* A RESIGN of leadership epoch from (nodeid, pid). */
+int haq__election_resign(struct haq_election *e, uint32_t nodeid,
+			 uint32_t pid, uint64_t epoch);
+
+/* An ELIGIBLE from (nodeid, pid). */
+int haq__election_eligible(struct haq_election *e, uint32_t nodeid,
+			   uint32_t pid, bool eligible);
 
 /*
- * Whether this member, as leader, should announce now: it leads and some
- * member is not known to be synced.
+ * Whether the round waits for SYNCs: the view is quorate, nobody claimed
+ * yet and not every member has spoken. Nobody is named meanwhile by the
+ * members that did not know the leader.
  */
-int haq__election_should_announce(const struct haq_election *e,
-				  const struct haq_memb *members, size_t n);
+bool haq__election_pending(const struct haq_election *e);
 
-/*
- * An announcement was delivered while members (sorted) formed the view.
- * Returns 1 when the leader or its epoch changed (a joiner learnt it),
- * 0 if not, -ENOMEM.
- */
-int haq__election_announced(struct haq_election *e,
-			    const struct haq_announce *a,
-			    const struct haq_memb *members, size_t n);
-
-/* The connection to corosync is gone: no leader, nothing known. */
+/* Cut off from corosync: nothing known but this process's memory. */
 int haq__election_reset(struct haq_election *e);
 
 void haq__election_free(struct haq_election *e);
 
-/* Encode/decode an announcement (little-endian, HAQ_ANNOUNCE_LEN bytes). */
-void haq__announce_encode(const struct haq_announce *a, uint8_t *buf);
-int haq__announce_decode(const uint8_t *buf, size_t len,
-			 struct haq_announce *a);
+/* The control frames of the election (after the control type byte). */
+#define HAQ_SYNC_LEN 32
+#define HAQ_RENEW_LEN 16
+#define HAQ_RESIGN_LEN 8
+#define HAQ_ELIGIBLE_LEN 8
+
+void haq__sync_encode(const struct haq_sync *s, uint8_t *buf);
+int haq__sync_decode(const uint8_t *buf, size_t len, struct haq_sync *s);
+void haq__renew_encode(uint64_t epoch, uint64_t nonce, uint8_t *buf);
+int haq__renew_decode(const uint8_t *buf, size_t len, uint64_t *epoch,
+		      uint64_t *nonce);
+void haq__resign_encode(uint64_t epoch, uint8_t *buf);
+int haq__resign_decode(const uint8_t *buf, size_t len, uint64_t *epoch);
+void haq__eligible_encode(bool eligible, uint8_t *buf);
+int haq__eligible_decode(const uint8_t *buf, size_t len, bool *eligible);
 
 #endif /* HAQ_ELECTION_H */

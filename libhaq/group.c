@@ -62,7 +62,6 @@ group_disconnect(struct haq_service *s)
 	s->held = false;
 	/* The next connection is a fresh join: every sender is new again. */
 	haq__peers_free(&g->peers);
-	g->election_self_joining = false;
 }
 
 static int
@@ -109,7 +108,6 @@ group_connect(struct haq_service *s)
 		goto fail;
 	}
 	g->joined = false;
-	g->leader_reported = false;
 	/* The first view of a connection waits for its initial totem change. */
 	g->ring_nodeid = 0;
 	g->ring_seq = 0;
@@ -190,6 +188,9 @@ group_timers(struct haq_service *s, uint64_t now)
 	    g->handle_valid && haq__group_alive(g)) {
 		join_unconfirmed(g);
 	}
+	if (haq__group_alive(g)) {
+		haq__leader_timers(g, now);
+	}
 	if (!haq__holdq_empty(&g->held) && haq__group_alive(g) &&
 	    haq__holdq_deadline(&g->held, HAQ_VIEW_HOLD_NS) <= now) {
 		haq__log(g->ctx, HAQ_LOG_WARNING,
@@ -207,6 +208,7 @@ group_deadline(const struct haq_service *s)
 	const struct haq_group *g = (const struct haq_group *)s;
 	uint64_t d = g->retry_at;
 	uint64_t hd = haq__holdq_deadline(&g->held, HAQ_VIEW_HOLD_NS);
+	uint64_t ld;
 
 	if (hd && (!d || hd < d)) {
 		d = hd;
@@ -214,6 +216,10 @@ group_deadline(const struct haq_service *s)
 	if (g->join_deadline && !g->joined &&
 	    (!d || g->join_deadline < d)) {
 		d = g->join_deadline;
+	}
+	ld = haq__leader_deadline(g);
+	if (ld && (!d || ld < d)) {
+		d = ld;
 	}
 	return d;
 }
@@ -253,6 +259,7 @@ group_destroy(struct haq_service *s, bool finalize)
 		 * (corosync's leave-then-rejoin bug); if corosync is busy the
 		 * peers see the handle go instead.
 		 */
+		haq__leader_leaving(g);
 		(void)cpg_leave(g->handle, &g->cpg_name);
 	}
 	group_disconnect(s);
@@ -347,6 +354,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 			       g->data_hdr);
 	g->q.limit = HAQ_QUEUE_LIMIT_DEFAULT;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
+	haq__leader_init(g);
 	haq__service_add(ctx, &g->svc, &group_ops);
 	saved = haq__netns_enter(ctx);
 	rc = group_connect(&g->svc);

@@ -46,6 +46,32 @@ struct haq_send_failure {
 	int error;
 };
 
+/*
+ * This process's side of the leadership (group_leader.c): what it told
+ * the application, its lease, and the timing read from corosync.
+ */
+struct haq_lead {
+	bool eligible;  /* what this process wants to be (default true) */
+	bool promoted;  /* told is_leader 1, and not told 0 since */
+	uint64_t gave_up_epoch; /* a leadership it resigned or lost its lease of */
+	uint64_t promote_at;    /* elected: told at this time (takeover) */
+	uint64_t guard_until;   /* nobody elected here is told before */
+	uint64_t lease_deadline;
+	uint64_t renew_sent;    /* when the renewal in flight was made, or 0 */
+	uint64_t renew_nonce;
+	uint64_t next_renew;
+	bool sent_quorate; /* the verdict of this process's last SYNC */
+	bool v1_warned;    /* a member running the old election was logged */
+	bool reported;     /* the first verdict since joining was told */
+	/* What the application was told last. */
+	int rep_self;
+	uint32_t rep_nodeid;
+	uint32_t rep_pid;
+	uint64_t rep_epoch;
+	uint32_t timing[HAQ_TIMING_MARGIN + 1]; /* enum haq_group_leader_timing */
+	uint32_t ring_nodes; /* nodes in the latest totem ring */
+};
+
 #define HAQ_CALLBACK(type)                                                 \
 	struct {                                                           \
 		type fn;                                                   \
@@ -64,8 +90,6 @@ struct haq_group {
 	bool join_pending; /* cpg_join said TRY_AGAIN: retried on the timer */
 	uint64_t join_deadline; /* a join not confirmed by then is redone */
 	uint64_t join_bound;    /* how long a join may take (ns) */
-	bool leader_reported; /* the first leader verdict since joining */
-	bool election_self_joining; /* a deferred election includes our join */
 	bool resend_pending; /* a view change cut our message: send again */
 
 	HAQ_CALLBACK(haq_message_fn) on_message;
@@ -99,6 +123,7 @@ struct haq_group {
 	struct haq_holdq held;
 
 	struct haq_election election;
+	struct haq_lead lead;
 	uint64_t counters[HAQ_NCOUNTERS];
 };
 
@@ -154,9 +179,8 @@ void haq__rx_release_held(struct haq_group *g, bool force);
 void haq__rx_quorum_changed(struct haq_group *g);
 
 /* group_view.c: views. */
-void haq__view_apply(struct haq_group *g, struct haq_view *v,
-		     bool ring_change);
-void haq__view_totem(struct haq_group *g, uint64_t ring_seq);
+void haq__view_apply(struct haq_group *g, struct haq_view *v);
+void haq__view_totem(struct haq_group *g, uint32_t ring_nodes);
 struct haq_view *haq__view_new(const struct cpg_address *members,
 			       size_t nmembers,
 			       const struct cpg_address *left, size_t nleft,
@@ -166,11 +190,16 @@ void haq__view_clear(struct haq_view *v);
 void haq__view_free(struct haq_view *v);
 
 /* group_leader.c: the election glue. */
-void haq__leader_elect(struct haq_group *g, uint64_t ring_seq,
-		       bool self_joining);
+void haq__leader_init(struct haq_group *g);
+void haq__leader_view(struct haq_group *g);
+void haq__leader_totem(struct haq_group *g, uint32_t ring_nodes);
+void haq__leader_quorum_changed(struct haq_group *g);
 void haq__leader_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			 const uint8_t *data, size_t len);
 void haq__leader_lost(struct haq_group *g);
+void haq__leader_leaving(struct haq_group *g);
+void haq__leader_timers(struct haq_group *g, uint64_t now);
+uint64_t haq__leader_deadline(const struct haq_group *g);
 
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);
@@ -179,6 +208,8 @@ void haq__tx_frag_done(struct haq_group *g);
 void haq__tx_own_refused(struct haq_group *g, uint64_t seq);
 int haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 			  size_t len);
+int haq__tx_control_now(struct haq_group *g, const uint8_t *payload,
+			size_t len);
 void haq__tx_retry(struct haq_group *g, bool backoff);
 void haq__tx_lost(struct haq_group *g);
 void haq__tx_report_failures(struct haq_group *g);

@@ -128,10 +128,10 @@ haq__rx_release_held(struct haq_group *g, bool force)
 		case HAQ_HELD_VIEW:
 			h->view->ring_nodeid = h->ring_nodeid;
 			h->view->ring_seq = h->ring_seq;
-			haq__view_apply(g, h->view, h->ring_change);
+			haq__view_apply(g, h->view);
 			break;
 		case HAQ_HELD_TOTEM:
-			haq__view_totem(g, h->ring_seq);
+			haq__view_totem(g, h->ring_nodes);
 			break;
 		default:
 			process_frame(g, h->nodeid, h->pid, h->data, h->len);
@@ -151,7 +151,7 @@ haq__rx_quorum_changed(struct haq_group *g)
 	}
 	/* A verdict that changed within the ring the group is in. */
 	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
-		haq__leader_elect(g, g->ring_seq, false);
+		haq__leader_quorum_changed(g);
 	}
 }
 
@@ -240,7 +240,7 @@ confchg_cb(cpg_handle_t handle, const struct cpg_name *name,
 	    haq__holdq_ready(h->ring_seq, g->ctx->quorum_done_seq)) {
 		h->view->ring_nodeid = h->ring_nodeid;
 		h->view->ring_seq = h->ring_seq;
-		haq__view_apply(g, h->view, h->ring_change);
+		haq__view_apply(g, h->view);
 		haq__held_free(h, free_view);
 		return;
 	}
@@ -258,7 +258,6 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 	struct haq_group *g = group_of(handle);
 	struct haq_held *h;
 
-	(void)nmembers;
 	(void)members;
 	if (!g || !haq__group_alive(g)) {
 		return;
@@ -268,7 +267,7 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 	haq__holdq_set_ring(&g->held, ring_id.nodeid, ring_id.seq);
 	if (haq__holdq_empty(&g->held) &&
 	    haq__holdq_ready(ring_id.seq, g->ctx->quorum_done_seq)) {
-		haq__view_totem(g, ring_id.seq);
+		haq__view_totem(g, nmembers);
 		return;
 	}
 	h = haq__held_new(HAQ_HELD_TOTEM, 0);
@@ -278,6 +277,7 @@ totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id,
 	}
 	h->ring_nodeid = ring_id.nodeid;
 	h->ring_seq = ring_id.seq;
+	h->ring_nodes = nmembers;
 	hold(g, h);
 	haq__rx_release_held(g, false);
 	haq__timers_update(g->ctx);

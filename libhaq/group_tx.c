@@ -277,6 +277,43 @@ haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 }
 
 /*
+ * Hand one of libhaq's own frames to corosync now, ahead of the queue:
+ * control frames stand outside the message sequence, so they may pass the
+ * caller's messages (the election's frames must not wait behind megabytes
+ * of data). When corosync pushes back it is queued instead. 0, or -ENOMEM.
+ */
+int
+haq__tx_control_now(struct haq_group *g, const uint8_t *payload, size_t len)
+{
+	uint8_t hdr[HAQ_WIRE_HDR_LEN];
+	struct iovec iov[2];
+	cs_error_t err;
+
+	if (!g->joined || !g->handle_valid) {
+		return haq__tx_queue_control(g, payload, len);
+	}
+	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
+	hdr[5] = HAQ_WIRE_CONTROL;
+	haq__wire_set_seq(hdr, g->next_seq);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = len;
+	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+	if (err == CS_OK) {
+		return 0;
+	}
+	if (err == CS_ERR_LIBRARY) {
+		haq__connection_lost(g->ctx);
+		return 0; /* the rejoin starts a new round */
+	}
+	if (err == CS_ERR_TRY_AGAIN) {
+		g->counters[HAQ_COUNTER_RETRIES]++;
+	}
+	return haq__tx_queue_control(g, payload, len);
+}
+
+/*
  * After a disconnect: messages handed to corosync and not delivered back
  * have an unknown fate. Say so; a partly sent large message starts over
  * after the rejoin (receivers dropped its fragments when we left).

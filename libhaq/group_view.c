@@ -106,10 +106,9 @@ cut_partials(struct haq_group *g, const struct haq_view *v)
 
 /* Apply view v (taken over: v is left empty), then elect and send. */
 void
-haq__view_apply(struct haq_group *g, struct haq_view *v, bool ring_change)
+haq__view_apply(struct haq_group *g, struct haq_view *v)
 {
 	bool was_joined = g->joined;
-	bool self_joining = false;
 
 	v->seq = ++g->view_seq;
 	v->quorate = haq__group_verdict(g, v->ring_seq);
@@ -119,11 +118,6 @@ haq__view_apply(struct haq_group *g, struct haq_view *v, bool ring_change)
 			       (uint32_t)g->ctx->owner_pid)) {
 		g->joined = true;
 		g->join_deadline = 0;
-	}
-	for (size_t i = 0; i < v->njoined; i++) {
-		if (haq__is_self(g, v->joined[i].nodeid, v->joined[i].pid)) {
-			self_joining = true;
-		}
 	}
 	haq__view_clear(&g->view);
 	g->view = *v;
@@ -136,17 +130,11 @@ haq__view_apply(struct haq_group *g, struct haq_view *v, bool ring_change)
 	if (!haq__group_call(g, on_view, &g->view)) {
 		return;
 	}
-	if (ring_change) {
-		/*
-		 * corosync may hand one ring change to a member as several
-		 * configuration changes (after a stall: everyone left, then
-		 * came back), which others see as one. Elect once, from the
-		 * last, at the totem change that follows them all.
-		 */
-		g->election_self_joining |= self_joining;
-	} else {
-		haq__leader_elect(g, g->view.ring_seq, self_joining);
-	}
+	/*
+	 * Every view starts a round of the election (election.h), also each
+	 * of several configuration changes that one ring change may come as.
+	 */
+	haq__leader_view(g);
 	if (!haq__group_alive(g)) {
 		return;
 	}
@@ -157,14 +145,11 @@ haq__view_apply(struct haq_group *g, struct haq_view *v, bool ring_change)
 	}
 }
 
-/* The totem change after a ring change's views: now elect. */
+/* The totem change after a ring change's views. */
 void
-haq__view_totem(struct haq_group *g, uint64_t ring_seq)
+haq__view_totem(struct haq_group *g, uint32_t ring_nodes)
 {
-	bool joining = g->election_self_joining;
-
-	g->election_self_joining = false;
-	haq__leader_elect(g, ring_seq, joining);
+	haq__leader_totem(g, ring_nodes);
 }
 
 /* ---------------------------------------------------------------- */

@@ -32,6 +32,7 @@ struct haq_held {
 	uint32_t ring_nodeid; /* the ring it belongs to; seq 0: not known */
 	uint64_t ring_seq;
 	struct haq_view *view; /* HAQ_HELD_VIEW: owned by the entry */
+	uint32_t ring_nodes;   /* HAQ_HELD_TOTEM: nodes in the ring */
 	uint32_t nodeid;       /* HAQ_HELD_FRAME: the sender */
 	uint32_t pid;
 	size_t len;

@@ -48,8 +48,16 @@ enum haq_wire_type {
 };
 
 enum haq_control {
-	/* The leader's announcement (struct haq_announce, election.h). */
-	HAQ_CONTROL_EPOCH = 1,
+	/*
+	 * libhaq 0.1-0.2's leader announcement, no longer sent: a member
+	 * that sends it runs an election this one does not follow.
+	 */
+	HAQ_CONTROL_EPOCH_V1 = 1,
+	/* The election's frames (election.h). */
+	HAQ_CONTROL_SYNC = 2,
+	HAQ_CONTROL_RENEW = 3,
+	HAQ_CONTROL_RESIGN = 4,
+	HAQ_CONTROL_ELIGIBLE = 5,
 };
 
 struct haq_wire_hdr {

@@ -785,54 +785,52 @@ int haq_group_set_eligible(haq_group_t *group, int eligible);
 int haq_group_lease(const haq_group_t *group, uint64_t *deadline);
 
 /**
- * @brief The timing of the lease and the takeover, from corosync's own.
- *
- * Read from cmap (runtime.config.totem.token, which already includes
+ * The values of haq_group_leader_timing(), in milliseconds. T and C are
+ * read from cmap (runtime.config.totem.token, which already includes
  * token_coefficient for each node beyond two, and
  * runtime.config.totem.consensus) when the group is joined and at every
- * ring change. See haq_group_leader_timing() for what each value is for.
+ * ring change; the others follow from them.
  */
-struct haq_leader_timing {
-	uint32_t token_ms;     /**< T: corosync's token timeout in force */
-	uint32_t consensus_ms; /**< C: corosync's consensus timeout */
-	uint32_t detect_ms;    /**< T + C: how long corosync takes to drop a
+enum haq_group_leader_timing {
+	HAQ_TIMING_TOKEN = 0,  /**< T: corosync's token timeout in force */
+	HAQ_TIMING_CONSENSUS,  /**< C: corosync's consensus timeout */
+	HAQ_TIMING_DETECT,     /**< T + C: how long corosync takes to drop a
 				    silent node */
-	uint32_t nodes;        /**< nodes in corosync's nodelist */
-	uint32_t renew_ms;     /**< I = T / 4: how often the leader renews */
-	uint32_t lease_ms;     /**< L = I + T + C + T / 2: outlives a ring
+	HAQ_TIMING_NODES,      /**< nodes in corosync's nodelist (a count) */
+	HAQ_TIMING_RENEW,      /**< I = T / 4: how often the leader renews */
+	HAQ_TIMING_LEASE,      /**< L = I + T + C + T / 2: outlives the ring
 				    change after another node fails */
-	uint32_t takeover_ms;  /**< D = 2 I + L - C: how long a member elected
+	HAQ_TIMING_TAKEOVER,   /**< D = 2 I + L - C: how long a member elected
 				    while nodes are missing waits */
-	uint32_t margin_ms;    /**< D + C - (I + L) = I: worst case, by which
-				    the old lease has run out first */
+	HAQ_TIMING_MARGIN,     /**< D + C - (I + L) = I: in the worst case,
+				    by how much the old lease ran out first */
 };
 
 /**
- * @brief The group's lease and takeover timing (see struct
- *        haq_leader_timing).
+ * @brief The group's lease and takeover timing, from corosync's own.
  * @param group the group.
- * @param timing where the values are stored.
- * @param size sizeof(struct haq_leader_timing) as the caller knows it
- *        (the structure may grow at the end).
- * @return 0, or -EINVAL (NULL argument, size too small, a group already
- *         left), -ECHILD, -EAGAIN (not read from corosync yet: before the
- *         join completed).
+ * @param which one of enum haq_group_leader_timing.
+ * @param value where the value is stored (milliseconds; a count for
+ *        HAQ_TIMING_NODES).
+ * @return 0, or -EINVAL (NULL argument, unknown which, a group already
+ *         left), -ECHILD (a forked child), -EAGAIN (not read from
+ *         corosync yet: before the join completed).
  *
- * Why these values: the leader's last renewal that came back was sent at
+ * Why these values: the leader's last renewal that came back was made at
  * most I before it last held corosync's token, and every other node held
- * the token within T before that, so no other partition forms before C
- * after that moment. A member elected after a ring change that left
- * nodes of the nodelist out waits D before it is told it leads, so the
- * old leader's lease (L from its last renewal, one more renewal in
- * flight) has run out at least margin_ms before; with every node of the
- * nodelist in the ring no other partition can exist and nobody waits.
- * The lease outlives the ring change that follows another node's
- * failure (T + C), so a leader in the quorate partition keeps its
+ * the token within T before that, so no other partition forms sooner
+ * than C after that moment. A member elected after a ring change that
+ * left nodes of the nodelist out waits D before it is told it leads, so
+ * the old leader's lease (L from its last renewal, with one more
+ * renewal in flight) has run out at least the margin before; with every
+ * node of the nodelist in the ring no other partition can exist, and
+ * nobody waits. The lease outlives the ring change that follows another
+ * node's failure (T + C), so a leader in the quorate partition keeps its
  * leadership through it. Failover after a leader's node is cut off takes
- * about detect_ms + takeover_ms.
+ * about HAQ_TIMING_DETECT + HAQ_TIMING_TAKEOVER.
  */
-int haq_group_leader_timing(const haq_group_t *group,
-			    struct haq_leader_timing *timing, size_t size);
+int haq_group_leader_timing(const haq_group_t *group, int which,
+			    uint32_t *value);
 
 /** Counters of one group, for observability. */
 enum haq_group_counter {
