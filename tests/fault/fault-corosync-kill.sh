@@ -38,6 +38,6 @@ if ! kill -0 "${PROBE_PID[1]}" 2>/dev/null; then
 fi
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback --expect-leaderships 2
+CHECK_ARGS=(--no-failback --expect-leaderships 2
 	--expect-moves 1)
 run_checker

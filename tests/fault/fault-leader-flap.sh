@@ -44,5 +44,5 @@ for down in "${FLAPS[@]}"; do
 done
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback --expect-moves "$long")
+CHECK_ARGS=(--no-failback --expect-moves "$long")
 run_checker

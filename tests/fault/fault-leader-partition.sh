@@ -30,6 +30,6 @@ wait_until 10 "everyone to name node 2 leader (no fail-back)" all_lead 2 1 2 3
 let_traffic_flow 200 1 2 3
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback --expect-leaderships 2
+CHECK_ARGS=(--no-failback --expect-leaderships 2
 	--expect-moves 1)
 run_checker

@@ -41,6 +41,6 @@ for next in 2 1 2 1; do
 done
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback
+CHECK_ARGS=(--no-failback
 	--expect-leaderships $((resigns + 1)) --expect-moves "$resigns")
 run_checker

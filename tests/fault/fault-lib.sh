@@ -93,7 +93,8 @@ on_exit() {
 		if [[ ! -f $LOGDIR/check.txt ]] &&
 			compgen -G "$LOGDIR/probe-*.log" >/dev/null; then
 			say "the checker on the logs so far:"
-			"$CHECK" -q "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+			"$CHECK" --leader-overlap "$LOGDIR"/probe-*.log \
+				>"$LOGDIR/check.txt" 2>&1 ||
 				true
 			cat "$LOGDIR/check.txt"
 		fi
@@ -197,6 +198,14 @@ current_leader() {
 		fi
 	done
 	return 1
+}
+
+# one_leader LABEL...: a running probe is told it leads, and every named
+# probe names a leader on its node (labels start with the node number).
+one_leader() {
+	local l
+	l=$(current_leader) || return 1
+	all_lead "${l%%[!0-9]*}" "$@"
 }
 
 # corosync's token and consensus timeouts in force on node K (ms, from
@@ -315,13 +324,13 @@ _delivered_more() {
 	(($(deliveries "$1") >= $2))
 }
 
-# Run the checker over every probe log of the scenario (CHECK_ARGS: extra
-# options).
+# Run the checker over every probe log of the scenario, with zero
+# tolerance for two leaders at once (CHECK_ARGS: extra options).
 CHECK_ARGS=()
 run_checker() {
-	local rc=0
-	say "checking the logs: $CHECK ${CHECK_ARGS[*]} $LOGDIR/probe-*.log"
-	"$CHECK" "${CHECK_ARGS[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+	local rc=0 args=(--leader-overlap "${CHECK_ARGS[@]}")
+	say "checking the logs: $CHECK ${args[*]} $LOGDIR/probe-*.log"
+	"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
 		rc=$?
 	cat "$LOGDIR/check.txt"
 	report_failovers

@@ -35,6 +35,6 @@ wait_until 20 "2-member views" all_views_are 2 1b 2
 let_traffic_flow 100 1b 2
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback --expect-leaderships 2
+CHECK_ARGS=(--no-failback --expect-leaderships 2
 	--expect-moves 1)
 run_checker

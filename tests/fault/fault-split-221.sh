@@ -31,6 +31,6 @@ wait_until 10 "everyone to name node 1 leader" all_lead 1 "${all[@]}"
 let_traffic_flow 100 "${all[@]}"
 
 probe_stop_all
-CHECK_ARGS=(--leader-overlap --no-failback --expect-leaderships 2
+CHECK_ARGS=(--no-failback --expect-leaderships 2
 	--expect-moves 0)
 run_checker
