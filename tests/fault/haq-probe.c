@@ -27,8 +27,10 @@
  *                                     away; expired: the lease-expired
  *                                     counter, which says whether the lease
  *                                     ran out)
- *     resign rc= epoch= why=signal|after (haq_group_resign(), on SIGUSR2
- *                                     or --resign-after)
+ *     resign rc= epoch= why=signal|after start=MONO_US
+ *                                     (haq_group_resign(), on SIGUSR2 or
+ *                                     --resign-after; start: when the call
+ *                                     began, where leadership ends)
  *     uncertain first= last=
  *     send seq= len=                 (accepted: the library id)
  *     send_err seq= rc= err=         (refused; the id was not used)
@@ -466,10 +468,13 @@ on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
 static void
 resign(struct probe *p, const char *why)
 {
+	/* Leadership ends as the call starts ("from this call on"): the
+	 * successor may be told before the call returns. */
+	uint64_t start = clock_us(CLOCK_MONOTONIC);
 	int rc = haq_group_resign(p->g);
 
-	logf_(p, "resign rc=%d epoch=%" PRIu64 " why=%s", rc,
-	      rc == 0 ? p->lead_epoch : 0, why);
+	logf_(p, "resign rc=%d epoch=%" PRIu64 " why=%s start=%" PRIu64, rc,
+	      rc == 0 ? p->lead_epoch : 0, why, start);
 	p->resign_at_us = 0;
 	if (rc == 0) {
 		p->leading = false;

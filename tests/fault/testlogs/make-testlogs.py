@@ -189,7 +189,9 @@ L = lead()
 L["l1"] = [l.replace("@2000 lease rc=1 deadline=7800000", "@2000 lease rc=0 deadline=0") for l in L["l1"]]
 write("lead-no-lease", L, "leader-lease", args=STRICT)
 
-# Resign: node 1 resigns at 3 s, node 2 is told it leads 4.5 ms later.
+# Resign: node 1 calls haq_group_resign() at 2999.5 ms (start=, where its
+# leadership ends; the call returns at 3000.2 ms), node 2 is told it leads
+# at 3004.5 ms: it passes; at 2999.4 ms (before the call began) it fails.
 def resign(at):
     L = lead()
     for n in L:
@@ -197,7 +199,7 @@ def resign(at):
         L[n] = L[n][:i] + [l for l in L[n] if l.startswith("stopping") or
                            l.startswith("drained") or
                            l.startswith("counters") or l == "exit"]
-    L["l1"][i:i] = ["@3000 resign rc=0 epoch=100 why=signal",
+    L["l1"][i:i] = ["@3000.2 resign rc=0 epoch=100 why=signal start=3999500",
                     "@3000.5 lease rc=0 deadline=0",
                     "@3004.7 leader self=0 epoch=200 node=2 pid=202 state=known"]
     L["l2"][i:i] = ["@%s leader self=1 epoch=200 node=2 pid=202 state=known" % at,
@@ -207,7 +209,8 @@ def resign(at):
     return L
 write("lead-resign", resign("3004.5"), "OK",
       args=STRICT + " --expect-leaderships 2 --expect-moves 1")
-write("lead-resign-early", resign("2999.8"), "leader-overlap", args=STRICT)
+write("lead-resign-early", resign("2999.4"), "leader-overlap", args=STRICT)
+write("lead-resign-inside-call", resign("2999.8"), "OK", args=STRICT)
 
 # SIGKILL of the leader's probe: its log ends in a half-written line, then
 # the scenario's "killed" line at 3.05 s. Node 2 promoted at 3.08 s passes;
