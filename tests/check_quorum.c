@@ -180,14 +180,14 @@ START_TEST(test_partition_and_heal)
 
 	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
 	pump(n, 30000, node3_cut_off);
-	/* The majority keeps quorum and its leader, with a new epoch. */
+	/* The majority keeps quorum and its leader, with the same epoch. */
 	ck_assert_int_eq(n[0].quorate, 1);
 	ck_assert_int_eq(n[0].view_quorate, 1);
 	ck_assert_uint_gt(n[0].view_ring, ring_before);
 	ck_assert_int_eq(n[0].left_reason, HAQ_REASON_NODEDOWN);
 	ck_assert_uint_eq(n[0].qnodes, 2);
 	ck_assert(n[0].is_leader);
-	ck_assert_uint_gt(n[0].epoch, epoch_before);
+	ck_assert_uint_eq(n[0].epoch, epoch_before);
 	ck_assert_uint_eq(n[1].epoch, n[0].epoch);
 	/* The minority knows it is alone and has no leader. */
 	ck_assert_int_eq(n[2].view_quorate, 0);
@@ -203,15 +203,30 @@ START_TEST(test_partition_and_heal)
 		ck_assert_int_eq(n[i].quorate, 1);
 		ck_assert_uint_eq(n[i].epoch, n[0].epoch);
 	}
-	ck_assert_uint_gt(n[0].epoch, epoch_before);
+	/* Sticky: the heal changes neither the leader nor its epoch. */
+	ck_assert_uint_eq(n[0].epoch, epoch_before);
 	teardown(n);
 }
 END_TEST
+
+static bool
+all_see_three_led_by_2(void *arg)
+{
+	struct node *n = arg;
+
+	for (int i = 0; i < 3; i++) {
+		if (n[i].view_members != 3 || n[i].leader_nodeid != 2) {
+			return false;
+		}
+	}
+	return true;
+}
 
 START_TEST(test_leader_isolated_majority_elects)
 {
 	struct node n[3];
 	char name[64];
+	uint64_t epoch;
 
 	unique_group(name, sizeof(name), "lead");
 	setup(n, name);
@@ -231,8 +246,15 @@ START_TEST(test_leader_isolated_majority_elects)
 	ck_assert_uint_eq(n[2].epoch, n[1].epoch);
 	ck_assert(!n[0].is_leader);
 	ck_assert_uint_eq(n[0].leader_nodeid, 0);
+	epoch = n[1].epoch;
 	ck_assert_int_eq(cluster_cmd("heal 1"), 0);
-	pump(n, 30000, all_see_three);
+	/* No fail-back: node 2 keeps leading, with the same epoch. */
+	pump(n, 30000, all_see_three_led_by_2);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(n[i].epoch, epoch);
+	}
+	ck_assert(n[1].is_leader);
+	ck_assert(!n[0].is_leader);
 	teardown(n);
 }
 END_TEST
@@ -259,9 +281,8 @@ ring_changed_to_two(void *arg)
 /*
  * The documented order for a totem ring change that keeps a group's
  * members (node 3, with no member of the group, is cut off): no view
- * callback, since the group's view did not change; the election runs
- * again at the new ring, and the leader callback tells its outcome (the
- * same leader, with the new ring's epoch).
+ * callback, since the group's view did not change, and no leader
+ * callback either: the leader keeps its leadership and its epoch.
  */
 START_TEST(test_ring_change_keeping_members)
 {
@@ -297,9 +318,9 @@ START_TEST(test_ring_change_keeping_members)
 		   NULL, NULL);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(n[i].views, views[i]);
-		ck_assert_int_eq(n[i].leader_calls, leader_calls[i] + 1);
+		ck_assert_int_eq(n[i].leader_calls, leader_calls[i]);
 		ck_assert_uint_eq(n[i].leader_nodeid, 1);
-		ck_assert_uint_gt(n[i].epoch, epoch);
+		ck_assert_uint_eq(n[i].epoch, epoch);
 	}
 	ck_assert_uint_eq(n[0].epoch, n[1].epoch);
 	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
