@@ -34,6 +34,14 @@ on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
 	m->leader = nodeid;
 }
 
+/* HAQ_TEST_LOG=1: the library's log on stderr, to follow a failure. */
+static void
+log_stderr(haq_ctx_t *ctx, int priority, const char *message, void *ud)
+{
+	(void)ctx;
+	fprintf(stderr, "[%u %d] %s\n", *(uint32_t *)ud, priority, message);
+}
+
 static void
 member_new(struct member *m, int node)
 {
@@ -41,6 +49,9 @@ member_new(struct member *m, int node)
 	cluster_enter_node(node);
 	ck_assert_int_eq(haq_ctx_new(&m->ctx, NULL), 0);
 	ck_assert_int_eq(haq_ctx_local_nodeid(m->ctx, &m->nodeid), 0);
+	if (getenv("HAQ_TEST_LOG")) {
+		haq_ctx_set_log(m->ctx, log_stderr, &m->nodeid);
+	}
 }
 
 static void
@@ -97,7 +108,24 @@ wait_agreed(struct member *m, uint32_t leader, int timeout_ms)
 	for (int i = 0; i < N; i++) {
 		ctx[i] = m[i].ctx;
 	}
-	return pump_until(ctx, N, timeout_ms, agreed, &c);
+	if (pump_until(ctx, N, timeout_ms, agreed, &c)) {
+		return true;
+	}
+	/* Say what each member thought, for the failure's message. */
+	for (int i = 0; i < N; i++) {
+		uint32_t nodeid = 0;
+		uint64_t epoch = 0;
+		int rc = m[i].g ? haq_group_leader(m[i].g, &nodeid, NULL, &epoch)
+				: 0;
+
+		fprintf(stderr,
+			"member %d: leader rc %d node %u epoch %llu state %d "
+			"calls %d\n",
+			i + 1, rc, nodeid, (unsigned long long)epoch,
+			m[i].g ? haq_group_leader_state(m[i].g) : -1,
+			m[i].calls);
+	}
+	return false;
 }
 
 static void
