@@ -81,8 +81,8 @@ elect(struct haq_election *e, bool round_end)
 }
 
 int
-haq__election_view(struct haq_election *e, const struct haq_memb *members,
-		   size_t n, bool quorate)
+haq__election_view(struct haq_election *e, uint64_t ring_seq,
+		   const struct haq_memb *members, size_t n, bool quorate)
 {
 	struct haq_elect_member *m = calloc(n ? n : 1, sizeof(*m));
 	int rc = 0;
@@ -108,6 +108,7 @@ haq__election_view(struct haq_election *e, const struct haq_memb *members,
 	e->decided = false;
 	e->claimed = false;
 	e->quorate = quorate;
+	e->ring_seq = ring_seq;
 	e->round_max = 0;
 	e->round_clock = 0;
 	if (!quorate || (e->nodeid && !find(e, e->nodeid, e->pid))) {
@@ -135,8 +136,8 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 	bool is_leader = e->nodeid == nodeid && e->pid == pid && nodeid;
 	int rc = 0;
 
-	if (!m) {
-		return 0; /* not a member of this view: stale */
+	if (!m || s->ring_seq != e->ring_seq) {
+		return 0; /* not a member of this view, or of another ring */
 	}
 	m->synced = true;
 	m->quorate = s->quorate;
@@ -155,7 +156,7 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		return clear_leader(e);
 	}
 	if (s->claim) {
-		if (!e->claimed) {
+		if (!e->claimed && e->quorate) {
 			/* The first claim in the round keeps its leadership. */
 			e->claimed = true;
 			e->decided = true;
@@ -291,6 +292,7 @@ haq__sync_encode(const struct haq_sync *s, uint8_t *buf)
 	haq__put_le64(buf + 8, s->epoch);
 	haq__put_le64(buf + 16, s->max_epoch);
 	haq__put_le64(buf + 24, s->clock_us);
+	haq__put_le64(buf + 32, s->ring_seq);
 }
 
 int
@@ -306,6 +308,7 @@ haq__sync_decode(const uint8_t *buf, size_t len, struct haq_sync *s)
 	s->epoch = haq__get_le64(buf + 8);
 	s->max_epoch = haq__get_le64(buf + 16);
 	s->clock_us = haq__get_le64(buf + 24);
+	s->ring_seq = haq__get_le64(buf + 32);
 	/* A claim names its epoch, which the sender has seen; else none. */
 	if (s->claim != (s->epoch != 0) || s->epoch > s->max_epoch ||
 	    (s->claim && !s->quorate)) {

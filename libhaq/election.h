@@ -15,7 +15,7 @@
  *   the others (a joiner, the side of a heal that had none) name nobody
  *   until the round says.
  * - Sticky. The first claim delivered in a round, from a member of a
- *   quorate partition, decides it: the claimant keeps its leadership and
+ *   quorate partition (the view's verdict and the claimant's), decides it: the claimant keeps its leadership and
  *   its epoch. No other member is elected while a leader claims.
  * - Election. When every member of the view has sent its SYNC, all say
  *   quorate and nobody claimed, the lowest eligible (nodeid, pid) is
@@ -30,6 +30,9 @@
  *   quorate (a quorum change within a ring); a SYNC of the leader without
  *   a claim (it gave up its lease) elects another.
  * - A view that is not quorate has no leader.
+ * - A SYNC names the ring of its sender's view: one sent in an earlier
+ *   ring and delivered after the next ring's view is ignored, so a claim
+ *   never outlives the ring it was made in.
  *
  * Waiting for every member's SYNC happens only when there is no leader to
  * keep; a member whose process stalls delays only that election.
@@ -45,6 +48,8 @@
 
 /* What a member says after each view change (a SYNC control frame). */
 struct haq_sync {
+	uint64_t ring_seq; /* the ring of the sender's view: a SYNC of another
+			      ring is stale and ignored */
 	bool quorate;  /* its partition is quorate, by its own verdict */
 	bool eligible; /* it may be elected */
 	bool claim;    /* it holds leadership (epoch) and keeps it */
@@ -74,6 +79,7 @@ struct haq_election {
 	bool decided; /* the round decided: a claim, or an election */
 	bool claimed; /* a claim was taken in this round */
 	bool quorate; /* the view's quorum verdict */
+	uint64_t ring_seq; /* the view's ring */
 	/* Highest epoch told in this round (SYNCs, the leader's). */
 	uint64_t round_max;
 	uint64_t round_clock;
@@ -91,11 +97,11 @@ enum {
 };
 
 /*
- * A view: members sorted by (nodeid, pid), its quorum verdict. Starts a
- * round. Returns HAQ_ELECT_* bits, or -ENOMEM.
+ * A view of ring ring_seq: members sorted by (nodeid, pid), its quorum
+ * verdict. Starts a round. Returns HAQ_ELECT_* bits, or -ENOMEM.
  */
-int haq__election_view(struct haq_election *e, const struct haq_memb *members,
-		       size_t n, bool quorate);
+int haq__election_view(struct haq_election *e, uint64_t ring_seq,
+		       const struct haq_memb *members, size_t n, bool quorate);
 
 /* A SYNC from member (nodeid, pid). Returns HAQ_ELECT_* bits. */
 int haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
@@ -122,7 +128,7 @@ int haq__election_reset(struct haq_election *e);
 void haq__election_free(struct haq_election *e);
 
 /* The control frames of the election (after the control type byte). */
-#define HAQ_SYNC_LEN 32
+#define HAQ_SYNC_LEN 40
 #define HAQ_RENEW_LEN 16
 #define HAQ_RESIGN_LEN 8
 #define HAQ_ELIGIBLE_LEN 8

@@ -218,6 +218,7 @@ send_sync(struct haq_group *g, bool quorate)
 {
 	const struct haq_election *e = &g->election;
 	struct haq_sync s = {
+		.ring_seq = g->view.ring_seq,
 		.quorate = quorate,
 		.eligible = g->lead.eligible,
 		.claim = claims(g, quorate),
@@ -344,11 +345,12 @@ haq__leader_view(struct haq_group *g)
 	if (!g->lead.timing[HAQ_TIMING_TOKEN]) {
 		timing_refresh(g);
 	}
-	rc = haq__election_view(&g->election, g->view.members,
-				g->view.nmembers, g->view.quorate);
+	rc = haq__election_view(&g->election, g->view.ring_seq,
+				g->view.members, g->view.nmembers,
+				g->view.quorate == 1);
 	settle(g, rc);
 	if (haq__group_alive(g)) {
-		send_sync(g, g->view.quorate);
+		send_sync(g, g->view.quorate == 1);
 	}
 }
 
