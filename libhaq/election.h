@@ -30,9 +30,9 @@
  *   quorate (a quorum change within a ring); a SYNC of the leader without
  *   a claim (it gave up its lease) elects another.
  * - A view that is not quorate has no leader.
- * - A SYNC names the ring of its sender's view: one sent in an earlier
- *   ring and delivered after the next ring's view is ignored, so a claim
- *   never outlives the ring it was made in.
+ * - A SYNC names the view it answers: one sent before its sender saw the
+ *   current view (and delivered after it) is ignored, so a member's
+ *   answer always reflects the view, and a claim never outlives it.
  *
  * Waiting for every member's SYNC happens only when there is no leader to
  * keep; a member whose process stalls delays only that election.
@@ -48,8 +48,9 @@
 
 /* What a member says after each view change (a SYNC control frame). */
 struct haq_sync {
-	uint64_t ring_seq; /* the ring of the sender's view: a SYNC of another
-			      ring is stale and ignored */
+	uint64_t view_id; /* the view it answers (haq__election_view_id()):
+			     a SYNC sent before its sender saw the current
+			     view is stale and ignored */
 	bool quorate;  /* its partition is quorate, by its own verdict */
 	bool eligible; /* it may be elected */
 	bool claim;    /* it holds leadership (epoch) and keeps it */
@@ -79,7 +80,7 @@ struct haq_election {
 	bool decided; /* the round decided: a claim, or an election */
 	bool claimed; /* a claim was taken in this round */
 	bool quorate; /* the view's quorum verdict */
-	uint64_t ring_seq; /* the view's ring */
+	uint64_t view_id; /* the current view's identity */
 	/* Highest epoch told in this round (SYNCs, the leader's). */
 	uint64_t round_max;
 	uint64_t round_clock;
@@ -93,14 +94,29 @@ struct haq_election {
 enum {
 	HAQ_ELECT_CHANGED = 1,  /* the leader or its epoch changed */
 	HAQ_ELECT_ELECTED = 2,  /* a new leadership began (not a claim) */
-	HAQ_ELECT_ROUND_END = 4 /* a round ended with an election */
+	HAQ_ELECT_ROUND_END = 4 /* a round ended without a claim: whoever is
+				   elected from now on may follow a leader
+				   that vanished */
 };
 
 /*
- * A view of ring ring_seq: members sorted by (nodeid, pid), its quorum
- * verdict. Starts a round. Returns HAQ_ELECT_* bits, or -ENOMEM.
+ * The identity of a view, the same at every member: a hash of its ring
+ * and its sorted member list. Not of the joined and left lists: corosync
+ * may hand one ring change to one member as two configuration changes
+ * and to another as one, with other lists but the same members at the
+ * end. A member list that recurs within one ring (a process leaving and
+ * joining again with the same pid) has the same identity again: a SYNC
+ * delayed across both changes would then count, with what its sender
+ * knew a moment earlier.
  */
-int haq__election_view(struct haq_election *e, uint64_t ring_seq,
+uint64_t haq__election_view_id(uint64_t ring_seq,
+			       const struct haq_memb *members, size_t n);
+
+/*
+ * A view (its identity, members sorted by (nodeid, pid), its quorum
+ * verdict). Starts a round. Returns HAQ_ELECT_* bits, or -ENOMEM.
+ */
+int haq__election_view(struct haq_election *e, uint64_t view_id,
 		       const struct haq_memb *members, size_t n, bool quorate);
 
 /* A SYNC from member (nodeid, pid). Returns HAQ_ELECT_* bits. */
