@@ -32,8 +32,8 @@
  * is taken (SIOCOUTQ) and treats a nearly full one as corosync pushing
  * back. Then the messages wait in the queue and the retry timer runs.
  */
-#define HAQ_IPC_CHECK_EVERY 16u
-#define HAQ_IPC_RESERVE (48u * 1024u) /* > 16 writes of ~1 KiB truesize */
+#define HAQ_IPC_CHECK_EVERY 32u
+#define HAQ_IPC_RESERVE (64u * 1024u) /* 32 writes of ~770 B truesize, x 2 */
 
 bool
 haq__tx_ipc_room(struct haq_group *g)
