@@ -3,7 +3,9 @@
 # The checker's own tests: feed haq-check-logs hand-made logs (testlogs/) -
 # good runs that must pass, and runs broken on purpose (reordered,
 # duplicate, gap, FIFO, loss, virtual synchrony, two leaders for an epoch,
-# a leader without quorum or connection, epochs going back, ...) that must
+# a leader without quorum or connection, epochs going back, two leaders
+# overlapping by a fraction of a millisecond, a fail-back after a heal, a
+# leader past its lease, ...) that must
 # fail with the expected violation class.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -51,6 +51,7 @@ fault_main() { # NODES TIMEOUT ARGS...
 	if [[ -n ${HAQ_FAULT_INNER:-} ]]; then
 		LOGDIR=$HAQ_FAULT_LOGDIR
 		say "cluster of $HAQ_CLUSTER_NODES nodes at $HAQ_CLUSTER_DIR"
+		read_mono_offset
 		trap 'on_exit' EXIT
 		return 0
 	fi
@@ -92,7 +93,8 @@ on_exit() {
 		if [[ ! -f $LOGDIR/check.txt ]] &&
 			compgen -G "$LOGDIR/probe-*.log" >/dev/null; then
 			say "the checker on the logs so far:"
-			"$CHECK" -q "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+			"$CHECK" --leader-overlap "$LOGDIR"/probe-*.log \
+				>"$LOGDIR/check.txt" 2>&1 ||
 				true
 			cat "$LOGDIR/check.txt"
 		fi
@@ -125,26 +127,104 @@ probes_start() {
 	done
 }
 
-# probe_kill LABEL SIGNAL: signal a probe (KILL: it is gone for good).
+# CLOCK_MONOTONIC in microseconds (the probes' first column): the
+# realtime clock minus the offset between the two, read once at the start
+# (bash reads only the realtime clock).
+MONO_OFFSET=
+read_mono_offset() {
+	MONO_OFFSET=$(python3 -c 'import time
+r = time.clock_gettime_ns(time.CLOCK_REALTIME) // 1000
+m = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+print(r - m)')
+}
+
+# probe_kill LABEL SIGNAL: signal a probe (KILL: it is gone for good; its
+# log gets a "killed" line with the time the kill command returned, when
+# the process had stopped running: the checker ends its leadership there).
 probe_kill() {
+	local real mono log=${PROBE_LOG[$1]}
 	"$H" killprog "${PROBE_PID[$1]}" "$2"
 	if [[ $2 == KILL ]]; then
+		real=$(now_us)
+		mono=$((real - MONO_OFFSET))
 		"$H" waitprog "${PROBE_PID[$1]}" 10
 		unset "PROBE_PID[$1]"
+		# After a half-written last line, start a line of our own.
+		if [[ -s $log && $(tail -c 1 "$log" | od -An -c | tr -d ' ') != '\n' ]]; then
+			echo >>"$log"
+		fi
+		echo "$mono $real killed signal=KILL" >>"$log"
 	fi
 }
 
 # Stop every probe with SIGTERM and wait until each has written its end.
+# The leader stops last, so the shutdown hands leadership to nobody (a
+# leader that leaves resigns, and another member would lead for the
+# moment until it stops too).
 probe_stop_all() {
-	local label
+	local label leaders=() others=() l
 	for label in "${!PROBE_PID[@]}"; do
+		l=$(last_leader "$label")
+		if [[ ${l%% *} == 1 ]]; then
+			leaders+=("$label")
+		else
+			others+=("$label")
+		fi
+	done
+	_probes_stop "${others[@]}"
+	_probes_stop "${leaders[@]}"
+}
+
+_probes_stop() {
+	local label
+	for label in "$@"; do
 		"$H" killprog "${PROBE_PID[$label]}" TERM
 	done
-	for label in "${!PROBE_PID[@]}"; do
+	for label in "$@"; do
 		"$H" waitprog "${PROBE_PID[$label]}" 20 ||
 			fail "probe $label did not stop"
 		unset "PROBE_PID[$label]"
 	done
+}
+
+# The probe that leads now (its last leader line says self=1), or nothing.
+current_leader() {
+	local label l
+	for label in "${!PROBE_PID[@]}"; do
+		l=$(last_leader "$label")
+		if [[ ${l%% *} == 1 ]]; then
+			echo "$label"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# one_leader LABEL...: a running probe is told it leads, and every named
+# probe names a leader on its node (labels start with the node number).
+one_leader() {
+	local l
+	l=$(current_leader) || return 1
+	all_lead "${l%%[!0-9]*}" "$@"
+}
+
+# corosync's token and consensus timeouts in force on node K (ms, from
+# cmap): sets TOKEN_MS, CONSENSUS_MS, DETECT_MS (their sum: how long
+# corosync takes to drop a silent node).
+read_totem_timing() {
+	local k=${1:-1}
+	TOKEN_MS=$("$H" exec "$k" -- corosync-cmapctl -g runtime.config.totem.token |
+		sed 's/.*= //')
+	CONSENSUS_MS=$("$H" exec "$k" -- corosync-cmapctl -g runtime.config.totem.consensus |
+		sed 's/.*= //')
+	DETECT_MS=$((TOKEN_MS + CONSENSUS_MS))
+}
+
+# fault_mark TEXT: note the moment a fault is injected (for the failover
+# report: the first promotion after it).
+fault_mark() {
+	echo "$(now_us) $*" >>"$LOGDIR/faults.txt"
+	say "$*"
 }
 
 # wait_until TIMEOUT_S DESCRIPTION COMMAND...: poll COMMAND every 0.1 s.
@@ -244,15 +324,56 @@ _delivered_more() {
 	(($(deliveries "$1") >= $2))
 }
 
-# Run the checker over every probe log of the scenario (CHECK_ARGS: extra
-# options).
+# Run the checker over every probe log of the scenario, with zero
+# tolerance for two leaders at once (CHECK_ARGS: extra options).
 CHECK_ARGS=()
 run_checker() {
-	local rc=0
-	say "checking the logs: $CHECK ${CHECK_ARGS[*]} $LOGDIR/probe-*.log"
-	"$CHECK" "${CHECK_ARGS[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
+	local rc=0 args=(--leader-overlap "${CHECK_ARGS[@]}")
+	say "checking the logs: $CHECK ${args[*]} $LOGDIR/probe-*.log"
+	"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
 		rc=$?
 	cat "$LOGDIR/check.txt"
+	report_failovers
 	((rc == 0)) || fail "the checker found violations (exit $rc)"
 	say "PASS"
+}
+
+# Print each failover the checker found (the old leadership's end, by
+# demotion, resignation or death, to the new leader's promotion), and for
+# each fault marked the time from the fault to the first promotion after
+# it, next to corosync's detection time and libhaq's takeover delay. Also
+# kept in $LOGDIR/failover.txt.
+report_failovers() {
+	local takeover
+	[[ -n ${DETECT_MS:-} ]] || read_totem_timing 1 2>/dev/null || true
+	takeover=$(grep -h -o ' timing .*' "$LOGDIR"/probe-*.log 2>/dev/null |
+		tail -n 1 | sed -nE 's/.* takeover=([0-9]+).*/\1/p')
+	{
+		echo "corosync: token ${TOKEN_MS:-?} ms + consensus ${CONSENSUS_MS:-?} ms = detection ${DETECT_MS:-?} ms; libhaq takeover delay ${takeover:-?} ms"
+		grep '^failover ' "$LOGDIR/check.txt" |
+			sed -E 's/^failover from=([^ ]+) epoch=[0-9]+ cause=([^ ]+) to=([^ ]+) epoch=[0-9]+ gap_ms=([-0-9.]+) lease_margin_ms=([^ ]+).*/failover \1 -> \3: \2 to promotion \4 ms (old lease ran out \5 ms before)/' || true
+		if [[ -f $LOGDIR/faults.txt ]]; then
+			python3 - "$LOGDIR/faults.txt" "$LOGDIR"/probe-*.log <<'PY'
+import sys
+faults = [l.rstrip("\n").split(" ", 1) for l in open(sys.argv[1])]
+proms = []
+for path in sys.argv[2:]:
+    for line in open(path, errors="replace"):
+        p = line.split(" ")
+        if len(p) > 3 and p[2] == "leader" and p[3] == "self=1":
+            proms.append((int(p[1]), path.rsplit("/", 1)[-1]))
+proms.sort()
+for i, (t, what) in enumerate(faults):
+    t = int(t)
+    nxt = int(faults[i + 1][0]) if i + 1 < len(faults) else None
+    p = [x for x in proms if x[0] > t and (nxt is None or x[0] < nxt)]
+    if p:
+        print("fault '%s' -> first promotion (%s) %.1f ms" %
+              (what, p[0][1], (p[0][0] - t) / 1000.0))
+    else:
+        print("fault '%s' -> no promotion %s" % (what, "before the next fault" if nxt else "after it"))
+PY
+		fi
+	} >"$LOGDIR/failover.txt"
+	while read -r line; do say "$line"; done <"$LOGDIR/failover.txt"
 }

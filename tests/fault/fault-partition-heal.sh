@@ -26,4 +26,5 @@ wait_until 10 "everyone to name node 1 leader" all_lead 1 1 2 3
 let_traffic_flow 100 1 2 3
 
 probe_stop_all
+CHECK_ARGS=(--no-failback --expect-leaderships 1)
 run_checker

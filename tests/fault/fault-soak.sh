@@ -39,7 +39,7 @@ sizes_are() {
 whole() {
 	wait_until 60 "$NODES-member views everywhere" \
 		all_views_are $NODES $(labels)
-	wait_until 20 "one leader everywhere" \
+	wait_until 40 "one leader everywhere" \
 		eval 'l=$(last_leader "${CUR[1]}") && [[ -n $l ]] && read -r _ _ ldr _ <<<"$l" && ((ldr != 0)) && all_lead "$ldr" $(labels)'
 }
 leader_node() {
@@ -90,7 +90,8 @@ for ((r = 0; r < ROUNDS; r++)); do
 		say "the leader is on node $k"
 		"$H" isolate "$k"
 		cut_off "$k"
-		wait_until 10 "a new leader on the majority" \
+		# Detection and the takeover delay: ~13 s with 5 nodes.
+		wait_until 30 "a new leader on the majority" \
 			eval '! leader_is "$(others_of $k | head -n 1)" "$k" && ! leader_is "$(others_of $k | head -n 1)" 0'
 		"$H" heal "$k"
 		;;
@@ -132,8 +133,10 @@ for ((r = 0; r < ROUNDS; r++)); do
 	split-32)
 		"$H" partition 1,4,5 2,3
 		wait_until 40 "the 3-2 views" sizes_are "3 2 2 3 3"
-		wait_until 10 "a leader on the majority only" \
-			eval 'all_lead 1 ${CUR[1]} ${CUR[4]} ${CUR[5]} && all_lead 0 ${CUR[2]} ${CUR[3]}'
+		# Sticky: a leader of the majority keeps it; else node 1 is
+		# elected there, after the takeover delay.
+		wait_until 30 "a leader on the majority only" \
+			eval 'l=$(leader_node) && [[ $l == [145] ]] && all_lead "$l" ${CUR[1]} ${CUR[4]} ${CUR[5]} && all_lead 0 ${CUR[2]} ${CUR[3]}'
 		let_traffic_flow 50 $(labels)
 		"$H" unpartition
 		;;

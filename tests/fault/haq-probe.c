@@ -15,7 +15,22 @@
  *     quorum quorate= ring=N.SEQ expected= total= need= nodes=a,b
  *     view seq= ring=N.SEQ quorate= members=n/p,... joined=n/p:why,...
  *          left=n/p:why,...
- *     leader self=0|1 epoch= node= pid=
+ *     leader self=0|1 epoch= node= pid= state=none|pending|known
+ *     lease rc= deadline=            (haq_group_lease(): at a promotion,
+ *                                     when a renewal moves the deadline,
+ *                                     at a demotion; deadline in MONO_US,
+ *                                     0 when not the leader)
+ *     timing token= consensus= detect= nodes= renew= lease= takeover=
+ *            margin=                 (haq_group_leader_timing(), ms; at a
+ *                                     promotion)
+ *     demoted expired=               (the leader callback took leadership
+ *                                     away; expired: the lease-expired
+ *                                     counter, which says whether the lease
+ *                                     ran out)
+ *     resign rc= epoch= why=signal|after start=MONO_US
+ *                                     (haq_group_resign(), on SIGUSR2 or
+ *                                     --resign-after; start: when the call
+ *                                     began, where leadership ends)
  *     uncertain first= last=
  *     send seq= len=                 (accepted: the library id)
  *     send_err seq= rc= err=         (refused; the id was not used)
@@ -24,12 +39,15 @@
  *     bad from=n/p inc= seq= why=    (a probe message that fails checks)
  *     writable
  *     counters sent= delivered= retries= malformed= oversize= partial=
+ *              lease_expired=
  *     stopping next_id=
  *     drained ok|timeout self=
  *     exit
  *
  * The log is written with write(2) after every round of the loop, so a
- * SIGKILLed probe loses at most its last round.
+ * SIGKILLed probe loses at most its last round. A scenario that kills a
+ * probe may append "killed signal=" to its log (with its own clock
+ * readings): the checker then knows when the process died.
  *
  * A message is 32 bytes of header, little-endian: magic "HCP1", sender
  * nodeid, sender pid, 0, the probe's random incarnation, the seq (equal to
@@ -86,6 +104,14 @@ struct probe {
 	uint64_t self_seq;	 /* highest own seq delivered back */
 	uint64_t uncertain_last; /* highest own id reported uncertain */
 	uint64_t next_counters_us;
+
+	/* Leadership as this process was told it (the callback, its own
+	 * resignation). */
+	bool leading;
+	uint64_t lead_epoch;
+	uint64_t lease_deadline_ns; /* last deadline logged */
+	int resign_after_ms;	    /* resign this long after each promotion */
+	uint64_t resign_at_us;	    /* MONO_US of the next resignation, or 0 */
 };
 
 static void
@@ -240,17 +266,19 @@ fmt_members(char *buf, size_t len, const haq_view_t *v, int which)
 static void
 log_counters(struct probe *p)
 {
-	uint64_t c[HAQ_COUNTER_PARTIAL_DROPPED + 1] = {0};
+	uint64_t c[HAQ_COUNTER_LEASE_EXPIRED + 1] = {0};
 
-	for (int i = 0; i <= HAQ_COUNTER_PARTIAL_DROPPED; i++) {
+	for (int i = 0; i <= HAQ_COUNTER_LEASE_EXPIRED; i++) {
 		haq_group_counter(p->g, i, &c[i]);
 	}
 	logf_(p,
 	      "counters sent=%" PRIu64 " delivered=%" PRIu64 " retries=%" PRIu64
-	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64,
+	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64
+	      " lease_expired=%" PRIu64,
 	      c[HAQ_COUNTER_SENT], c[HAQ_COUNTER_DELIVERED],
 	      c[HAQ_COUNTER_RETRIES], c[HAQ_COUNTER_MALFORMED],
-	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED]);
+	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED],
+	      c[HAQ_COUNTER_LEASE_EXPIRED]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -336,15 +364,122 @@ on_view(haq_group_t *g, const haq_view_t *v, void *ud)
 	      left);
 }
 
+/* Log the lease deadline when it moved (a promotion, a renewal, a
+ * demotion). */
+static void
+log_lease(struct probe *p, bool always)
+{
+	uint64_t deadline = 0;
+	int rc = haq_group_lease(p->g, &deadline);
+
+	if (rc < 0) {
+		deadline = 0;
+	}
+	if (!always && deadline == p->lease_deadline_ns) {
+		return;
+	}
+	p->lease_deadline_ns = deadline;
+	logf_(p, "lease rc=%d deadline=%" PRIu64, rc, deadline / 1000u);
+}
+
+static void
+log_timing(struct probe *p)
+{
+	static const char *const name[] = {
+		[HAQ_TIMING_TOKEN] = "token",
+		[HAQ_TIMING_CONSENSUS] = "consensus",
+		[HAQ_TIMING_DETECT] = "detect",
+		[HAQ_TIMING_NODES] = "nodes",
+		[HAQ_TIMING_RENEW] = "renew",
+		[HAQ_TIMING_LEASE] = "lease",
+		[HAQ_TIMING_TAKEOVER] = "takeover",
+		[HAQ_TIMING_MARGIN] = "margin",
+	};
+	char buf[512];
+	size_t off = 0;
+
+	for (int i = HAQ_TIMING_TOKEN; i <= HAQ_TIMING_MARGIN; i++) {
+		uint32_t v = 0;
+		int rc = haq_group_leader_timing(p->g, i, &v);
+		int w;
+
+		if (rc < 0) {
+			w = snprintf(buf + off, sizeof(buf) - off, "%s%s=err%d",
+				     off ? " " : "", name[i], rc);
+		} else {
+			w = snprintf(buf + off, sizeof(buf) - off, "%s%s=%u",
+				     off ? " " : "", name[i], v);
+		}
+		if (w < 0 || (size_t)w >= sizeof(buf) - off) {
+			break;
+		}
+		off += (size_t)w;
+	}
+	logf_(p, "timing %s", buf);
+}
+
+static const char *
+leader_state_str(haq_group_t *g)
+{
+	switch (haq_group_leader_state(g)) {
+	case HAQ_LEADER_NONE:
+		return "none";
+	case HAQ_LEADER_PENDING:
+		return "pending";
+	case HAQ_LEADER_KNOWN:
+		return "known";
+	default:
+		return "error";
+	}
+}
+
 static void
 on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
 	  uint32_t pid, void *ud)
 {
 	struct probe *p = ud;
 
-	(void)g;
-	logf_(p, "leader self=%d epoch=%" PRIu64 " node=%u pid=%u", is_leader,
-	      epoch, nodeid, pid);
+	logf_(p, "leader self=%d epoch=%" PRIu64 " node=%u pid=%u state=%s",
+	      is_leader, epoch, nodeid, pid, leader_state_str(g));
+	if (is_leader) {
+		if (!p->leading) {
+			log_lease(p, true);
+			log_timing(p);
+			if (p->resign_after_ms > 0) {
+				p->resign_at_us = clock_us(CLOCK_MONOTONIC) +
+						  (uint64_t)p->resign_after_ms *
+							  1000u;
+			}
+		}
+		p->leading = true;
+		p->lead_epoch = epoch;
+	} else if (p->leading) {
+		uint64_t expired = 0;
+
+		p->leading = false;
+		p->resign_at_us = 0;
+		haq_group_counter(g, HAQ_COUNTER_LEASE_EXPIRED, &expired);
+		logf_(p, "demoted expired=%" PRIu64, expired);
+		log_lease(p, true);
+	}
+}
+
+/* Step down (SIGUSR2 or --resign-after): the handover without overlap. */
+static void
+resign(struct probe *p, const char *why)
+{
+	/* Leadership ends as the call starts ("from this call on"): the
+	 * successor may be told before the call returns. */
+	uint64_t start = clock_us(CLOCK_MONOTONIC);
+	int rc = haq_group_resign(p->g);
+
+	logf_(p, "resign rc=%d epoch=%" PRIu64 " why=%s start=%" PRIu64, rc,
+	      rc == 0 ? p->lead_epoch : 0, why, start);
+	p->resign_at_us = 0;
+	if (rc == 0) {
+		p->leading = false;
+		log_lease(p, true);
+	}
 }
 
 static void
@@ -457,7 +592,8 @@ usage(FILE *f)
 		"MSG_PER_S]\n"
 		"                 [--size BYTES] [--big-every N --big-size "
 		"BYTES]\n"
-		"                 [--drain MS] [--connect-timeout S]\n"
+		"                 [--drain MS] [--connect-timeout S] "
+		"[--resign-after MS]\n"
 		"Join NAME (default haq-probe), send sequence-numbered "
 		"messages\n"
 		"at the rate (default 50/s; 0: receive only) and log every "
@@ -467,7 +603,9 @@ usage(FILE *f)
 		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
-		"counters and exit 0.\n");
+		"counters and exit 0. SIGUSR1: log the counters. SIGUSR2:\n"
+		"resign leadership (haq_group_resign()); --resign-after MS:\n"
+		"resign MS ms after each promotion.\n");
 }
 
 static int
@@ -509,6 +647,7 @@ main(int argc, char **argv)
 		{"big-every", required_argument, NULL, 'B'},
 		{"big-size", required_argument, NULL, 'S'},
 		{"connect-timeout", required_argument, NULL, 'c'},
+		{"resign-after", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -524,7 +663,7 @@ main(int argc, char **argv)
 	p->rate = 50;
 	p->size = PROBE_HDR;
 	p->drain_ms = 5000;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:h", opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:h", opts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 'l':
@@ -550,6 +689,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			connect_timeout = atoi(optarg);
+			break;
+		case 'R':
+			p->resign_after_ms = atoi(optarg);
 			break;
 		case 'h':
 			usage(stdout);
@@ -590,6 +732,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -662,6 +805,16 @@ main(int argc, char **argv)
 		if (p->stopping) {
 			timeout = 20;
 		}
+		if (p->resign_at_us) {
+			uint64_t t = clock_us(CLOCK_MONOTONIC);
+			uint64_t left = p->resign_at_us > t
+						? (p->resign_at_us - t) / 1000u + 1
+						: 0;
+
+			if (left < (uint64_t)timeout) {
+				timeout = (int)left;
+			}
+		}
 		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
 			perror("haq-probe: poll");
 			break;
@@ -673,6 +826,10 @@ main(int argc, char **argv)
 			       (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGUSR1) {
 					log_counters(p);
+					continue;
+				}
+				if (si.ssi_signo == SIGUSR2) {
+					resign(p, "signal");
 					continue;
 				}
 				if (!p->stopping) {
@@ -724,6 +881,13 @@ main(int argc, char **argv)
 			}
 		}
 		now = clock_us(CLOCK_MONOTONIC);
+		if (p->resign_at_us && now >= p->resign_at_us && p->leading &&
+		    !p->stopping) {
+			resign(p, "after");
+		}
+		if (p->leading) {
+			log_lease(p, false); /* a renewal moved the deadline */
+		}
 		if (now >= p->next_counters_us) {
 			log_counters(p);
 			p->next_counters_us = now + 5000000u;

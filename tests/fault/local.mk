@@ -24,10 +24,13 @@ tests_fault_raw_totem_LDADD = $(CPG_LIBS)
 # The checker's own tests: hand-made logs, good and broken.
 FAULT_UNIT_TESTS = tests/fault/check-logs-selftest.sh
 # Each starts a cluster of its own: 3 nodes (5 for the 2-2-1 split);
-# 7 to 25 s each on 2 cores, about two minutes in all.
+# 7 to 45 s each on 2 cores, about four minutes in all.
 FAULT_TESTS = \
 	tests/fault/fault-partition-heal.sh \
 	tests/fault/fault-leader-partition.sh \
+	tests/fault/fault-leader-flap.sh \
+	tests/fault/fault-leader-resign.sh \
+	tests/fault/fault-cold-start.sh \
 	tests/fault/fault-corosync-kill.sh \
 	tests/fault/fault-corosync-restart.sh \
 	tests/fault/fault-corosync-pause.sh \
@@ -45,7 +48,7 @@ TESTS += $(FAULT_UNIT_TESTS) $(FAULT_TESTS)
 EXTRA_DIST += tests/fault/README.md tests/fault/haq-check-logs \
 	tests/fault/fault-lib.sh tests/fault/bench-failover.sh \
 	$(FAULT_UNIT_TESTS) $(FAULT_TESTS) $(FAULT_LONG_TESTS) \
-	tests/fault/testlogs
+	tests/fault/testlogs tests/fault/LIBRARY-BUGS.txt
 
 # Only the fault scenarios (and the checker's tests), building only what
 # they need.

@@ -16,13 +16,18 @@ src = os.path.join(here, "base")
 dst = here
 def stamp(lines, start=0):
     out = []
-    extra = 0
-    for i, l in enumerate(lines):
+    mono = 1000000 + (start - 1) * 10000
+    for l in lines:
+        mono += 10000
         if l.startswith("+"):
             # "+MS event...": this and later lines come MS ms later.
             ms, l = l[1:].split(" ", 1)
-            extra += int(ms) * 1000
-        mono = 1000000 + (start + i) * 10000 + extra
+            mono += int(ms) * 1000
+        elif l.startswith("@"):
+            # "@MS event...": this line at MS ms (fractions allowed: the
+            # clock counts microseconds), later lines 10 ms apart after it.
+            ms, l = l[1:].split(" ", 1)
+            mono = 1000000 + round(float(ms) * 1000)
         out.append("%d %d %s" % (mono, 1700000000000000 + mono, l))
     return out
 def load(name):
@@ -38,6 +43,15 @@ def write(case, logs, expect, truncate=None, args=None):
     open(os.path.join(d, "expect"), "w").write(expect + "\n")
     if args:
         open(os.path.join(d, "args"), "w").write(args + "\n")
+def lead():
+    return {"l1": load("L1"), "l2": load("L2"), "l3": load("L3")}
+def retime(lines, prefix, at):
+    """The line starting with prefix, moved to time at (ms)."""
+    for i, l in enumerate(lines):
+        if l.lstrip("@0123456789. ").startswith(prefix):
+            lines[i] = "@%s %s" % (at, l.split(" ", 1)[1] if l.startswith("@") else l)
+            return
+    raise ValueError(prefix)
 def base():
     return {"a": load("A"), "b": load("B"), "c": load("C")}
 def swap(lines, x, y):
@@ -128,3 +142,93 @@ write("delivery-nonmember", L, "delivery")
 L = base()
 L["a"] = [l.replace("view seq=2 ", "view seq=3 ").replace("view seq=3 ring=1.c", "view seq=4 ring=1.c") for l in L["a"]]
 write("view-seq", L, "view")
+
+# Leadership v2 (sticky, lease, takeover delay): the leader's node 1 is
+# isolated at 2 s; node 1 loses quorum and steps down at 5.66 s; node 2 is
+# elected with node 1 missing and promoted after the takeover delay at
+# 9.36 s; the heal at 12 s moves nothing. Times are exact: "@MS" lines.
+STRICT = "--leader-overlap --no-failback"
+write("lead-good", lead(), "OK",
+      args=STRICT + " --expect-leaderships 2 --expect-moves 1")
+
+# Node 2 told it leads 0.3 ms before node 1 is told it does not: a
+# fraction of a millisecond of two leaders must fail...
+L = lead()
+retime(L["l2"], "leader self=1 epoch=200", "5659.7")
+write("lead-overlap-submillisecond", L, "leader-overlap", args=STRICT)
+# ... and 50 microseconds after it must pass (half-open intervals).
+L = lead()
+retime(L["l2"], "leader self=1 epoch=200", "5660.05")
+write("lead-adjacent", L, "OK", args=STRICT)
+
+# A fail-back: after the heal node 2, connected and quorate, is demoted
+# and node 1 leads again (what a non-sticky election does at a heal).
+def failback():
+    L = lead()
+    i = L["l2"].index("@12000 quorum quorate=1 ring=2.c expected=3 total=3 need=2 nodes=1,2,3")
+    L["l2"][i + 2:i + 3] = ["leader self=0 epoch=300 node=1 pid=101 state=known",
+                            "demoted expired=0", "lease rc=0 deadline=0"]
+    i = L["l1"].index("leader self=0 epoch=200 node=2 pid=202 state=known")
+    L["l1"][i:i + 1] = ["@12100 leader self=1 epoch=300 node=1 pid=101 state=known",
+                        "lease rc=1 deadline=17967000",
+                        "timing token=1650 consensus=1980 detect=3630 nodes=3 renew=412 lease=4867 takeover=3711 margin=412"]
+    i = L["l3"].index("view seq=3 ring=2.c quorate=1 members=1/101,2/202,3/303 joined=1/101:nodeup left=-")
+    L["l3"].insert(i + 1, "@12110 leader self=0 epoch=300 node=1 pid=101 state=known")
+    return L
+write("lead-failback", failback(), "failback", args=STRICT)
+write("lead-failback-moves", failback(), "leader-count",
+      args="--leader-overlap --expect-moves 1")
+
+# The last lease deadline node 1 logged ran out 160 ms before it was told
+# it no longer leads.
+L = lead()
+L["l1"] = [l.replace("deadline=7800000", "deadline=6500000") for l in L["l1"]]
+write("lead-lease-late", L, "leader-lease", args=STRICT)
+# Told it leads, yet haq_group_lease() says it holds no lease.
+L = lead()
+L["l1"] = [l.replace("@2000 lease rc=1 deadline=7800000", "@2000 lease rc=0 deadline=0") for l in L["l1"]]
+write("lead-no-lease", L, "leader-lease", args=STRICT)
+
+# Resign: node 1 calls haq_group_resign() at 2999.5 ms (start=, where its
+# leadership ends; the call returns at 3000.2 ms), node 2 is told it leads
+# at 3004.5 ms: it passes; at 2999.4 ms (before the call began) it fails.
+def resign(at):
+    L = lead()
+    for n in L:
+        i = next(k for k, l in enumerate(L[n]) if l.startswith("@2000 "))
+        L[n] = L[n][:i] + [l for l in L[n] if l.startswith("stopping") or
+                           l.startswith("drained") or
+                           l.startswith("counters") or l == "exit"]
+    L["l1"][i:i] = ["@3000.2 resign rc=0 epoch=100 why=signal start=3999500",
+                    "@3000.5 lease rc=0 deadline=0",
+                    "@3004.7 leader self=0 epoch=200 node=2 pid=202 state=known"]
+    L["l2"][i:i] = ["@%s leader self=1 epoch=200 node=2 pid=202 state=known" % at,
+                    "lease rc=1 deadline=%d" % (1000000 + round(float(at) * 1000) + 4867000),
+                    "timing token=1650 consensus=1980 detect=3630 nodes=3 renew=412 lease=4867 takeover=3711 margin=412"]
+    L["l3"][i:i] = ["@3004.6 leader self=0 epoch=200 node=2 pid=202 state=known"]
+    return L
+write("lead-resign", resign("3004.5"), "OK",
+      args=STRICT + " --expect-leaderships 2 --expect-moves 1")
+write("lead-resign-early", resign("2999.4"), "leader-overlap", args=STRICT)
+write("lead-resign-inside-call", resign("2999.8"), "OK", args=STRICT)
+
+# SIGKILL of the leader's probe: its log ends in a half-written line, then
+# the scenario's "killed" line at 3.05 s. Node 2 promoted at 3.08 s passes;
+# at 3.03 s (after node 1's last logged line, before its death) it fails.
+def killed(at):
+    L = lead()
+    for n in L:
+        i = next(k for k, l in enumerate(L[n]) if l.startswith("@2000 "))
+        L[n] = L[n][:i + 1]
+    L["l1"] += ["@3001 deliver from=2/202 inc=l2 se", "@3050 killed signal=KILL"]
+    for n, off in (("l2", 0), ("l3", 0.1)):
+        L[n] += ["@3020 view seq=2 ring=1.4 quorate=1 members=2/202,3/303 joined=- left=1/101:procdown"]
+    L["l2"] += ["@%s leader self=1 epoch=200 node=2 pid=202 state=known" % at,
+                "lease rc=1 deadline=%d" % (1000000 + round(float(at) * 1000) + 4867000),
+                "stopping signal=15 next_id=1", "drained ok self=0 queued=0", "exit"]
+    L["l3"] += ["@3090 leader self=0 epoch=200 node=2 pid=202 state=known",
+                "stopping signal=15 next_id=1", "drained ok self=0 queued=0", "exit"]
+    return L
+write("lead-killed", killed("3080"), "OK",
+      args=STRICT + " --expect-leaderships 2 --expect-moves 1")
+write("lead-killed-early", killed("3030"), "leader-overlap", args=STRICT)
