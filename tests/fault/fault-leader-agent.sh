@@ -1,0 +1,182 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# haq-leader as a resource manager: an OCF agent (ocf:heartbeat:Dummy,
+# through a wrapper that records when each start and stop began and ended)
+# on every node of a 3-node cluster.
+#  1. Exactly one node runs the resource.
+#  2. SIGTERM to the leader's haq-leader: another node starts it, and only
+#     after the old node's stop finished (stop before start).
+#  3. The leader's monitor fails (its Dummy state file removed): it stops
+#     the resource, resigns, and another node starts it after that stop.
+#  4. The leader's monitor hangs: it is killed at --monitor-timeout, and the
+#     resource moves the same way.
+#  5. A missing agent and bad command lines give a clear error.
+# shellcheck source-path=SCRIPTDIR source=fault-lib.sh
+. "$(dirname "$0")/fault-lib.sh"
+
+DUMMY=/usr/lib/ocf/resource.d/heartbeat/Dummy
+if [[ -z ${HAQ_FAULT_INNER:-} && ! -x $DUMMY ]]; then
+	echo "$FAULT_NAME: SKIP: $DUMMY is missing (apt install resource-agents)"
+	exit 77
+fi
+fault_main 3 90 "$@"
+
+LEADER_BIN=${HAQ_LEADER_BIN:-$FAULT_BUILDDIR/../../examples/haq-leader}
+[[ -x $LEADER_BIN ]] || fail "$LEADER_BIN is missing: run make"
+D=$LOGDIR/agent
+mkdir -p "$D/ocf/resource.d/haqtest"
+# A private OCF_ROOT: haq-leader must find the agent through it.
+ln -s /usr/lib/ocf/lib "$D/ocf/lib"
+RECORD=$D/actions.log
+: >"$RECORD"
+cat >"$D/ocf/resource.d/haqtest/Wrap" <<'EOF'
+#!/bin/sh
+# Dummy, with each start and stop recorded in $OCF_RESKEY_record as
+# "TIME NODE ACTION begin|end [RC]"; a monitor hangs while the file
+# $OCF_RESKEY_hang exists; a stop takes $OCF_RESKEY_stop_delay seconds more.
+act=$1 node=$OCF_RESKEY_node record=$OCF_RESKEY_record
+if [ "$act" = monitor ] && [ -e "$OCF_RESKEY_hang" ]; then
+	sleep 60
+fi
+case $act in start | stop)
+	echo "$(date +%s.%N) $node $act begin timeout=$OCF_RESKEY_CRM_meta_timeout instance=$OCF_RESOURCE_INSTANCE" >>"$record"
+esac
+[ "$act" = stop ] && sleep "${OCF_RESKEY_stop_delay:-0}"
+OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/heartbeat/Dummy "$act"
+rc=$?
+case $act in start | stop)
+	echo "$(date +%s.%N) $node $act end $rc" >>"$record"
+esac
+exit $rc
+EOF
+chmod +x "$D/ocf/resource.d/haqtest/Wrap"
+
+declare -A LPID=() LLOG=()
+# leader_start K: haq-leader with the wrapper agent on node K.
+leader_start() {
+	local k=$1
+	LLOG[$k]=$LOGDIR/haq-leader-$k.log
+	"$H" spawn "$k" --log "${LLOG[$k]}" -- env OCF_ROOT="$D/ocf" \
+		sh -c '"$0" "$@"; echo "haq-leader exit status $?"' \
+		"$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Wrap \
+		--instance dummy --monitor-interval 0.5 --monitor-timeout 2 \
+		--stop-timeout 10 \
+		state="$D/node$k.state" node="$k" record="$RECORD" \
+		hang="$D/hang$k" stop_delay=0.5 >/dev/null
+	wait_until 10 "haq-leader to start on node $k" \
+		grep -q 'starting: group' "${LLOG[$k]}"
+	LPID[$k]=$(sed -n 's/.*starting: group .*, pid \([0-9]*\)$/\1/p' \
+		"${LLOG[$k]}" | head -n 1)
+	say "haq-leader on node $k: pid ${LPID[$k]}"
+}
+
+# The nodes whose Dummy state file exists (the resource runs there).
+running() {
+	local k out=
+	for k in 1 2 3; do
+		[[ -e $D/node$k.state ]] && out+="$k "
+	done
+	echo "${out% }"
+}
+
+# one_runs_on SET: exactly one node runs it, one of SET ("2 3").
+ONE=
+one_runs_on() {
+	local r
+	r=$(running)
+	[[ -n $r && $r != *" "* && " $1 " == *" $r "* ]] || return 1
+	ONE=$r
+}
+
+# Time (s.ns) of the last "NODE ACTION PHASE" record.
+when() {
+	awk -v n="$1" -v a="$2" -v p="$3" '$2 == n && $3 == a && $4 == p { t = $1 } END { print t }' "$RECORD"
+}
+
+# stop_before_start OLD NEW: OLD's last stop ended (successfully) before
+# NEW's last start began, and no start overlapped with a running copy.
+stop_before_start() {
+	local old=$1 new=$2 t_stop t_start
+	t_stop=$(when "$old" stop end)
+	t_start=$(when "$new" start begin)
+	[[ -n $t_stop && -n $t_start ]] || fail "no stop of node $old or no start of node $new recorded"
+	awk -v a="$t_stop" -v b="$t_start" 'BEGIN { exit !(a < b) }' ||
+		fail "node $new started at $t_start before node $old's stop ended at $t_stop"
+	say "stop before start: node $old's stop ended $(awk -v a="$t_stop" -v b="$t_start" 'BEGIN { printf "%.3f", b - a }') s before node $new's start began"
+}
+
+# No two copies ever ran at once: replay the records.
+no_overlap() {
+	awk '$3 == "start" && $4 == "begin" { n++; if (n > 1) { print "overlap at " $1; bad = 1 } }
+	     $3 == "stop" && $4 == "end" && $5 == 0 { if (n > 0) n-- }
+	     END { exit bad }' "$RECORD" || fail "two copies ran at once: $RECORD"
+}
+
+say "5. bad input first (no cluster needed)"
+out=$("$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Missing 2>&1) && fail "a missing agent was accepted"
+[[ $out == *"agent ocf:haqtest:Missing is not installed"* ]] || fail "unclear error for a missing agent: $out"
+say "missing agent: $out"
+out=$(OCF_ROOT=$D/ocf "$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Missing 2>&1) && fail "a missing agent was accepted"
+[[ $out == *"$D/ocf/resource.d/haqtest/Missing: No such file"* ]] || fail "OCF_ROOT not used: $out"
+for bad in "--agent heartbeat:Dummy" "--agent ocf:heartbeat:Dummy =x" \
+	"--agent ocf:heartbeat:Dummy state=a state=b" "--monitor-interval 1" \
+	"--monitor true --monitor-failures 0" "--monitor true --monitor-timeout -1" \
+	"--agent ocf:heartbeat:Dummy --demote true" "x=y"; do
+	rc=0
+	# shellcheck disable=SC2086
+	out=$("$LEADER_BIN" "$GROUP" $bad 2>&1) || rc=$?
+	((rc == 2)) || fail "'$bad': exit status $rc, not 2"
+	say "'$bad': $out"
+done
+
+say "1. haq-leader with ocf:haqtest:Wrap (Dummy) on every node"
+for k in 1 2 3; do leader_start "$k"; done
+wait_until 20 "exactly one node to run the resource" one_runs_on "1 2 3"
+first=$ONE
+grep -q 'leader: this process' "${LLOG[$first]}" || fail "node $first runs it but does not lead"
+grep -q "timeout=20000 instance=dummy" "$RECORD" || fail "OCF_RESKEY_CRM_meta_timeout or the instance not passed: $(cat "$RECORD")"
+sleep 1.5
+one_runs_on "$first" || fail "the resource moved or doubled: $(running)"
+say "node $first runs the resource, alone"
+
+say "2. SIGTERM to node $first's haq-leader"
+kill -TERM "${LPID[$first]}"
+rest=$(for k in 1 2 3; do ((k == first)) || printf '%s ' "$k"; done)
+wait_until 20 "another node to run the resource" one_runs_on "${rest% }"
+second=$ONE
+wait_until 10 "node $first's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$first]}"
+grep -q 'haq-leader exit status 0' "${LLOG[$first]}" || fail "node $first: $(grep 'exit status' "${LLOG[$first]}")"
+stop_before_start "$first" "$second"
+
+say "3. the monitor fails on node $second (its Dummy state file removed)"
+third=$(for k in ${rest}; do ((k == second)) || echo "$k"; done)
+rm -f "$D/node$second.state"
+wait_until 20 "node $third to run the resource" one_runs_on "$third"
+grep -q 'monitor: FAILED' "${LLOG[$second]}" || fail "node $second logged no monitor failure"
+grep -q 'resigned: the service stopped here first' "${LLOG[$second]}" || fail "node $second did not resign"
+stop_before_start "$second" "$third"
+eligible_again() {
+	sed -n '/resigned/,$p' "${LLOG[$1]}" | grep -q 'eligible: the monitor passed'
+}
+wait_until 10 "node $second to be eligible again" eligible_again "$second"
+
+say "4. the monitor hangs on node $third"
+touch "$D/hang$third"
+wait_until 20 "node $second to run the resource" one_runs_on "$second"
+grep -q 'monitor: TIMED OUT' "${LLOG[$third]}" || fail "node $third: no monitor timeout logged"
+grep -q 'resigned: the service stopped here first' "${LLOG[$third]}" || fail "node $third did not resign"
+stop_before_start "$third" "$second"
+rm -f "$D/hang$third"
+no_overlap
+
+say "stopping"
+for k in "$second" "$third"; do kill -TERM "${LPID[$k]}"; done
+for k in "$second" "$third"; do
+	wait_until 20 "node $k's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$k]}"
+	grep -q 'haq-leader exit status 0' "${LLOG[$k]}" || fail "node $k: $(grep 'exit status' "${LLOG[$k]}")"
+done
+[[ -z $(running) ]] || fail "the resource still runs on $(running) after every haq-leader stopped"
+no_overlap
+say "actions:"
+sed 's/^/    /' "$RECORD"
+say "PASS"
