@@ -10,7 +10,10 @@
 #     the resource, resigns, and another node starts it after that stop.
 #  4. The leader's monitor hangs: it is killed at --monitor-timeout, and the
 #     resource moves the same way.
-#  5. A missing agent and bad command lines give a clear error.
+#  5. A failed stop blocks: the leader keeps the leadership (nobody else
+#     starts a second copy); SIGTERM runs the stop again, and once it
+#     succeeds the resource moves.
+#  6. A missing agent and bad command lines give a clear error.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh
 . "$(dirname "$0")/fault-lib.sh"
 
@@ -33,7 +36,8 @@ cat >"$D/ocf/resource.d/haqtest/Wrap" <<'EOF'
 #!/bin/sh
 # Dummy, with each start and stop recorded in $OCF_RESKEY_record as
 # "TIME NODE ACTION begin|end [RC]"; a monitor hangs while the file
-# $OCF_RESKEY_hang exists; a stop takes $OCF_RESKEY_stop_delay seconds more.
+# $OCF_RESKEY_hang exists; a stop takes $OCF_RESKEY_stop_delay seconds more,
+# and fails while the file $OCF_RESKEY_stopfail exists.
 act=$1 node=$OCF_RESKEY_node record=$OCF_RESKEY_record
 if [ "$act" = monitor ] && [ -e "$OCF_RESKEY_hang" ]; then
 	sleep 60
@@ -42,8 +46,13 @@ case $act in start | stop)
 	echo "$(date +%s.%N) $node $act begin timeout=$OCF_RESKEY_CRM_meta_timeout instance=$OCF_RESOURCE_INSTANCE" >>"$record"
 esac
 [ "$act" = stop ] && sleep "${OCF_RESKEY_stop_delay:-0}"
-OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/heartbeat/Dummy "$act"
-rc=$?
+if [ "$act" = stop ] && [ -e "$OCF_RESKEY_stopfail" ]; then
+	echo "Wrap: stop fails on purpose" >&2
+	rc=1
+else
+	OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/heartbeat/Dummy "$act"
+	rc=$?
+fi
 case $act in start | stop)
 	echo "$(date +%s.%N) $node $act end $rc" >>"$record"
 esac
@@ -62,7 +71,8 @@ leader_start() {
 		--instance dummy --monitor-interval 0.5 --monitor-timeout 2 \
 		--stop-timeout 10 \
 		state="$D/node$k.state" node="$k" record="$RECORD" \
-		hang="$D/hang$k" stop_delay=0.5 >/dev/null
+		hang="$D/hang$k" stopfail="$D/stopfail$k" stop_delay=0.5 \
+		>/dev/null
 	wait_until 10 "haq-leader to start on node $k" \
 		grep -q 'starting: group' "${LLOG[$k]}"
 	LPID[$k]=$(sed -n 's/.*starting: group .*, pid \([0-9]*\)$/\1/p' \
@@ -112,7 +122,7 @@ no_overlap() {
 	     END { exit bad }' "$RECORD" || fail "two copies ran at once: $RECORD"
 }
 
-say "5. bad input first (no cluster needed)"
+say "6. bad input first (no cluster needed)"
 out=$("$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Missing 2>&1) && fail "a missing agent was accepted"
 [[ $out == *"agent ocf:haqtest:Missing is not installed"* ]] || fail "unclear error for a missing agent: $out"
 say "missing agent: $out"
@@ -168,10 +178,30 @@ grep -q 'resigned: the service stopped here first' "${LLOG[$third]}" || fail "no
 stop_before_start "$third" "$second"
 rm -f "$D/hang$third"
 no_overlap
+wait_until 10 "node $third to be eligible again" eligible_again "$third"
+
+say "5. the stop fails on node $second"
+touch "$D/stopfail$second"
+rm -f "$D/node$second.state"
+wait_until 10 "node $second to block" grep -q 'BLOCKED' "${LLOG[$second]}"
+grep -q 'This process keeps the leadership' "${LLOG[$second]}" || fail "node $second: $(grep BLOCKED "${LLOG[$second]}")"
+sleep 2
+[[ -z $(running) ]] || fail "node $(running) started the resource while node $second was blocked"
+t_block=$(when "$second" stop begin)
+awk -v t="$t_block" '$1 > t && $3 == "start" { exit 1 }' "$RECORD" ||
+	fail "a node started the resource while node $second was blocked"
+say "node $second blocked; nobody else started the resource in 2 s"
+rm -f "$D/stopfail$second"
+kill -TERM "${LPID[$second]}"
+wait_until 20 "node $third to run the resource" one_runs_on "$third"
+wait_until 10 "node $second's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$second]}"
+grep -q 'haq-leader exit status 0' "${LLOG[$second]}" || fail "node $second: $(grep 'exit status' "${LLOG[$second]}")"
+grep -q 'running the demote again' "${LLOG[$second]}" || fail "node $second did not retry the demote"
+stop_before_start "$second" "$third"
 
 say "stopping"
-for k in "$second" "$third"; do kill -TERM "${LPID[$k]}"; done
-for k in "$second" "$third"; do
+kill -TERM "${LPID[$third]}"
+for k in "$third"; do
 	wait_until 20 "node $k's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$k]}"
 	grep -q 'haq-leader exit status 0' "${LLOG[$k]}" || fail "node $k: $(grep 'exit status' "${LLOG[$k]}")"
 done
