@@ -854,8 +854,12 @@ monitor_done(struct leader *l, const struct outcome *o, const char *what)
 		return;
 	}
 	l->failures++;
-	say("monitor: FAILED (%u of %u in a row): %s", l->failures,
-	    l->max_failures, what);
+	if (l->failures <= l->max_failures) {
+		say("monitor: FAILED (%u of %u in a row): %s", l->failures,
+		    l->max_failures, what);
+	} else {
+		say("monitor: FAILED (%u in a row): %s", l->failures, what);
+	}
 	if (l->failures >= l->max_failures) {
 		fail_service(l, "the monitor failed");
 	}
@@ -1448,6 +1452,11 @@ parse_args(struct leader *l, int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char *const timeout_opts[CMD_KINDS] = {
+		"--start-timeout",
+		"--stop-timeout",
+		"--monitor-timeout",
+	};
 	bool interval_set = false;
 	bool failures_set = false;
 	int opt;
@@ -1508,10 +1517,8 @@ parse_args(struct leader *l, int argc, char **argv)
 			kind = opt == OPT_START_TIMEOUT	 ? CMD_PROMOTE
 			       : opt == OPT_STOP_TIMEOUT ? CMD_DEMOTE
 							 : CMD_MONITOR;
-			if (!parse_seconds(argv[optind - 1][1] == '-'
-						   ? argv[optind - 1]
-						   : "timeout",
-					   optarg, MAX_TIMEOUT_MS,
+			if (!parse_seconds(timeout_opts[kind], optarg,
+					   MAX_TIMEOUT_MS,
 					   &l->timeout_ms[kind])) {
 				return 2;
 			}

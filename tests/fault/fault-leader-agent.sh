@@ -14,6 +14,8 @@
 #     starts a second copy); SIGTERM runs the stop again, and once it
 #     succeeds the resource moves.
 #  6. A missing agent and bad command lines give a clear error.
+#  7. Shell commands: --monitor fails twice in a row on the leader
+#     (--monitor-failures 2): it demotes, resigns, another node promotes.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh
 . "$(dirname "$0")/fault-lib.sh"
 
@@ -60,7 +62,7 @@ exit $rc
 EOF
 chmod +x "$D/ocf/resource.d/haqtest/Wrap"
 
-declare -A LPID=() LLOG=()
+declare -A LPID=() LLOG=() SLOG=()
 # leader_start K: haq-leader with the wrapper agent on node K.
 leader_start() {
 	local k=$1
@@ -209,4 +211,36 @@ done
 no_overlap
 say "actions:"
 sed 's/^/    /' "$RECORD"
+
+# Milliseconds since the epoch of a haq-leader log line.
+line_ms() {
+	date -d "${1:0:23}" +%s%3N
+}
+
+say "7. shell commands with --monitor on every node"
+for k in 1 2 3; do
+	SLOG[$k]=$LOGDIR/haq-leader-sh-$k.log
+	"$H" spawn "$k" --log "${SLOG[$k]}" -- "$LEADER_BIN" "$GROUP-sh" \
+		--promote "touch $D/sh$k" --demote "sleep 0.3; rm $D/sh$k" \
+		--monitor "test ! -e $D/sick$k" --monitor-interval 0.3 \
+		--monitor-failures 2 >/dev/null
+done
+sh_running() {
+	local k out=
+	for k in 1 2 3; do [[ -e $D/sh$k ]] && out+="$k "; done
+	[[ -n $out && ${out% } != *" "* ]] || return 1
+	ONE=${out% }
+}
+wait_until 20 "exactly one node to run the shell service" sh_running
+a=$ONE
+touch "$D/sick$a"
+wait_until 20 "another node to run the shell service" eval 'sh_running && [[ $ONE != "$a" ]]'
+b=$ONE
+grep -q 'monitor: FAILED (2 of 2 in a row)' "${SLOG[$a]}" || fail "node $a: no second monitor failure logged"
+grep -q 'resigned: the service stopped here first' "${SLOG[$a]}" || fail "node $a did not resign"
+t_stop=$(line_ms "$(grep 'demote: exited with status 0' "${SLOG[$a]}" | tail -n 1)")
+t_start=$(line_ms "$(grep 'promote: running' "${SLOG[$b]}" | tail -n 1)")
+((t_stop <= t_start)) || fail "node $b promoted at $t_start before node $a's demote ended at $t_stop"
+say "node $a's demote ended $((t_start - t_stop)) ms before node $b's promote began"
+grep -v -e ' view ' -e ' quorum: ' "${SLOG[$a]}" | sed 's/^/    /'
 say "PASS"
