@@ -29,6 +29,7 @@ struct haq_view {
 	uint32_t ring_nodeid;
 	uint64_t ring_seq;
 	uint64_t seq;
+	uint64_t id; /* the same at every member (haq__election_view_id()) */
 	int quorate;
 	size_t nmembers;
 	size_t njoined;

@@ -218,6 +218,7 @@ send_sync(struct haq_group *g, bool quorate)
 {
 	const struct haq_election *e = &g->election;
 	struct haq_sync s = {
+		.view_id = g->view.id,
 		.quorate = quorate,
 		.eligible = g->lead.eligible,
 		.claim = claims(g, quorate),
@@ -299,13 +300,16 @@ settle(struct haq_group *g, int rc)
 		return;
 	}
 	if ((rc & HAQ_ELECT_ROUND_END) && !ring_complete(g)) {
-		/* A leader of another partition may still hold a lease. */
+		/*
+		 * A leader of another partition may still hold a lease:
+		 * whoever is elected here is told after the takeover delay.
+		 */
 		l->guard_until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
 		haq__log(g->ctx, HAQ_LOG_INFO,
-			 "group %s: elected %u/%u with nodes missing from the "
-			 "ring (%u of %u): takeover in %u ms",
-			 g->name, g->election.nodeid, g->election.pid,
-			 l->ring_nodes, l->timing[HAQ_TIMING_NODES],
+			 "group %s: round ended with nodes missing from the "
+			 "ring (%u of %u): a leader elected now takes over "
+			 "after %u ms",
+			 g->name, l->ring_nodes, l->timing[HAQ_TIMING_NODES],
 			 l->timing[HAQ_TIMING_TAKEOVER]);
 	}
 	if (lead_self(g) && g->election.epoch != l->gave_up_epoch) {
@@ -344,11 +348,12 @@ haq__leader_view(struct haq_group *g)
 	if (!g->lead.timing[HAQ_TIMING_TOKEN]) {
 		timing_refresh(g);
 	}
-	rc = haq__election_view(&g->election, g->view.members,
-				g->view.nmembers, g->view.quorate);
+	rc = haq__election_view(&g->election, g->view.id,
+				g->view.members, g->view.nmembers,
+				g->view.quorate == 1);
 	settle(g, rc);
 	if (haq__group_alive(g)) {
-		send_sync(g, g->view.quorate);
+		send_sync(g, g->view.quorate == 1);
 	}
 }
 

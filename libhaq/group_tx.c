@@ -307,10 +307,17 @@ haq__tx_control_now(struct haq_group *g, const uint8_t *payload, size_t len)
 		haq__connection_lost(g->ctx);
 		return 0; /* the rejoin starts a new round */
 	}
-	if (err == CS_ERR_TRY_AGAIN) {
-		g->counters[HAQ_COUNTER_RETRIES]++;
+	if (err != CS_ERR_TRY_AGAIN) {
+		return haq__tx_queue_control(g, payload, len);
 	}
-	return haq__tx_queue_control(g, payload, len);
+	/* Pushed back: first in the queue, not behind the caller's data. */
+	g->counters[HAQ_COUNTER_RETRIES]++;
+	if (haq__sendq_push_urgent(&g->q, HAQ_WIRE_CONTROL, g->next_seq,
+				   &iov[1], 1, len) < 0) {
+		return -ENOMEM;
+	}
+	haq__tx_retry(g, true);
+	return 0;
 }
 
 /*

@@ -329,6 +329,62 @@ START_TEST(test_ring_change_keeping_members)
 }
 END_TEST
 
+static bool
+all_led(void *arg)
+{
+	struct node *n = arg;
+
+	for (int i = 0; i < 3; i++) {
+		if (n[i].view_members != 3 || n[i].leader_nodeid == 0 ||
+		    n[i].epoch != n[0].epoch) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Epochs never go backwards, also when every process and every corosync
+ * restarts with corosync's ring ids wiped (containers without persistent
+ * storage): nobody remembers the old epoch, and the new one comes from
+ * the wall clock. Runs last: by then this cluster's ring ids are well
+ * above where a wiped cluster starts again.
+ */
+START_TEST(test_epoch_after_wiped_restart)
+{
+	struct node n[3];
+	char name[64], cmd[512];
+	const char *dir = getenv("HAQ_CLUSTER_DIR");
+	uint64_t before, ring_before;
+
+	ck_assert_ptr_nonnull(dir);
+	unique_group(name, sizeof(name), "wiped");
+	setup(n, name);
+	pump(n, 15000, all_led);
+	before = n[0].epoch;
+	ring_before = n[0].view_ring;
+	teardown(n);
+	ck_assert_int_eq(cluster_cmd("stop 1 2 3"), 0);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/node*/ringid_*", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	for (int k = 1; k <= 3; k++) {
+		snprintf(cmd, sizeof(cmd), "start-node %d 60", k);
+		ck_assert_int_eq(cluster_cmd(cmd), 0);
+	}
+	for (int k = 1; k <= 3; k++) {
+		snprintf(cmd, sizeof(cmd), "wait-members %d 3 60", k);
+		ck_assert_int_eq(cluster_cmd(cmd), 0);
+	}
+	setup(n, name);
+	pump(n, 30000, all_led);
+	/* The ring ids did start again from the beginning... */
+	ck_assert_uint_lt(n[0].view_ring, ring_before);
+	/* ...and the epoch still went forward. */
+	ck_assert_uint_gt(n[0].epoch, before);
+	teardown(n);
+}
+END_TEST
+
 /*
  * Runs in the parent after each test, failed or not: the next test starts
  * from a whole cluster.
@@ -363,5 +419,6 @@ main(void)
 	add_fault_tcase(s, test_partition_and_heal, 120);
 	add_fault_tcase(s, test_leader_isolated_majority_elects, 120);
 	add_fault_tcase(s, test_ring_change_keeping_members, 120);
+	add_fault_tcase(s, test_epoch_after_wiped_restart, 180);
 	return run_suite(s);
 }
