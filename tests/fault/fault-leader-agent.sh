@@ -3,20 +3,23 @@
 # haq-leader as a resource manager: an OCF agent (ocf:heartbeat:Dummy,
 # through a wrapper that records when each start and stop began and ended)
 # on every node of a 3-node cluster.
-#  1. Exactly one node runs the resource.
-#  2. SIGTERM to the leader's haq-leader: another node starts it, and only
+#  1. A missing agent and bad command lines give a clear error.
+#  2. Exactly one node runs the resource.
+#  3. SIGTERM to the leader's haq-leader: another node starts it, and only
 #     after the old node's stop finished (stop before start).
-#  3. The leader's monitor fails (its Dummy state file removed): it stops
+#  4. The leader's monitor fails (its Dummy state file removed): it stops
 #     the resource, resigns, and another node starts it after that stop.
-#  4. The leader's monitor hangs: it is killed at --monitor-timeout, and the
+#  5. The leader's monitor hangs: it is killed at --monitor-timeout, and the
 #     resource moves the same way.
-#  5. A failed stop blocks: the leader keeps the leadership (nobody else
+#  6. A failed stop blocks: the leader keeps the leadership (nobody else
 #     starts a second copy); SIGTERM runs the stop again, and once it
 #     succeeds the resource moves.
-#  6. A missing agent and bad command lines give a clear error.
-#  7. Shell commands: --monitor fails twice in a row on the leader
+#  7. The leader's monitor returns 42, not an OCF exit code: it says so,
+#     stops the resource, resigns, and a new haq-leader takes over.
+#  8. Shell commands: --monitor fails twice in a row on the leader
 #     (--monitor-failures 2): it demotes, resigns, another node promotes.
-# shellcheck source-path=SCRIPTDIR source=fault-lib.sh
+# Throughout, the records show no two copies running at once.
+# shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016
 . "$(dirname "$0")/fault-lib.sh"
 
 DUMMY=/usr/lib/ocf/resource.d/heartbeat/Dummy
@@ -39,10 +42,14 @@ cat >"$D/ocf/resource.d/haqtest/Wrap" <<'EOF'
 # Dummy, with each start and stop recorded in $OCF_RESKEY_record as
 # "TIME NODE ACTION begin|end [RC]"; a monitor hangs while the file
 # $OCF_RESKEY_hang exists; a stop takes $OCF_RESKEY_stop_delay seconds more,
-# and fails while the file $OCF_RESKEY_stopfail exists.
+# and fails while the file $OCF_RESKEY_stopfail exists; a monitor returns
+# 42 while the file $OCF_RESKEY_weird exists.
 act=$1 node=$OCF_RESKEY_node record=$OCF_RESKEY_record
 if [ "$act" = monitor ] && [ -e "$OCF_RESKEY_hang" ]; then
 	sleep 60
+fi
+if [ "$act" = monitor ] && [ -e "$OCF_RESKEY_weird" ]; then
+	exit 42
 fi
 case $act in start | stop)
 	echo "$(date +%s.%N) $node $act begin timeout=$OCF_RESKEY_CRM_meta_timeout instance=$OCF_RESOURCE_INSTANCE" >>"$record"
@@ -63,17 +70,19 @@ EOF
 chmod +x "$D/ocf/resource.d/haqtest/Wrap"
 
 declare -A LPID=() LLOG=() SLOG=()
-# leader_start K: haq-leader with the wrapper agent on node K.
+# leader_start K [RUN]: haq-leader with the wrapper agent on node K (its
+# RUNth start there; the log has the number).
 leader_start() {
 	local k=$1
-	LLOG[$k]=$LOGDIR/haq-leader-$k.log
+	LLOG[$k]=$LOGDIR/haq-leader-$k${2:+-$2}.log
 	"$H" spawn "$k" --log "${LLOG[$k]}" -- env OCF_ROOT="$D/ocf" \
 		sh -c '"$0" "$@"; echo "haq-leader exit status $?"' \
 		"$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Wrap \
 		--instance dummy --monitor-interval 0.5 --monitor-timeout 2 \
 		--stop-timeout 10 \
 		state="$D/node$k.state" node="$k" record="$RECORD" \
-		hang="$D/hang$k" stopfail="$D/stopfail$k" stop_delay=0.5 \
+		hang="$D/hang$k" stopfail="$D/stopfail$k" weird="$D/weird$k" \
+		stop_delay=0.5 \
 		>/dev/null
 	wait_until 10 "haq-leader to start on node $k" \
 		grep -q 'starting: group' "${LLOG[$k]}"
@@ -124,7 +133,7 @@ no_overlap() {
 	     END { exit bad }' "$RECORD" || fail "two copies ran at once: $RECORD"
 }
 
-say "6. bad input first (no cluster needed)"
+say "1. bad input first (no cluster needed)"
 out=$("$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Missing 2>&1) && fail "a missing agent was accepted"
 [[ $out == *"agent ocf:haqtest:Missing is not installed"* ]] || fail "unclear error for a missing agent: $out"
 say "missing agent: $out"
@@ -141,7 +150,7 @@ for bad in "--agent heartbeat:Dummy" "--agent ocf:heartbeat:Dummy =x" \
 	say "'$bad': $out"
 done
 
-say "1. haq-leader with ocf:haqtest:Wrap (Dummy) on every node"
+say "2. haq-leader with ocf:haqtest:Wrap (Dummy) on every node"
 for k in 1 2 3; do leader_start "$k"; done
 wait_until 20 "exactly one node to run the resource" one_runs_on "1 2 3"
 first=$ONE
@@ -151,7 +160,7 @@ sleep 1.5
 one_runs_on "$first" || fail "the resource moved or doubled: $(running)"
 say "node $first runs the resource, alone"
 
-say "2. SIGTERM to node $first's haq-leader"
+say "3. SIGTERM to node $first's haq-leader"
 kill -TERM "${LPID[$first]}"
 rest=$(for k in 1 2 3; do ((k == first)) || printf '%s ' "$k"; done)
 wait_until 20 "another node to run the resource" one_runs_on "${rest% }"
@@ -160,7 +169,7 @@ wait_until 10 "node $first's haq-leader to exit" grep -q 'haq-leader exit status
 grep -q 'haq-leader exit status 0' "${LLOG[$first]}" || fail "node $first: $(grep 'exit status' "${LLOG[$first]}")"
 stop_before_start "$first" "$second"
 
-say "3. the monitor fails on node $second (its Dummy state file removed)"
+say "4. the monitor fails on node $second (its Dummy state file removed)"
 third=$(for k in ${rest}; do ((k == second)) || echo "$k"; done)
 rm -f "$D/node$second.state"
 wait_until 20 "node $third to run the resource" one_runs_on "$third"
@@ -172,7 +181,7 @@ eligible_again() {
 }
 wait_until 10 "node $second to be eligible again" eligible_again "$second"
 
-say "4. the monitor hangs on node $third"
+say "5. the monitor hangs on node $third"
 touch "$D/hang$third"
 wait_until 20 "node $second to run the resource" one_runs_on "$second"
 grep -q 'monitor: TIMED OUT' "${LLOG[$third]}" || fail "node $third: no monitor timeout logged"
@@ -182,7 +191,7 @@ rm -f "$D/hang$third"
 no_overlap
 wait_until 10 "node $third to be eligible again" eligible_again "$third"
 
-say "5. the stop fails on node $second"
+say "6. the stop fails on node $second"
 touch "$D/stopfail$second"
 rm -f "$D/node$second.state"
 wait_until 10 "node $second to block" grep -q 'BLOCKED' "${LLOG[$second]}"
@@ -201,9 +210,19 @@ grep -q 'haq-leader exit status 0' "${LLOG[$second]}" || fail "node $second: $(g
 grep -q 'running the demote again' "${LLOG[$second]}" || fail "node $second did not retry the demote"
 stop_before_start "$second" "$third"
 
+say "7. a new haq-leader on node 1; node $third's monitor returns 42"
+leader_start 1 2
+wait_until 10 "node 1 to be eligible" grep -q 'eligible: the monitor passed' "${LLOG[1]}"
+touch "$D/weird$third"
+wait_until 20 "node 1 to run the resource" one_runs_on 1
+grep -q 'monitor: FAILED (1 of 1 in a row): exited with status 42 (not an OCF exit code)' "${LLOG[$third]}" ||
+	fail "node $third: the unknown exit code was not reported clearly"
+stop_before_start "$third" 1
+rm -f "$D/weird$third"
+
 say "stopping"
-kill -TERM "${LPID[$third]}"
-for k in "$third"; do
+kill -TERM "${LPID[$third]}" "${LPID[1]}"
+for k in "$third" 1; do
 	wait_until 20 "node $k's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$k]}"
 	grep -q 'haq-leader exit status 0' "${LLOG[$k]}" || fail "node $k: $(grep 'exit status' "${LLOG[$k]}")"
 done
@@ -217,7 +236,7 @@ line_ms() {
 	date -d "${1:0:23}" +%s%3N
 }
 
-say "7. shell commands with --monitor on every node"
+say "8. shell commands with --monitor on every node"
 for k in 1 2 3; do
 	SLOG[$k]=$LOGDIR/haq-leader-sh-$k.log
 	"$H" spawn "$k" --log "${SLOG[$k]}" -- "$LEADER_BIN" "$GROUP-sh" \
