@@ -200,7 +200,7 @@ static const char help_text[] =
 	"running on the leader only. Actions run one at a time, in order,\n"
 	"each with a timeout (its process group is killed: SIGTERM, SIGKILL\n"
 	"2 s later). Leadership is handed over only after the demote\n"
-	"finished: on SIGTERM/SIGINT, on a failed monitor or promote.\n"
+	"finished: on SIGTERM/SIGINT/SIGHUP, a failed monitor or promote.\n"
 	"\n"
 	"Shell commands (/bin/sh -c, with HAQ_EPOCH, HAQ_GROUP, HAQ_ROLE):\n"
 	"  -p, --promote CMD        run CMD on becoming the leader\n"
@@ -1646,6 +1646,14 @@ main(int argc, char **argv)
 	}
 	qb_loop_signal_add(l.loop, QB_LOOP_HIGH, SIGINT, &l, signal_cb, NULL);
 	qb_loop_signal_add(l.loop, QB_LOOP_HIGH, SIGTERM, &l, signal_cb, NULL);
+	/* A closed terminal stops the service like SIGTERM: demote first. */
+	qb_loop_signal_add(l.loop, QB_LOOP_HIGH, SIGHUP, &l, signal_cb, NULL);
+	/*
+	 * A reader of our output that goes away must not kill this process
+	 * before it demotes; a failed write is harmless. Children get the
+	 * default back.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 
 	rc = haq_ctx_new(&l.ctx, l.loop);
 	if (rc < 0) {

@@ -220,8 +220,9 @@ grep -q 'monitor: FAILED (1 of 1 in a row): exited with status 42 (not an OCF ex
 stop_before_start "$third" 1
 rm -f "$D/weird$third"
 
-say "stopping"
-kill -TERM "${LPID[$third]}" "${LPID[1]}"
+say "stopping: SIGTERM to node $third's haq-leader, SIGHUP to node 1's (the leader's)"
+kill -TERM "${LPID[$third]}"
+kill -HUP "${LPID[1]}"
 for k in "$third" 1; do
 	wait_until 20 "node $k's haq-leader to exit" grep -q 'haq-leader exit status' "${LLOG[$k]}"
 	grep -q 'haq-leader exit status 0' "${LLOG[$k]}" || fail "node $k: $(grep 'exit status' "${LLOG[$k]}")"
