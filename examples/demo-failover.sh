@@ -267,6 +267,9 @@ moves=$(awk '{ $1 = ""; print }' "$work/client.log" | grep -v 'no answer' | uniq
 overlaps=$(awk 'NF > 2' "$work/holders.log" | wc -l)
 samples=$(wc -l <"$work/holders.log")
 info "holder samples: $samples, with two or more holders at once: $overlaps"
+last_old=$(awk -v k="$first" '{ for (i = 2; i <= NF; i++) if ($i == k) t = $1 } END { print t }' "$work/holders.log")
+first_new=$(awk -v k="$new" '{ for (i = 2; i <= NF; i++) if ($i == k) { print $1; exit } }' "$work/holders.log")
+info "last sample with $vip on node$first: $last_old; first on node$new: $first_new"
 if ((overlaps > 0)); then
 	awk 'NF > 2' "$work/holders.log" | head -n 5 | sed 's/^/    overlap: /'
 fi
