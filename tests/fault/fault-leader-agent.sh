@@ -18,6 +18,9 @@
 #     stops the resource, resigns, and a new haq-leader takes over.
 #  8. Shell commands: --monitor fails twice in a row on the leader
 #     (--monitor-failures 2): it demotes, resigns, another node promotes.
+#  9. ocf:heartbeat:IPaddr2 with an unused address of the harness's private
+#     subnet: exactly one node holds it; SIGTERM to its haq-leader moves it,
+#     never on two nodes at once.
 # Throughout, the records show no two copies running at once.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016
 . "$(dirname "$0")/fault-lib.sh"
@@ -263,4 +266,43 @@ t_start=$(line_ms "$(grep 'promote: running' "${SLOG[$b]}" | tail -n 1)")
 ((t_stop <= t_start)) || fail "node $b promoted at $t_start before node $a's demote ended at $t_stop"
 say "node $a's demote ended $((t_start - t_stop)) ms before node $b's promote began"
 grep -v -e ' view ' -e ' quorum: ' "${SLOG[$a]}" | sed 's/^/    /'
+
+say "9. ocf:heartbeat:IPaddr2 on every node"
+addr1=$("$H" addr 1)
+vip=${addr1%.*}.100
+declare -A VLOG=() NS=()
+for k in 1 2 3; do
+	NS[$k]=$("$H" ns "$k")
+	VLOG[$k]=$LOGDIR/haq-leader-vip-$k.log
+	mkdir -p "$D/rsctmp$k"
+	"$H" spawn "$k" --log "${VLOG[$k]}" -- env HA_RSCTMP="$D/rsctmp$k" \
+		"$LEADER_BIN" "$GROUP-vip" --agent ocf:heartbeat:IPaddr2 \
+		--monitor-interval 0.5 ip="$vip" cidr_netmask=24 nic=eth0 >/dev/null
+done
+# The nodes holding the address; records any sample with two.
+holders() {
+	local k out=
+	for k in 1 2 3; do
+		[[ -n $(ip -n "${NS[$k]}" -o -4 addr show to "$vip/32") ]] && out+="$k "
+	done
+	[[ $out != *" "*" "* ]] || echo "$(date +%T.%3N) $out" >>"$D/vip-overlaps"
+	echo "${out% }"
+}
+vip_on() {
+	local h
+	h=$(holders)
+	[[ -n $h && $h != *" "* && " $1 " == *" $h "* ]] || return 1
+	ONE=$h
+}
+wait_until 20 "exactly one node to hold $vip" vip_on "1 2 3"
+v1=$ONE
+wait_until 10 "node $v1's haq-leader to start" grep -q 'starting: group' "${VLOG[$v1]}"
+vpid=$(sed -n 's/.*starting: group .*, pid \([0-9]*\)$/\1/p' "${VLOG[$v1]}" | head -n 1)
+say "node $v1 holds $vip; SIGTERM to its haq-leader (pid $vpid)"
+kill -TERM "$vpid"
+vrest=$(for k in 1 2 3; do ((k == v1)) || printf '%s ' "$k"; done)
+wait_until 20 "another node to hold $vip" vip_on "${vrest% }"
+[[ ! -e $D/vip-overlaps ]] || fail "$vip was on two nodes at once: $(cat "$D/vip-overlaps")"
+say "node $ONE holds $vip now; never on two nodes at once"
+grep -v -e ' view ' -e ' quorum: ' "${VLOG[$v1]}" | sed 's/^/    /'
 say "PASS"
