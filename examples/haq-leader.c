@@ -1297,6 +1297,21 @@ valid_component(const char *s, size_t len)
 	return true;
 }
 
+/* A resource name as Pacemaker's ids: safe in the agents' file names. */
+static bool
+valid_instance(const char *s)
+{
+	if (!s[0] || s[0] == '.' || s[0] == '-') {
+		return false;
+	}
+	for (; *s; s++) {
+		if (!isalnum((unsigned char)*s) && !strchr("_.:-", *s)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* --agent ocf:PROVIDER:TYPE: the agent's path. Returns 0, 2 or 1. */
 static int
 agent_setup(struct agent *a)
@@ -1562,6 +1577,17 @@ parse_args(struct leader *l, int argc, char **argv)
 		}
 		if (!l->agent.instance) {
 			l->agent.instance = l->name;
+		}
+		if (!valid_instance(l->agent.instance)) {
+			fprintf(stderr,
+				PROG ": resource instance name '%s': use "
+				     "letters, digits and _ . : - only "
+				     "(agents name files after it)%s\n",
+				l->agent.instance,
+				l->agent.instance == l->name
+					? "; choose one with --instance"
+					: "");
+			return 2;
 		}
 		rc = agent_setup(&l->agent);
 		if (rc) {

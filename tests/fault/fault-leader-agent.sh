@@ -145,7 +145,8 @@ out=$(OCF_ROOT=$D/ocf "$LEADER_BIN" "$GROUP" --agent ocf:haqtest:Missing 2>&1) &
 for bad in "--agent heartbeat:Dummy" "--agent ocf:heartbeat:Dummy =x" \
 	"--agent ocf:heartbeat:Dummy state=a state=b" "--monitor-interval 1" \
 	"--monitor true --monitor-failures 0" "--monitor true --monitor-timeout -1" \
-	"--agent ocf:heartbeat:Dummy --demote true" "x=y"; do
+	"--agent ocf:heartbeat:Dummy --demote true" "x=y" \
+	"--agent ocf:heartbeat:Dummy --instance ../x" "--instance x"; do
 	rc=0
 	# shellcheck disable=SC2086
 	out=$("$LEADER_BIN" "$GROUP" $bad 2>&1) || rc=$?
