@@ -46,9 +46,11 @@ fold_epoch(struct haq_election *e, uint64_t epoch)
 }
 
 /*
- * Elect the lowest eligible member that did not just resign. The epoch
- * is above every epoch told in the round, and at the end of a round not
- * below the highest wall clock told in it.
+ * Elect the lowest eligible member that did not just resign, or if there
+ * is none, the lowest eligible one (a leader that resigned alone, or lost
+ * its lease, leads again rather than none). The epoch is above every
+ * epoch told in the round, and at the end of a round not below the
+ * highest wall clock told in it.
  */
 static int
 elect(struct haq_election *e, bool round_end)
@@ -57,9 +59,15 @@ elect(struct haq_election *e, bool round_end)
 	uint64_t epoch;
 
 	for (size_t i = 0; i < e->n; i++) {
-		if (e->m[i].known && e->m[i].eligible && !e->m[i].resigned) {
+		if (!e->m[i].known || !e->m[i].eligible) {
+			continue;
+		}
+		if (!e->m[i].resigned) {
 			c = &e->m[i];
 			break;
+		}
+		if (!c) {
+			c = &e->m[i];
 		}
 	}
 	if (!c) {

@@ -23,7 +23,7 @@
  *   below the highest wall clock (microseconds) in the round: epochs keep
  *   increasing even when every member's memory is lost at once.
  * - Within a decided round: a RESIGN from the leader elects another
- *   eligible member (the resigner only at a later election); an ELIGIBLE
+ *   eligible member (the resigner again only if no other is); an ELIGIBLE
  *   updates its sender, and elects when the group had no leader for want
  *   of an eligible member; a SYNC saying "not quorate" clears the leader,
  *   and the round decides again once every member's latest SYNC says
