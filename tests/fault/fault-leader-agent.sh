@@ -16,9 +16,11 @@
 #     succeeds the resource moves.
 #  7. The leader's monitor returns 42, not an OCF exit code: it says so,
 #     stops the resource, resigns, and a new haq-leader takes over.
-#  8. Shell commands: --monitor fails twice in a row on the leader
+#  8. A start fails (on node 3, elected when node 1's monitor fails): it
+#     stops, resigns, and node 1, healthy again, takes the resource back.
+#  9. Shell commands: --monitor fails twice in a row on the leader
 #     (--monitor-failures 2): it demotes, resigns, another node promotes.
-#  9. ocf:heartbeat:IPaddr2 with an unused address of the harness's private
+# 10. ocf:heartbeat:IPaddr2 with an unused address of the harness's private
 #     subnet: exactly one node holds it; SIGTERM to its haq-leader moves it,
 #     never on two nodes at once.
 # Throughout, the records show no two copies running at once.
@@ -45,8 +47,9 @@ cat >"$D/ocf/resource.d/haqtest/Wrap" <<'EOF'
 # Dummy, with each start and stop recorded in $OCF_RESKEY_record as
 # "TIME NODE ACTION begin|end [RC]"; a monitor hangs while the file
 # $OCF_RESKEY_hang exists; a stop takes $OCF_RESKEY_stop_delay seconds more,
-# and fails while the file $OCF_RESKEY_stopfail exists; a monitor returns
-# 42 while the file $OCF_RESKEY_weird exists.
+# and fails while the file $OCF_RESKEY_stopfail exists; a start fails
+# while $OCF_RESKEY_startfail exists; a monitor returns 42 while the file
+# $OCF_RESKEY_weird exists.
 act=$1 node=$OCF_RESKEY_node record=$OCF_RESKEY_record
 if [ "$act" = monitor ] && [ -e "$OCF_RESKEY_hang" ]; then
 	sleep 60
@@ -60,6 +63,9 @@ esac
 [ "$act" = stop ] && sleep "${OCF_RESKEY_stop_delay:-0}"
 if [ "$act" = stop ] && [ -e "$OCF_RESKEY_stopfail" ]; then
 	echo "Wrap: stop fails on purpose" >&2
+	rc=1
+elif [ "$act" = start ] && [ -e "$OCF_RESKEY_startfail" ]; then
+	echo "Wrap: start fails on purpose" >&2
 	rc=1
 else
 	OCF_ROOT=/usr/lib/ocf /usr/lib/ocf/resource.d/heartbeat/Dummy "$act"
@@ -85,6 +91,7 @@ leader_start() {
 		--stop-timeout 10 \
 		state="$D/node$k.state" node="$k" record="$RECORD" \
 		hang="$D/hang$k" stopfail="$D/stopfail$k" weird="$D/weird$k" \
+		startfail="$D/startfail$k" \
 		stop_delay=0.5 \
 		>/dev/null
 	wait_until 10 "haq-leader to start on node $k" \
@@ -223,6 +230,24 @@ grep -q 'monitor: FAILED (1 of 1 in a row): exited with status 42 (not an OCF ex
 	fail "node $third: the unknown exit code was not reported clearly"
 stop_before_start "$third" 1
 rm -f "$D/weird$third"
+wait_until 10 "node $third to be eligible again" eligible_again "$third"
+
+say "8. node $third's start will fail; node 1's monitor fails"
+touch "$D/startfail$third"
+rm -f "$D/node1.state"
+promote_failed() {
+	grep -q 'promote: exited with status 1 (generic error) after .* (FAILED)' "${LLOG[$third]}" &&
+		sed -n '/the promote failed: demoting, then resigning/,$p' "${LLOG[$third]}" | grep -q 'resigned'
+}
+wait_until 20 "node $third's start to fail and node $third to resign" promote_failed
+wait_until 20 "node 1 to run the resource again" one_runs_on 1
+t_fail=$(when "$third" stop end)
+t_back=$(when 1 start begin)
+awk -v a="$t_fail" -v b="$t_back" 'BEGIN { exit !(a < b) }' ||
+	fail "node 1 started at $t_back before node $third's stop (after its failed start) ended at $t_fail"
+rm -f "$D/startfail$third"
+no_overlap
+say "node $third's start failed, it stopped and resigned; node 1 runs the resource again"
 
 say "stopping: SIGTERM to node $third's haq-leader, SIGHUP to node 1's (the leader's)"
 kill -TERM "${LPID[$third]}"
@@ -241,7 +266,7 @@ line_ms() {
 	date -d "${1:0:23}" +%s%3N
 }
 
-say "8. shell commands with --monitor on every node"
+say "9. shell commands with --monitor on every node"
 for k in 1 2 3; do
 	SLOG[$k]=$LOGDIR/haq-leader-sh-$k.log
 	"$H" spawn "$k" --log "${SLOG[$k]}" -- "$LEADER_BIN" "$GROUP-sh" \
@@ -268,7 +293,7 @@ t_start=$(line_ms "$(grep 'promote: running' "${SLOG[$b]}" | tail -n 1)")
 say "node $a's demote ended $((t_start - t_stop)) ms before node $b's promote began"
 grep -v -e ' view ' -e ' quorum: ' "${SLOG[$a]}" | sed 's/^/    /'
 
-say "9. ocf:heartbeat:IPaddr2 on every node"
+say "10. ocf:heartbeat:IPaddr2 on every node"
 addr1=$("$H" addr 1)
 vip=${addr1%.*}.100
 declare -A VLOG=() NS=()
