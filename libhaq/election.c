@@ -49,11 +49,11 @@ fold_epoch(struct haq_election *e, uint64_t epoch)
  * Elect the lowest eligible member that did not just resign, or if there
  * is none, the lowest eligible one (a leader that resigned alone, or lost
  * its lease, leads again rather than none). The epoch is above every
- * epoch told in the round, and at the end of a round not below the
- * highest wall clock told in it.
+ * epoch told in the round and not below the highest wall clock told in
+ * it.
  */
 static int
-elect(struct haq_election *e, bool round_end)
+elect(struct haq_election *e)
 {
 	const struct haq_elect_member *c = NULL;
 	uint64_t epoch;
@@ -73,8 +73,13 @@ elect(struct haq_election *e, bool round_end)
 	if (!c) {
 		return 0;
 	}
+	/*
+	 * Not below the round's clock either: the first leadership of a
+	 * fresh group may come from an ELIGIBLE after a round that found
+	 * nobody eligible.
+	 */
 	epoch = e->round_max + 1;
-	if (round_end && e->round_clock > epoch) {
+	if (e->round_clock > epoch) {
 		epoch = e->round_clock;
 	}
 	e->nodeid = c->nodeid;
@@ -211,7 +216,7 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		rc = clear_leader(e);
 		m->resigned = true;
 		if (e->decided) {
-			rc |= elect(e, false);
+			rc |= elect(e);
 		}
 		return rc;
 	}
@@ -220,7 +225,7 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		e->decided = true;
 		rc |= HAQ_ELECT_ROUND_END;
 		if (e->nodeid == 0) {
-			rc |= elect(e, true);
+			rc |= elect(e);
 		}
 	}
 	return rc;
@@ -243,7 +248,7 @@ haq__election_resign(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 	}
 	rc = clear_leader(e);
 	if (e->decided) {
-		rc |= elect(e, false);
+		rc |= elect(e);
 	}
 	return rc;
 }
@@ -263,7 +268,7 @@ haq__election_eligible(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		m->resigned = false;
 	}
 	if (e->decided && e->nodeid == 0) {
-		return elect(e, false);
+		return elect(e);
 	}
 	return 0;
 }

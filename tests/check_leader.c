@@ -304,6 +304,37 @@ START_TEST(test_eligibility)
 END_TEST
 
 /*
+ * A fresh group's first leadership takes its epoch from the wall clock,
+ * also when it comes from an eligibility change after a round that found
+ * nobody eligible (the demo's case: every node waits for its monitor):
+ * epochs go forward across a restart of everything.
+ */
+START_TEST(test_first_epoch_from_the_clock)
+{
+	struct member m[N];
+	haq_ctx_t *ctx[N];
+	char name[64];
+	struct timespec ts;
+	uint64_t start_us;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	start_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	unique_group(name, sizeof(name), "clock");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+		ctx[i] = m[i].ctx;
+		member_join(&m[i], name, 0);
+	}
+	pump(m, 1000);
+	ck_assert(pump_until(ctx, N, 10000, nobody_leads, m));
+	ck_assert_int_eq(haq_group_set_eligible(m[1].g, 1), 0);
+	ck_assert(wait_agreed(m, 2, 10000));
+	ck_assert_uint_ge(epoch_of(&m[1]), start_us);
+	free_all(m);
+}
+END_TEST
+
+/*
  * The lease is renewed while the leader runs (its deadline moves on), and
  * the timing follows corosync's, as haq.h documents.
  */
@@ -393,6 +424,7 @@ main(void)
 	ADD_TCASE(s, test_sticky_through_join_and_leave, 60);
 	ADD_TCASE(s, test_resign_hands_over, 60);
 	ADD_TCASE(s, test_eligibility, 60);
+	ADD_TCASE(s, test_first_epoch_from_the_clock, 60);
 	ADD_TCASE(s, test_lease_renewed_and_timing, 60);
 	ADD_TCASE(s, test_leave_and_free_of_leader_hand_over, 60);
 	return run_suite(s);
