@@ -47,13 +47,17 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_join.3 \
 	doc/man3/haq_group_leader.3 \
 	doc/man3/haq_group_leader_state.3 \
+	doc/man3/haq_group_leader_timing.3 \
+	doc/man3/haq_group_lease.3 \
 	doc/man3/haq_group_leave.3 \
 	doc/man3/haq_group_name.3 \
 	doc/man3/haq_group_next_id.3 \
 	doc/man3/haq_group_queued.3 \
+	doc/man3/haq_group_resign.3 \
 	doc/man3/haq_group_send.3 \
 	doc/man3/haq_group_send_zc.3 \
 	doc/man3/haq_group_sendv.3 \
+	doc/man3/haq_group_set_eligible.3 \
 	doc/man3/haq_group_set_leader_cb.3 \
 	doc/man3/haq_group_set_max_message.3 \
 	doc/man3/haq_group_set_message_cb.3 \

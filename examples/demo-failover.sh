@@ -1,23 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# demo-failover.sh - fail a web server over between the nodes of a 3-node
-# corosync cluster with haq-leader.
+# demo-failover.sh - move a floating IP address between the nodes of a
+# corosync cluster with haq-leader and the OCF agent ocf:heartbeat:IPaddr2.
 #
-# Every node runs "haq-leader haqdemo": the group's leader starts a tiny
-# web server on port 8080 answering "served by nodeK" (--promote), and a
-# process that loses the leadership stops it (--demote). The demo cuts the
-# serving node off the network and measures how long the cluster takes to
-# answer from another node; the isolated node, having lost quorum, stops
-# its own server. Then it heals the network and shows the final state.
+# Nodes 1-3 each run a tiny web server on port 8080 answering "served by
+# nodeK", and "haq-leader haqdemo --agent ocf:heartbeat:IPaddr2 ip=VIP":
+# the group's leader holds the floating address VIP (the agent's start),
+# the others do not. Node 4 runs no haq-leader: it is the client, asking
+# http://VIP:8080/ every 0.2 s throughout, while a sampler looks into every
+# node every 0.1 s for which of them hold VIP.
 #
-# Run as root from a built tree (./autogen.sh && ./configure && make),
-# with busybox (the web server) and curl (the client) installed:
+# The demo cuts the leader's node off the network: it loses quorum and
+# removes VIP (the agent's stop), and another node takes VIP over. Then it
+# heals the network: VIP stays where it is (leadership is sticky: no
+# fail-back). It prints the client's answers with timestamps and counts
+# the overlaps: samples where two nodes held VIP at once (0 expected).
+#
+# Run as root from a built tree (./autogen.sh && ./configure && make), with
+# resource-agents, busybox (the web server) and curl (the client):
 #     examples/demo-failover.sh
 # Everything runs inside the network namespaces of the test harness
-# (tests/harness/haq-cluster), on its private addresses; no other traffic.
-# Exits 0 when the failover happened and the isolated node demoted.
-# DEMO_KEEP=1 keeps the working directory (logs) for a look afterwards.
+# (tests/harness/haq-cluster), on its private subnet: VIP is an unused
+# address of it; no other traffic.
+# Exits 0 when VIP moved once, never was on two nodes at once, and did not
+# move back after the heal. DEMO_KEEP=1 keeps the working directory (logs).
 
 set -euo pipefail
 
@@ -25,9 +32,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 harness=$top/tests/harness/haq-cluster
 leader_bin=$top/examples/haq-leader
+ipaddr2=${OCF_ROOT:-/usr/lib/ocf}/resource.d/heartbeat/IPaddr2
 group=haqdemo
 port=8080
-nodes=3
+# Nodes 1..servers run haq-leader; the last node is the client.
+servers=3
+nodes=$((servers + 1))
+client=$nodes
 # How long each wait of the demo may take, in seconds.
 wait_s=20
 
@@ -61,21 +72,27 @@ secs() {
 [[ -x $harness ]] || die "no harness at $harness"
 [[ -x $leader_bin ]] ||
 	die "$leader_bin is not built: run ./autogen.sh && ./configure && make in $top"
+[[ -x $ipaddr2 ]] || die "$ipaddr2 is missing (apt install resource-agents)"
 command -v busybox >/dev/null || die "busybox is needed for the web server (apt install busybox)"
-# The client that asks the nodes for their page. Not busybox wget: the one
-# of Debian 12 (busybox 1.35) segfaults on a refused connection and on any
-# fetch inside a network namespace, so the demo would never see a server.
-command -v curl >/dev/null || die "curl is needed to ask the nodes for their page (apt install curl)"
+# The client. Not busybox wget: the one of Debian 12 (busybox 1.35)
+# segfaults on a refused connection and on any fetch inside a network
+# namespace.
+command -v curl >/dev/null || die "curl is needed for the client (apt install curl)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/haq-demo.XXXXXX")
 cluster=$work/cluster
 export HAQ_CLUSTER_DIR=$cluster
+bg_pids=()
 
 cleanup() {
-	local rc=$?
+	local rc=$? p
 	trap '' INT TERM HUP
-	# Stops every haq-leader (each demotes), every corosync, and deletes
-	# the namespaces; harmless when the cluster never started.
+	for p in "${bg_pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	# Stops every haq-leader (each removes VIP if it holds it), every
+	# web server and corosync, and deletes the namespaces; harmless when
+	# the cluster never started.
 	HAQ_QUIET=1 "$harness" destroy >/dev/null 2>&1 || true
 	if [[ ${DEMO_KEEP:-0} == 1 ]]; then
 		printf 'demo-failover: kept %s\n' "$work" >&2
@@ -93,58 +110,30 @@ hc() {
 	HAQ_QUIET=1 "$harness" "$@"
 }
 
-# fetch FROM TO: the page node TO serves, asked from inside node FROM.
-fetch() {
-	local addr
-	addr=$(hc addr "$2")
-	hc exec "$1" -- curl -sf --connect-timeout 1 --max-time 2 \
-		"http://$addr:$port/" 2>/dev/null
-}
-
-# The node cut off from the others, once there is one.
-isolated=
-
-# The node to ask node $1's address from: another node that can reach it.
-# The isolated node is asked from inside itself: nothing else reaches it.
-asker() {
-	local k
-	if [[ $1 == "$isolated" ]]; then
-		echo "$1"
-		return
-	fi
-	for ((k = 1; k <= nodes; k++)); do
-		if [[ $k != "$1" && $k != "$isolated" ]]; then
-			echo "$k"
-			return
+# The nodes that hold VIP now, on one line ("" for none).
+holders() {
+	local k out=
+	for ((k = 1; k <= servers; k++)); do
+		if [[ -n $(ip -n "${ns[$k]}" -o -4 addr show to "$vip/32" 2>/dev/null) ]]; then
+			out+="$k "
 		fi
 	done
+	echo "${out% }"
 }
 
-# servers NODE...: print "K" for each listed node whose web server answers
-# "served by nodeK".
-servers() {
-	local k from page
-	for k in "$@"; do
-		from=$(asker "$k")
-		if page=$(fetch "$from" "$k") && [[ $page == "served by node$k" ]]; then
-			echo "$k"
-		fi
-	done
-}
-
-# wait_single_server NODE...: wait until exactly one of the nodes serves;
-# prints it. Fails after $wait_s seconds.
-wait_single_server() {
-	local deadline s
+# wait_holder SET: wait until exactly one node holds VIP, one of SET
+# ("2 3"); prints it. Fails after $wait_s seconds.
+wait_holder() {
+	local deadline h
 	deadline=$(($(now_ms) + wait_s * 1000))
 	while :; do
-		mapfile -t s < <(servers "$@")
-		if ((${#s[@]} == 1)); then
-			echo "${s[0]}"
+		h=$(holders)
+		if [[ -n $h && $h != *" "* && " $1 " == *" $h "* ]]; then
+			echo "$h"
 			return 0
 		fi
 		(($(now_ms) < deadline)) || return 1
-		sleep 0.2
+		sleep 0.1
 	done
 }
 
@@ -158,22 +147,15 @@ wait_log() {
 	done
 }
 
-# The last leadership line node K's haq-leader logged.
-last_role() {
-	grep -E 'leader: this process|follower: leader is|no leader' \
-		"$work/haq-leader-node$1.log" | tail -n 1
-}
-
-show_servers() {
-	local k from page
-	for ((k = 1; k <= nodes; k++)); do
-		from=$(asker "$k")
-		if page=$(fetch "$from" "$k"); then
-			info "node$k ($(hc addr "$k"):$port, asked from node$from): $page"
-		else
-			info "node$k ($(hc addr "$k"):$port, asked from node$from): no answer"
-		fi
-	done
+# The client's answers, one line per run of equal answers:
+# "HH:MM:SS.mmm - HH:MM:SS.mmm  ANSWER (N times)".
+answers() {
+	awk '
+		function flush() { if (n) printf "    %s - %s  %s (%d time%s)\n", first, last, ans, n, n == 1 ? "" : "s" }
+		{ t = $1; $1 = ""; a = substr($0, 2)
+		  if (a != ans) { flush(); ans = a; first = t; n = 0 }
+		  last = t; n++ }
+		END { flush() }' "$work/client.log"
 }
 
 # ---------------------------------------------------------------------------
@@ -181,141 +163,130 @@ heading "Starting a $nodes-node corosync cluster"
 t0=$(now_ms)
 hc start "$nodes" --dir "$cluster" >/dev/null
 info "cluster up and quorate in $(secs $(($(now_ms) - t0))) s (state in $cluster)"
+declare -A ns
 for ((k = 1; k <= nodes; k++)); do
-	info "node$k: namespace $(hc ns "$k"), address $(hc addr "$k")"
+	ns[$k]=$(hc ns "$k")
+	info "node$k: namespace ${ns[$k]}, address $(hc addr "$k")$( ((k == client)) && echo " (the client)")"
 done
+# The floating address: .100 of the harness's private /24, unused there.
+a1=$(hc addr 1)
+vip=${a1%.*}.100
+for ((k = 1; k <= nodes; k++)); do
+	[[ $(hc addr "$k") != "$vip" ]] || die "$vip is a node's address"
+done
+info "floating address (VIP): $vip/24 on eth0"
 
 # ---------------------------------------------------------------------------
-heading "Starting haq-leader $group on every node"
-# The promote command starts busybox httpd in the background and notes its
-# pid; the demote command stops it. haq-leader runs them one at a time, so
-# a demote always ends before a later promote starts.
-cat >"$work/promote.sh" <<'EOF'
-#!/bin/sh
-# promote.sh K DIR PORT: serve DIR/wwwK on PORT, pid in DIR/httpd-nodeK.pid
-k=$1 dir=$2 port=$3
-busybox httpd -f -p "$port" -h "$dir/www$k" &
-echo $! >"$dir/httpd-node$k.pid"
-echo "promote.sh: node$k: web server started (pid $!, epoch $HAQ_EPOCH)"
-EOF
-cat >"$work/demote.sh" <<'EOF'
-#!/bin/sh
-# demote.sh K DIR: stop the web server promote.sh started on node K.
-k=$1 dir=$2
-f=$dir/httpd-node$k.pid
-[ -f "$f" ] || exit 0
-pid=$(cat "$f")
-rm -f "$f"
-kill "$pid" 2>/dev/null || true
-# Wait (boundedly) until it is gone or a zombie: then it answers no more.
-i=0
-while [ $i -lt 50 ] && [ -e "/proc/$pid" ] &&
-	! grep -q '^[0-9]* ([^)]*) Z' "/proc/$pid/stat" 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
-echo "demote.sh: node$k: web server stopped (pid $pid, epoch $HAQ_EPOCH)"
-EOF
-chmod +x "$work/promote.sh" "$work/demote.sh"
+heading "Starting a web server and haq-leader $group on nodes 1-$servers"
 declare -A leader_pid
-for ((k = 1; k <= nodes; k++)); do
-	mkdir -p "$work/www$k"
+for ((k = 1; k <= servers; k++)); do
+	mkdir -p "$work/www$k" "$work/rsctmp$k"
 	echo "served by node$k" >"$work/www$k/index.html"
+	hc spawn "$k" --log "$work/httpd-node$k.log" -- \
+		busybox httpd -f -p "$port" -h "$work/www$k" >/dev/null
+	# HA_RSCTMP: the agent's run-time files (send_arp's pid file), one
+	# directory per node, since the nodes share one file system.
 	leader_pid[$k]=$(hc spawn "$k" --log "$work/haq-leader-node$k.log" -- \
-		"$leader_bin" "$group" \
-		--promote "$work/promote.sh $k $work $port" \
-		--demote "$work/demote.sh $k $work")
+		env HA_RSCTMP="$work/rsctmp$k" \
+		"$leader_bin" "$group" --agent ocf:heartbeat:IPaddr2 \
+		--monitor-interval 1 \
+		ip="$vip" cidr_netmask=24 nic=eth0)
 	info "node$k: haq-leader pid ${leader_pid[$k]}, log $work/haq-leader-node$k.log"
 done
-for ((k = 1; k <= nodes; k++)); do
-	wait_log "$k" 'leader: this process\|follower: leader is' ||
-		die "node$k: haq-leader did not report a leader within $wait_s s"
-done
+info "haq-leader $group --agent ocf:heartbeat:IPaddr2 --monitor-interval 1 ip=$vip cidr_netmask=24 nic=eth0"
+first=$(wait_holder "$(seq -s ' ' 1 "$servers")") ||
+	die "not exactly one node holds $vip after $wait_s s (holders: $(holders))"
+info "=> node$first is the leader and holds $vip"
 
-# ---------------------------------------------------------------------------
-heading "Which node serves http://ADDRESS:$port/ ?"
-serving=$(wait_single_server $(seq 1 "$nodes")) ||
-	die "not exactly one node serves after $wait_s s"
-show_servers
-info "=> node$serving is the leader and serves"
-
-# ---------------------------------------------------------------------------
-heading "Isolating node$serving (taking its network link down)"
-mapfile -t rest < <(for ((k = 1; k <= nodes; k++)); do [[ $k == "$serving" ]] || echo "$k"; done)
-t_iso=$(now_ms)
-hc isolate "$serving"
-isolated=$serving
-info "isolated at $(date +%T.%3N); polling node${rest[0]} and node${rest[1]} every 0.2 s"
-if ! new=$(wait_single_server "${rest[@]}"); then
-	show_servers
-	die "FAILOVER FAILED: no other node served within $wait_s s of the isolation"
-fi
-t_new=$(now_ms)
-failover_ms=$((t_new - t_iso))
-info "=> node$new now serves: \"$(fetch "$(asker "$new")" "$new")\""
-info "=> failover time (isolation -> new server answering): $(secs "$failover_ms") s"
-# Where the time went: haq-leader stamps its lines with the wall clock.
-line=$(grep -- 'leader: this process' "$work/haq-leader-node$new.log" | tail -n 1)
-if t_lead=$(date -d "${line:0:23}" +%s%3N 2>/dev/null); then
-	info "   of which until node$new's haq-leader was told it leads: $(secs $((t_lead - t_iso))) s"
-	info "   (corosync's token timeout and membership change, then libhaq's view)"
-fi
-
-info "checking the isolated node$serving ..."
-if ! wait_log "$serving" 'no leader (not quorate)'; then
-	die "node$serving: haq-leader did not log 'no leader (not quorate)' within $wait_s s"
-fi
-info "node$serving: $(grep -- 'no leader (not quorate)' "$work/haq-leader-node$serving.log" | tail -n 1)"
-if ! wait_log "$serving" 'demote: exited with status 0'; then
-	die "node$serving: the demote command did not complete within $wait_s s"
-fi
-info "node$serving: $(grep -- 'demote: exited' "$work/haq-leader-node$serving.log" | tail -n 1)"
-# Asked from inside the isolated node itself: the only place that can
-# still reach its address.
-if page=$(fetch "$serving" "$serving"); then
-	die "node$serving still serves after demoting: $page"
-fi
-info "node$serving: its web server no longer answers (asked from inside node$serving)"
-
-# ---------------------------------------------------------------------------
-heading "Healing node$serving"
-t_heal=$(now_ms)
-hc heal "$serving"
-isolated=
-for ((k = 1; k <= nodes; k++)); do
-	hc wait-members "$k" "$nodes" "$wait_s" || die "node$k: cluster did not re-form"
-	hc wait-quorate "$k" yes "$wait_s" || die "node$k: not quorate after the heal"
-done
-info "cluster whole again after $(secs $(($(now_ms) - t_heal))) s"
-final=$(wait_single_server $(seq 1 "$nodes")) ||
-	die "not exactly one node serves $wait_s s after the heal"
-# Each haq-leader reports the new ring's leader: wait until all agree.
-deadline=$(($(now_ms) + wait_s * 1000))
-for ((k = 1; k <= nodes; k++)); do
-	if ((k == final)); then want='leader: this process'; else want='follower: leader is'; fi
-	until [[ $(last_role "$k") == *"$want"* ]]; do
-		(($(now_ms) < deadline)) || die "node$k: haq-leader's last word is not '$want'"
+# The sampler and the client run from here to the end.
+(
+	while :; do
+		echo "$(date +%T.%3N) $(holders)"
 		sleep 0.1
 	done
+) >"$work/holders.log" 2>/dev/null &
+bg_pids+=($!)
+(
+	while :; do
+		t=$(date +%T.%3N)
+		a=$(ip netns exec "${ns[$client]}" curl -sf --connect-timeout 0.5 \
+			--max-time 1 "http://$vip:$port/" 2>/dev/null) || a="(no answer)"
+		echo "$t $a"
+		sleep 0.2
+	done
+) >"$work/client.log" 2>/dev/null &
+bg_pids+=($!)
+sleep 1.5
+
+# ---------------------------------------------------------------------------
+heading "Isolating node$first (taking its network link down)"
+mapfile -t rest < <(for ((k = 1; k <= servers; k++)); do ((k == first)) || echo "$k"; done)
+t_iso=$(now_ms)
+hc isolate "$first"
+info "isolated at $(date +%T.%3N); the client (node$client) asks http://$vip:$port/ every 0.2 s"
+if ! new=$(wait_holder "${rest[*]}"); then
+	die "FAILOVER FAILED: no other node holds $vip $wait_s s after the isolation (holders: $(holders))"
+fi
+info "=> node$new holds $vip after $(secs $(($(now_ms) - t_iso))) s"
+wait_log "$first" 'no leader (not quorate)' ||
+	die "node$first: haq-leader did not log 'no leader (not quorate)'"
+wait_log "$first" 'demote: exited with status 0' ||
+	die "node$first: the agent's stop did not complete"
+info "node$first: $(grep -- 'no leader (not quorate)' "$work/haq-leader-node$first.log" | tail -n 1)"
+info "node$first: $(grep -- 'demote: exited' "$work/haq-leader-node$first.log" | tail -n 1)"
+info "node$new:  $(grep -- 'promote: exited' "$work/haq-leader-node$new.log" | tail -n 1)"
+# Wait until the client hears the new node.
+deadline=$(($(now_ms) + wait_s * 1000))
+until tail -n 1 "$work/client.log" | grep -q "served by node$new"; do
+	(($(now_ms) < deadline)) || die "the client never heard node$new"
+	sleep 0.1
+done
+failover_ms=$(($(now_ms) - t_iso))
+info "=> the client hears \"served by node$new\" $(secs "$failover_ms") s after the isolation"
+
+# ---------------------------------------------------------------------------
+heading "Healing node$first"
+t_heal=$(now_ms)
+hc heal "$first"
+for ((k = 1; k <= nodes; k++)); do
+	hc wait-members "$k" "$nodes" "$wait_s" || die "node$k: cluster did not re-form"
+done
+info "cluster whole again after $(secs $(($(now_ms) - t_heal))) s; watching for 4 s"
+sleep 4
+[[ $(holders) == "$new" ]] || die "after the heal $vip is on '$(holders)', not on node$new"
+info "=> $vip stays on node$new (no fail-back)"
+for ((k = 1; k <= servers; k++)); do
+	info "node$k: $(grep -E 'leader: this process|follower: leader is|no leader' \
+		"$work/haq-leader-node$k.log" | tail -n 1 | cut -c12-)"
 done
 
 # ---------------------------------------------------------------------------
-heading "Final state"
-hc status | sed 's/^./    &/'
-echo
-show_servers
-info "=> node$final serves (after a ring change the lowest node id leads)"
+heading "What the client heard (asking every 0.2 s, throughout)"
+answers
+moves=$(awk '{ $1 = ""; print }' "$work/client.log" | grep -v 'no answer' | uniq | wc -l)
+overlaps=$(awk 'NF > 2' "$work/holders.log" | wc -l)
+samples=$(wc -l <"$work/holders.log")
+info "holder samples: $samples, with two or more holders at once: $overlaps"
+last_old=$(awk -v k="$first" '{ for (i = 2; i <= NF; i++) if ($i == k) t = $1 } END { print t }' "$work/holders.log")
+first_new=$(awk -v k="$new" '{ for (i = 2; i <= NF; i++) if ($i == k) { print $1; exit } }' "$work/holders.log")
+info "last sample with $vip on node$first: $last_old; first on node$new: $first_new"
+if ((overlaps > 0)); then
+	awk 'NF > 2' "$work/holders.log" | head -n 5 | sed 's/^/    overlap: /'
+fi
 
 # ---------------------------------------------------------------------------
-heading "Logs of the three haq-leader processes"
-for ((k = 1; k <= nodes; k++)); do
+heading "Logs of the haq-leader processes (views and quorum lines left out)"
+for ((k = 1; k <= servers; k++)); do
 	printf '\n--- node%d: haq-leader (pid %s) ---\n' "$k" "${leader_pid[$k]}"
-	cat "$work/haq-leader-node$k.log"
+	grep -v -e ' view [0-9]* ring ' -e ' quorum: ' "$work/haq-leader-node$k.log" || true
 done
 
 # ---------------------------------------------------------------------------
 heading "Summary"
-info "node$serving served first; isolated at +0.000 s"
-info "node$new answered at +$(secs "$failover_ms") s (failover time)"
-info "node$serving lost quorum and stopped its server; after the heal node$final serves"
-info "cleaning up (stopping haq-leaders, corosyncs, namespaces)"
+info "node$first held $vip first; isolated at +0.000 s"
+info "node$new answered the client at +$(secs "$failover_ms") s (failover time)"
+info "node$first lost quorum and removed $vip; after the heal $vip stayed on node$new"
+info "distinct answers in a row: $moves (2 = one move); overlaps: $overlaps"
+((overlaps == 0)) || die "$vip was on two nodes at once in $overlaps samples"
+((moves == 2)) || die "the service moved $((moves - 1)) times, not once"
+info "cleaning up (stopping haq-leaders, web servers, corosyncs, namespaces)"

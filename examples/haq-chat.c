@@ -422,19 +422,21 @@ leader_cb(haq_group_t *group, int is_leader, uint64_t epoch, uint32_t nodeid,
 	struct chat *c = userdata;
 	const haq_quorum_t *q;
 
-	(void)group;
 	if (c->quiet) {
 		return;
 	}
 	if (nodeid == 0) {
 		bool quorate = haq_quorum_get(c->ctx, &q) == 0 &&
 			       haq_quorum_quorate(q) == 1;
-		const char *why = "not known yet";
+		const char *why = "no member eligible";
 
 		if (!c->connected) {
 			why = "no connection to corosync";
 		} else if (!quorate) {
 			why = "not quorate";
+		} else if (haq_group_leader_state(group) ==
+			   HAQ_LEADER_PENDING) {
+			why = "waiting for the agreed word";
 		}
 		printf("leader: none (%s)\n", why);
 		return;

@@ -129,9 +129,14 @@ haq__connection_lost(haq_ctx_t *ctx)
 	}
 	haq__log(ctx, HAQ_LOG_WARNING,
 		 "lost the connection to corosync; reconnecting");
-	disconnect_all(ctx);
 	schedule_reconnect(ctx, true);
-	/* First the context's callback, then each service's own word. */
+	/*
+	 * The application hears of it first, the handles are closed after:
+	 * closing a dead connection's handles can take over 100 ms, and a
+	 * leader must step down the moment the loss is seen (the others may
+	 * elect as soon as corosync told them the process is gone).
+	 * First the context's callback, then each service's own word.
+	 */
 	if (!haq__ctx_call(ctx, conn_fn, conn_ud, 0)) {
 		return;
 	}
@@ -140,6 +145,9 @@ haq__connection_lost(haq_ctx_t *ctx)
 		if (!s->dead && s->ops->lost) {
 			s->ops->lost(s);
 		}
+	}
+	if (!ctx->free_requested) {
+		disconnect_all(ctx);
 	}
 }
 

@@ -46,27 +46,40 @@ fold_epoch(struct haq_election *e, uint64_t epoch)
 }
 
 /*
- * Elect the lowest eligible member that did not just resign. The epoch
- * is above every epoch told in the round, and at the end of a round not
- * below the highest wall clock told in it.
+ * Elect the lowest eligible member that did not just resign, or if there
+ * is none, the lowest eligible one (a leader that resigned alone, or lost
+ * its lease, leads again rather than none). The epoch is above every
+ * epoch told in the round and not below the highest wall clock told in
+ * it.
  */
 static int
-elect(struct haq_election *e, bool round_end)
+elect(struct haq_election *e)
 {
 	const struct haq_elect_member *c = NULL;
 	uint64_t epoch;
 
 	for (size_t i = 0; i < e->n; i++) {
-		if (e->m[i].known && e->m[i].eligible && !e->m[i].resigned) {
+		if (!e->m[i].known || !e->m[i].eligible) {
+			continue;
+		}
+		if (!e->m[i].resigned) {
 			c = &e->m[i];
 			break;
+		}
+		if (!c) {
+			c = &e->m[i];
 		}
 	}
 	if (!c) {
 		return 0;
 	}
+	/*
+	 * Not below the round's clock either: the first leadership of a
+	 * fresh group may come from an ELIGIBLE after a round that found
+	 * nobody eligible.
+	 */
 	epoch = e->round_max + 1;
-	if (round_end && e->round_clock > epoch) {
+	if (e->round_clock > epoch) {
 		epoch = e->round_clock;
 	}
 	e->nodeid = c->nodeid;
@@ -76,13 +89,44 @@ elect(struct haq_election *e, bool round_end)
 	for (size_t i = 0; i < e->n; i++) {
 		e->m[i].resigned = false;
 	}
-	return HAQ_ELECT_CHANGED | HAQ_ELECT_ELECTED |
-	       (round_end ? HAQ_ELECT_ROUND_END : 0);
+	return HAQ_ELECT_CHANGED | HAQ_ELECT_ELECTED;
+}
+
+/* FNV-1a, 64 bits, over little-endian words. */
+static uint64_t
+fnv(uint64_t h, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++) {
+		h ^= (v >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t
+fnv_list(uint64_t h, const struct haq_memb *m, size_t n)
+{
+	h = fnv(h, n, 4);
+	for (size_t i = 0; i < n; i++) {
+		h = fnv(h, m[i].nodeid, 4);
+		h = fnv(h, m[i].pid, 4);
+	}
+	return h;
+}
+
+uint64_t
+haq__election_view_id(uint64_t ring_seq, const struct haq_memb *members,
+		      size_t n)
+{
+	uint64_t h = fnv(0xcbf29ce484222325ull, ring_seq, 8);
+
+	h = fnv_list(h, members, n);
+	return h ? h : 1;
 }
 
 int
-haq__election_view(struct haq_election *e, const struct haq_memb *members,
-		   size_t n, bool quorate)
+haq__election_view(struct haq_election *e, uint64_t view_id,
+		   const struct haq_memb *members, size_t n, bool quorate)
 {
 	struct haq_elect_member *m = calloc(n ? n : 1, sizeof(*m));
 	int rc = 0;
@@ -90,17 +134,14 @@ haq__election_view(struct haq_election *e, const struct haq_memb *members,
 	if (!m) {
 		return -ENOMEM;
 	}
+	/*
+	 * Everything is told again in the round, eligibility too: a joiner
+	 * knows only what this round tells, and every member must decide
+	 * from the same facts.
+	 */
 	for (size_t i = 0; i < n; i++) {
-		const struct haq_elect_member *old =
-			find(e, members[i].nodeid, members[i].pid);
-
 		m[i].nodeid = members[i].nodeid;
 		m[i].pid = members[i].pid;
-		if (old) {
-			/* Eligibility stays known; everything else is told again. */
-			m[i].eligible = old->eligible;
-			m[i].known = old->known;
-		}
 	}
 	free(e->m);
 	e->m = m;
@@ -108,6 +149,7 @@ haq__election_view(struct haq_election *e, const struct haq_memb *members,
 	e->decided = false;
 	e->claimed = false;
 	e->quorate = quorate;
+	e->view_id = view_id;
 	e->round_max = 0;
 	e->round_clock = 0;
 	if (!quorate || (e->nodeid && !find(e, e->nodeid, e->pid))) {
@@ -135,8 +177,8 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 	bool is_leader = e->nodeid == nodeid && e->pid == pid && nodeid;
 	int rc = 0;
 
-	if (!m) {
-		return 0; /* not a member of this view: stale */
+	if (!m || s->view_id != e->view_id) {
+		return 0; /* not a member of this view, or an older answer */
 	}
 	m->synced = true;
 	m->quorate = s->quorate;
@@ -155,7 +197,7 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		return clear_leader(e);
 	}
 	if (s->claim) {
-		if (!e->claimed) {
+		if (!e->claimed && e->quorate) {
 			/* The first claim in the round keeps its leadership. */
 			e->claimed = true;
 			e->decided = true;
@@ -174,14 +216,16 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		rc = clear_leader(e);
 		m->resigned = true;
 		if (e->decided) {
-			rc |= elect(e, false);
+			rc |= elect(e);
 		}
 		return rc;
 	}
 	if (!e->decided && all_quorate(e)) {
+		/* Every member spoke and nobody claimed. */
 		e->decided = true;
+		rc |= HAQ_ELECT_ROUND_END;
 		if (e->nodeid == 0) {
-			rc |= elect(e, true);
+			rc |= elect(e);
 		}
 	}
 	return rc;
@@ -204,7 +248,7 @@ haq__election_resign(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 	}
 	rc = clear_leader(e);
 	if (e->decided) {
-		rc |= elect(e, false);
+		rc |= elect(e);
 	}
 	return rc;
 }
@@ -224,7 +268,7 @@ haq__election_eligible(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		m->resigned = false;
 	}
 	if (e->decided && e->nodeid == 0) {
-		return elect(e, false);
+		return elect(e);
 	}
 	return 0;
 }
@@ -291,6 +335,7 @@ haq__sync_encode(const struct haq_sync *s, uint8_t *buf)
 	haq__put_le64(buf + 8, s->epoch);
 	haq__put_le64(buf + 16, s->max_epoch);
 	haq__put_le64(buf + 24, s->clock_us);
+	haq__put_le64(buf + 32, s->view_id);
 }
 
 int
@@ -306,6 +351,7 @@ haq__sync_decode(const uint8_t *buf, size_t len, struct haq_sync *s)
 	s->epoch = haq__get_le64(buf + 8);
 	s->max_epoch = haq__get_le64(buf + 16);
 	s->clock_us = haq__get_le64(buf + 24);
+	s->view_id = haq__get_le64(buf + 32);
 	/* A claim names its epoch, which the sender has seen; else none. */
 	if (s->claim != (s->epoch != 0) || s->epoch > s->max_epoch ||
 	    (s->claim && !s->quorate)) {

@@ -15,7 +15,7 @@
  *   the others (a joiner, the side of a heal that had none) name nobody
  *   until the round says.
  * - Sticky. The first claim delivered in a round, from a member of a
- *   quorate partition, decides it: the claimant keeps its leadership and
+ *   quorate partition (the view's verdict and the claimant's), decides it: the claimant keeps its leadership and
  *   its epoch. No other member is elected while a leader claims.
  * - Election. When every member of the view has sent its SYNC, all say
  *   quorate and nobody claimed, the lowest eligible (nodeid, pid) is
@@ -23,13 +23,16 @@
  *   below the highest wall clock (microseconds) in the round: epochs keep
  *   increasing even when every member's memory is lost at once.
  * - Within a decided round: a RESIGN from the leader elects another
- *   eligible member (the resigner only at a later election); an ELIGIBLE
+ *   eligible member (the resigner again only if no other is); an ELIGIBLE
  *   updates its sender, and elects when the group had no leader for want
  *   of an eligible member; a SYNC saying "not quorate" clears the leader,
  *   and the round decides again once every member's latest SYNC says
  *   quorate (a quorum change within a ring); a SYNC of the leader without
  *   a claim (it gave up its lease) elects another.
  * - A view that is not quorate has no leader.
+ * - A SYNC names the view it answers: one sent before its sender saw the
+ *   current view (and delivered after it) is ignored, so a member's
+ *   answer always reflects the view, and a claim never outlives it.
  *
  * Waiting for every member's SYNC happens only when there is no leader to
  * keep; a member whose process stalls delays only that election.
@@ -45,6 +48,9 @@
 
 /* What a member says after each view change (a SYNC control frame). */
 struct haq_sync {
+	uint64_t view_id; /* the view it answers (haq__election_view_id()):
+			     a SYNC sent before its sender saw the current
+			     view is stale and ignored */
 	bool quorate;  /* its partition is quorate, by its own verdict */
 	bool eligible; /* it may be elected */
 	bool claim;    /* it holds leadership (epoch) and keeps it */
@@ -74,6 +80,7 @@ struct haq_election {
 	bool decided; /* the round decided: a claim, or an election */
 	bool claimed; /* a claim was taken in this round */
 	bool quorate; /* the view's quorum verdict */
+	uint64_t view_id; /* the current view's identity */
 	/* Highest epoch told in this round (SYNCs, the leader's). */
 	uint64_t round_max;
 	uint64_t round_clock;
@@ -87,15 +94,30 @@ struct haq_election {
 enum {
 	HAQ_ELECT_CHANGED = 1,  /* the leader or its epoch changed */
 	HAQ_ELECT_ELECTED = 2,  /* a new leadership began (not a claim) */
-	HAQ_ELECT_ROUND_END = 4 /* a round ended with an election */
+	HAQ_ELECT_ROUND_END = 4 /* a round ended without a claim: whoever is
+				   elected from now on may follow a leader
+				   that vanished */
 };
 
 /*
- * A view: members sorted by (nodeid, pid), its quorum verdict. Starts a
- * round. Returns HAQ_ELECT_* bits, or -ENOMEM.
+ * The identity of a view, the same at every member: a hash of its ring
+ * and its sorted member list. Not of the joined and left lists: corosync
+ * may hand one ring change to one member as two configuration changes
+ * and to another as one, with other lists but the same members at the
+ * end. A member list that recurs within one ring (a process leaving and
+ * joining again with the same pid) has the same identity again: a SYNC
+ * delayed across both changes would then count, with what its sender
+ * knew a moment earlier.
  */
-int haq__election_view(struct haq_election *e, const struct haq_memb *members,
-		       size_t n, bool quorate);
+uint64_t haq__election_view_id(uint64_t ring_seq,
+			       const struct haq_memb *members, size_t n);
+
+/*
+ * A view (its identity, members sorted by (nodeid, pid), its quorum
+ * verdict). Starts a round. Returns HAQ_ELECT_* bits, or -ENOMEM.
+ */
+int haq__election_view(struct haq_election *e, uint64_t view_id,
+		       const struct haq_memb *members, size_t n, bool quorate);
 
 /* A SYNC from member (nodeid, pid). Returns HAQ_ELECT_* bits. */
 int haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
@@ -122,7 +144,7 @@ int haq__election_reset(struct haq_election *e);
 void haq__election_free(struct haq_election *e);
 
 /* The control frames of the election (after the control type byte). */
-#define HAQ_SYNC_LEN 32
+#define HAQ_SYNC_LEN 40
 #define HAQ_RENEW_LEN 16
 #define HAQ_RESIGN_LEN 8
 #define HAQ_ELIGIBLE_LEN 8

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* How long a join may wait for its confirming view, at least. */
 #define HAQ_JOIN_BOUND_MIN_NS (5000000000ull)
@@ -106,6 +107,17 @@ group_connect(struct haq_service *s)
 	rc = haq__watch_add(s, fd);
 	if (rc < 0) {
 		goto fail;
+	}
+	{
+		int sndbuf = 0;
+		socklen_t sl = sizeof(sndbuf);
+
+		/* 0 (not known): haq__tx_ipc_room() does not check. */
+		g->ipc_sndbuf = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+					   &sl) == 0 && sndbuf > 0
+					? (size_t)sndbuf
+					: 0;
+		g->ipc_unchecked = 0;
 	}
 	g->joined = false;
 	/* The first view of a connection waits for its initial totem change. */

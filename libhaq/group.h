@@ -29,6 +29,7 @@ struct haq_view {
 	uint32_t ring_nodeid;
 	uint64_t ring_seq;
 	uint64_t seq;
+	uint64_t id; /* the same at every member (haq__election_view_id()) */
 	int quorate;
 	size_t nmembers;
 	size_t njoined;
@@ -110,6 +111,10 @@ struct haq_group {
 	size_t max_message;
 	bool want_writable;
 	uint64_t retry_at; /* monotonic ns, 0 = no retry scheduled */
+	/* The IPC socket's buffer (haq__tx_ipc_room()): its size, and the
+	 * requests since its fill was last asked. */
+	size_t ipc_sndbuf;
+	unsigned int ipc_unchecked;
 	uint64_t retry_delay;
 	struct haq_send_failure *failures; /* to report, oldest first */
 
@@ -203,6 +208,7 @@ uint64_t haq__leader_deadline(const struct haq_group *g);
 
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);
+bool haq__tx_ipc_room(struct haq_group *g);
 void haq__tx_after_dispatch(struct haq_group *g);
 void haq__tx_frag_done(struct haq_group *g);
 void haq__tx_own_refused(struct haq_group *g, uint64_t seq);

@@ -104,6 +104,9 @@ report(struct haq_group *g)
 		haq__log(g->ctx, HAQ_LOG_INFO, "group %s: no leader (%s)",
 			 g->name,
 			 g->ctx->conn != HAQ_CONN_UP ? "disconnected"
+			 : lead_self(g) &&
+					 g->election.epoch == g->lead.gave_up_epoch
+				 ? "stepped down here, waiting for the next"
 			 : lead_self(g) ? "elected here, waiting to take over"
 			 : st == HAQ_LEADER_PENDING
 				 ? "waiting for the agreed word"
@@ -218,6 +221,7 @@ send_sync(struct haq_group *g, bool quorate)
 {
 	const struct haq_election *e = &g->election;
 	struct haq_sync s = {
+		.view_id = g->view.id,
 		.quorate = quorate,
 		.eligible = g->lead.eligible,
 		.claim = claims(g, quorate),
@@ -299,13 +303,16 @@ settle(struct haq_group *g, int rc)
 		return;
 	}
 	if ((rc & HAQ_ELECT_ROUND_END) && !ring_complete(g)) {
-		/* A leader of another partition may still hold a lease. */
+		/*
+		 * A leader of another partition may still hold a lease:
+		 * whoever is elected here is told after the takeover delay.
+		 */
 		l->guard_until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
 		haq__log(g->ctx, HAQ_LOG_INFO,
-			 "group %s: elected %u/%u with nodes missing from the "
-			 "ring (%u of %u): takeover in %u ms",
-			 g->name, g->election.nodeid, g->election.pid,
-			 l->ring_nodes, l->timing[HAQ_TIMING_NODES],
+			 "group %s: round ended with nodes missing from the "
+			 "ring (%u of %u): a leader elected now takes over "
+			 "after %u ms",
+			 g->name, l->ring_nodes, l->timing[HAQ_TIMING_NODES],
 			 l->timing[HAQ_TIMING_TAKEOVER]);
 	}
 	if (lead_self(g) && g->election.epoch != l->gave_up_epoch) {
@@ -333,6 +340,35 @@ haq__leader_init(struct haq_group *g)
 	g->lead.eligible = true;
 }
 
+/*
+ * corosync reports "procdown" for a process whose connection closed: it
+ * died, or corosync itself was stopped under it. In the second case the
+ * old leader runs on and is told it lost its connection as soon as its
+ * loop sees it closed; whoever follows it waits one renewal interval, a
+ * margin far above that, before it is told it leads.
+ */
+static void
+procdown_guard(struct haq_group *g)
+{
+	const struct haq_election *e = &g->election;
+	uint64_t until;
+
+	if (!e->nodeid) {
+		return;
+	}
+	for (size_t i = 0; i < g->view.nleft; i++) {
+		const struct haq_memb *m = &g->view.left[i];
+
+		if (m->nodeid == e->nodeid && m->pid == e->pid &&
+		    m->reason == HAQ_REASON_PROCDOWN) {
+			until = haq__now() + timing_ns(g, HAQ_TIMING_RENEW);
+			if (until > g->lead.guard_until) {
+				g->lead.guard_until = until;
+			}
+		}
+	}
+}
+
 void
 haq__leader_view(struct haq_group *g)
 {
@@ -344,11 +380,13 @@ haq__leader_view(struct haq_group *g)
 	if (!g->lead.timing[HAQ_TIMING_TOKEN]) {
 		timing_refresh(g);
 	}
-	rc = haq__election_view(&g->election, g->view.members,
-				g->view.nmembers, g->view.quorate);
+	procdown_guard(g);
+	rc = haq__election_view(&g->election, g->view.id,
+				g->view.members, g->view.nmembers,
+				g->view.quorate == 1);
 	settle(g, rc);
 	if (haq__group_alive(g)) {
-		send_sync(g, g->view.quorate);
+		send_sync(g, g->view.quorate == 1);
 	}
 }
 

@@ -8,8 +8,10 @@
 #include "group.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "sendwin.h"
 
@@ -19,6 +21,40 @@
  * libcpg's fixed array of 64 iovecs.
  */
 #define HAQ_DIRECT_IOV_MAX 16
+
+/*
+ * libqb's IPC client tells corosync of each request with one small write
+ * on the connection's socket, and blocks in send() when that socket's
+ * buffer is full: after a few hundred requests while corosync does not
+ * read (SIGSTOP, a stalled VM). A blocked caller cannot step down when
+ * its lease runs out, so libhaq never lets it come to that: every
+ * HAQ_IPC_CHECK_EVERY requests it asks the kernel how much of the buffer
+ * is taken (SIOCOUTQ) and treats a nearly full one as corosync pushing
+ * back. Then the messages wait in the queue and the retry timer runs.
+ */
+#define HAQ_IPC_CHECK_EVERY 32u
+#define HAQ_IPC_RESERVE (64u * 1024u) /* 32 writes of ~770 B truesize, x 2 */
+
+bool
+haq__tx_ipc_room(struct haq_group *g)
+{
+	int queued = 0;
+
+	if (++g->ipc_unchecked < HAQ_IPC_CHECK_EVERY || g->ipc_sndbuf == 0) {
+		return true;
+	}
+	if (ioctl(g->svc.fd, SIOCOUTQ, &queued) < 0 || queued < 0) {
+		g->ipc_unchecked = 0;
+		return true;
+	}
+	if ((size_t)queued + HAQ_IPC_RESERVE > g->ipc_sndbuf) {
+		/* Ask again before the next request. */
+		g->ipc_unchecked = HAQ_IPC_CHECK_EVERY;
+		return false;
+	}
+	g->ipc_unchecked = 0;
+	return true;
+}
 
 void
 haq__tx_retry(struct haq_group *g, bool backoff)
@@ -191,6 +227,11 @@ haq__tx_flush(struct haq_group *g)
 		iov[0].iov_len = haq__wire_encode(&h, hdr);
 		iov[1].iov_base = (void *)(haq__sendq_data(e) + e->sent);
 		iov[1].iov_len = chunk;
+		if (!haq__tx_ipc_room(g)) {
+			g->counters[HAQ_COUNTER_RETRIES]++;
+			haq__tx_retry(g, true);
+			return;
+		}
 		err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
 		if (err == CS_ERR_TRY_AGAIN) {
 			g->counters[HAQ_COUNTER_RETRIES]++;
@@ -299,7 +340,9 @@ haq__tx_control_now(struct haq_group *g, const uint8_t *payload, size_t len)
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)payload;
 	iov[1].iov_len = len;
-	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+	err = haq__tx_ipc_room(g)
+		      ? cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2)
+		      : CS_ERR_TRY_AGAIN;
 	if (err == CS_OK) {
 		return 0;
 	}
@@ -307,10 +350,17 @@ haq__tx_control_now(struct haq_group *g, const uint8_t *payload, size_t len)
 		haq__connection_lost(g->ctx);
 		return 0; /* the rejoin starts a new round */
 	}
-	if (err == CS_ERR_TRY_AGAIN) {
-		g->counters[HAQ_COUNTER_RETRIES]++;
+	if (err != CS_ERR_TRY_AGAIN) {
+		return haq__tx_queue_control(g, payload, len);
 	}
-	return haq__tx_queue_control(g, payload, len);
+	/* Pushed back: first in the queue, not behind the caller's data. */
+	g->counters[HAQ_COUNTER_RETRIES]++;
+	if (haq__sendq_push_urgent(&g->q, HAQ_WIRE_CONTROL, g->next_seq,
+				   &iov[1], 1, len) < 0) {
+		return -ENOMEM;
+	}
+	haq__tx_retry(g, true);
+	return 0;
 }
 
 /*
@@ -390,8 +440,10 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	} else {
 		memcpy(&direct[1], iov, iovcnt * sizeof(*iov));
 	}
-	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
-			       (unsigned int)iovcnt + 1);
+	err = __builtin_expect(haq__tx_ipc_room(g), 1)
+		      ? cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, direct,
+					 (unsigned int)iovcnt + 1)
+		      : CS_ERR_TRY_AGAIN;
 	if (err == CS_OK) {
 		g->handed = seq;
 		g->next_seq++;

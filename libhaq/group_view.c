@@ -113,6 +113,7 @@ haq__view_apply(struct haq_group *g, struct haq_view *v)
 	v->seq = ++g->view_seq;
 	v->quorate = haq__group_verdict(g, v->ring_seq);
 	qsort(v->members, v->nmembers, sizeof(*v->members), haq__memb_cmp);
+	v->id = haq__election_view_id(v->ring_seq, v->members, v->nmembers);
 	cut_partials(g, v);
 	if (haq__memb_contains(v->members, v->nmembers, g->ctx->local_nodeid,
 			       (uint32_t)g->ctx->owner_pid)) {

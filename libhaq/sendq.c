@@ -100,6 +100,35 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
 }
 
 int
+haq__sendq_push_urgent(struct haq_sendq *q, uint8_t type, uint64_t seq,
+		       const struct iovec *iov, size_t iovcnt, size_t len)
+{
+	struct haq_sendq_entry *prev = q->tail;
+	struct haq_sendq_entry *e;
+	int rc = haq__sendq_push(q, type, true, seq, iov, iovcnt, len);
+
+	if (rc < 0 || !prev) {
+		return rc; /* or alone in the queue: first already */
+	}
+	/* Take it off the tail... */
+	e = q->tail;
+	prev->next = NULL;
+	q->tail = prev;
+	/* ...and put it first, or second behind a message partly handed. */
+	if (q->head->sent > 0) {
+		e->next = q->head->next;
+		q->head->next = e;
+		if (q->tail == q->head) {
+			q->tail = e;
+		}
+	} else {
+		e->next = q->head;
+		q->head = e;
+	}
+	return 0;
+}
+
+int
 haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 			 const void *data, size_t len, haq_release_fn release,
 			 void *userdata)

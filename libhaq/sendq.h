@@ -65,6 +65,14 @@ struct haq_sendq {
 int haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
 		    uint64_t seq, const struct iovec *iov, size_t iovcnt,
 		    size_t len);
+/*
+ * Queue a copy of one of libhaq's own control frames first: ahead of
+ * every message, or right behind one partly handed to corosync. Control
+ * frames stand outside the message sequence, so this keeps every rule of
+ * the queue. 0 or -ENOMEM.
+ */
+int haq__sendq_push_urgent(struct haq_sendq *q, uint8_t type, uint64_t seq,
+			   const struct iovec *iov, size_t iovcnt, size_t len);
 /* Queue the caller's buffer itself; release gives it back when popped. */
 int haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 			     const void *data, size_t len,

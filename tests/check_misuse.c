@@ -301,6 +301,10 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG_NULL(haq_group_view(NULL));
 	BAD_ARG(haq_group_leader(NULL, &u32, &u32, &u64), -EINVAL);
 	BAD_ARG(haq_group_leader_state(NULL), -EINVAL);
+	BAD_ARG(haq_group_resign(NULL), -EINVAL);
+	BAD_ARG(haq_group_set_eligible(NULL, 1), -EINVAL);
+	BAD_ARG(haq_group_lease(NULL, &u64), -EINVAL);
+	BAD_ARG(haq_group_leader_timing(NULL, HAQ_TIMING_LEASE, &u32), -EINVAL);
 	BAD_ARG(haq_group_counter(NULL, HAQ_COUNTER_SENT, &u64), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
 
@@ -419,6 +423,24 @@ START_TEST(test_invalid_args_with_a_context)
 	ck_assert_ptr_null(haq_group_view(g));
 	ck_assert_int_eq(haq_group_leader(g, NULL, NULL, NULL), -ENOENT);
 	ck_assert_int_eq(haq_group_leader_state(g), HAQ_LEADER_NONE);
+	/* Leadership before the join completed. */
+	BAD_ARG(haq_group_resign(g), -EPERM);
+	BAD_ARG(haq_group_set_eligible(g, 2), -EINVAL);
+	BAD_ARG(haq_group_set_eligible(g, -1), -EINVAL);
+	{
+		uint64_t deadline = 7;
+
+		ck_assert_int_eq(haq_group_lease(g, &deadline), 0);
+		ck_assert_uint_eq(deadline, 0);
+	}
+	ck_assert_int_eq(haq_group_lease(g, NULL), 0);
+	BAD_ARG(haq_group_leader_timing(g, HAQ_TIMING_LEASE, &u32), -EAGAIN);
+	BAD_ARG(haq_group_leader_timing(g, -1, &u32), -EINVAL);
+	BAD_ARG(haq_group_leader_timing(g, HAQ_TIMING_MARGIN + 1, &u32),
+		-EINVAL);
+	BAD_ARG(haq_group_leader_timing(g, HAQ_TIMING_LEASE, NULL), -EINVAL);
+	/* Eligibility may be set before: the join starts with it. */
+	ck_assert_int_eq(haq_group_set_eligible(g, 1), 0);
 
 	/* Send. */
 	BAD_ARG(haq_group_send(g, NULL, 1), -EINVAL);
@@ -464,11 +486,11 @@ START_TEST(test_invalid_args_with_a_context)
 
 	/* Counters. */
 	BAD_ARG(haq_group_counter(g, -1, &u64), -EINVAL);
-	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_JOIN_RETRIES + 1, &u64),
+	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_LEASE_EXPIRED + 1, &u64),
 		-EINVAL);
 	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
-	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_JOIN_RETRIES; c++) {
+	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_LEASE_EXPIRED; c++) {
 		ck_assert_int_eq(haq_group_counter(g, c, &u64), 0);
 	}
 
@@ -690,6 +712,9 @@ rejoin_on_view(haq_group_t *g, const haq_view_t *v, void *ud)
 	ck_assert_int_ge(haq_group_leave(g), 0);
 	ck_assert_int_eq(haq_group_send(g, "x", 1), -EINVAL);
 	ck_assert_int_eq(haq_group_leave(g), -EINVAL);
+	ck_assert_int_eq(haq_group_resign(g), -EINVAL);
+	ck_assert_int_eq(haq_group_set_eligible(g, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_lease(g, NULL), -EINVAL);
 	/* The name is free at once: join it again from inside. */
 	ck_assert_int_eq(haq_group_join(r->ctx, r->name, &r->again), 0);
 	ck_assert_ptr_ne(r->again, g);
@@ -1631,6 +1656,10 @@ START_TEST(test_calls_after_corosync_stopped)
 	ck_assert_int_eq(haq_group_send(g, "b", 1), 0);
 	ck_assert_int_eq(haq_group_queued(g, NULL, &msgs), 0);
 	ck_assert_uint_eq(msgs, 2);
+	/* Disconnected: no leadership to resign, no lease. */
+	ck_assert_int_eq(haq_group_resign(g), -ENOTCONN);
+	ck_assert_int_eq(haq_group_lease(g, &u64), 0);
+	ck_assert_int_eq(haq_group_set_eligible(g, 1), 0);
 	ck_assert_int_eq(haq_quorum_get(ctx, &q), 0);
 	ck_assert_ptr_nonnull(haq_strerror(-ENOTCONN));
 	ck_assert_ptr_nonnull(strstr(haq_strerror(-ENOTCONN), "lost"));
@@ -1780,6 +1809,10 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_queued(g, &bytes, &msgs));
 	CHILD_ECHILD(haq_group_leader(g, &u32, &pid32, &u64));
 	CHILD_ECHILD(haq_group_leader_state(g));
+	CHILD_ECHILD(haq_group_resign(g));
+	CHILD_ECHILD(haq_group_set_eligible(g, 0));
+	CHILD_ECHILD(haq_group_lease(g, &u64));
+	CHILD_ECHILD(haq_group_leader_timing(g, HAQ_TIMING_LEASE, &u32));
 	CHILD_ECHILD(haq_group_counter(g, HAQ_COUNTER_SENT, &u64));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));

@@ -180,14 +180,14 @@ START_TEST(test_partition_and_heal)
 
 	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
 	pump(n, 30000, node3_cut_off);
-	/* The majority keeps quorum and its leader, with a new epoch. */
+	/* The majority keeps quorum and its leader, with the same epoch. */
 	ck_assert_int_eq(n[0].quorate, 1);
 	ck_assert_int_eq(n[0].view_quorate, 1);
 	ck_assert_uint_gt(n[0].view_ring, ring_before);
 	ck_assert_int_eq(n[0].left_reason, HAQ_REASON_NODEDOWN);
 	ck_assert_uint_eq(n[0].qnodes, 2);
 	ck_assert(n[0].is_leader);
-	ck_assert_uint_gt(n[0].epoch, epoch_before);
+	ck_assert_uint_eq(n[0].epoch, epoch_before);
 	ck_assert_uint_eq(n[1].epoch, n[0].epoch);
 	/* The minority knows it is alone and has no leader. */
 	ck_assert_int_eq(n[2].view_quorate, 0);
@@ -203,15 +203,30 @@ START_TEST(test_partition_and_heal)
 		ck_assert_int_eq(n[i].quorate, 1);
 		ck_assert_uint_eq(n[i].epoch, n[0].epoch);
 	}
-	ck_assert_uint_gt(n[0].epoch, epoch_before);
+	/* Sticky: the heal changes neither the leader nor its epoch. */
+	ck_assert_uint_eq(n[0].epoch, epoch_before);
 	teardown(n);
 }
 END_TEST
+
+static bool
+all_see_three_led_by_2(void *arg)
+{
+	struct node *n = arg;
+
+	for (int i = 0; i < 3; i++) {
+		if (n[i].view_members != 3 || n[i].leader_nodeid != 2) {
+			return false;
+		}
+	}
+	return true;
+}
 
 START_TEST(test_leader_isolated_majority_elects)
 {
 	struct node n[3];
 	char name[64];
+	uint64_t epoch;
 
 	unique_group(name, sizeof(name), "lead");
 	setup(n, name);
@@ -231,8 +246,15 @@ START_TEST(test_leader_isolated_majority_elects)
 	ck_assert_uint_eq(n[2].epoch, n[1].epoch);
 	ck_assert(!n[0].is_leader);
 	ck_assert_uint_eq(n[0].leader_nodeid, 0);
+	epoch = n[1].epoch;
 	ck_assert_int_eq(cluster_cmd("heal 1"), 0);
-	pump(n, 30000, all_see_three);
+	/* No fail-back: node 2 keeps leading, with the same epoch. */
+	pump(n, 30000, all_see_three_led_by_2);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(n[i].epoch, epoch);
+	}
+	ck_assert(n[1].is_leader);
+	ck_assert(!n[0].is_leader);
 	teardown(n);
 }
 END_TEST
@@ -259,9 +281,8 @@ ring_changed_to_two(void *arg)
 /*
  * The documented order for a totem ring change that keeps a group's
  * members (node 3, with no member of the group, is cut off): no view
- * callback, since the group's view did not change; the election runs
- * again at the new ring, and the leader callback tells its outcome (the
- * same leader, with the new ring's epoch).
+ * callback, since the group's view did not change, and no leader
+ * callback either: the leader keeps its leadership and its epoch.
  */
 START_TEST(test_ring_change_keeping_members)
 {
@@ -297,13 +318,69 @@ START_TEST(test_ring_change_keeping_members)
 		   NULL, NULL);
 	for (int i = 0; i < 2; i++) {
 		ck_assert_int_eq(n[i].views, views[i]);
-		ck_assert_int_eq(n[i].leader_calls, leader_calls[i] + 1);
+		ck_assert_int_eq(n[i].leader_calls, leader_calls[i]);
 		ck_assert_uint_eq(n[i].leader_nodeid, 1);
-		ck_assert_uint_gt(n[i].epoch, epoch);
+		ck_assert_uint_eq(n[i].epoch, epoch);
 	}
 	ck_assert_uint_eq(n[0].epoch, n[1].epoch);
 	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
 	ck_assert_int_eq(cluster_cmd("wait-members 1 3 30"), 0);
+	teardown(n);
+}
+END_TEST
+
+static bool
+all_led(void *arg)
+{
+	struct node *n = arg;
+
+	for (int i = 0; i < 3; i++) {
+		if (n[i].view_members != 3 || n[i].leader_nodeid == 0 ||
+		    n[i].epoch != n[0].epoch) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Epochs never go backwards, also when every process and every corosync
+ * restarts with corosync's ring ids wiped (containers without persistent
+ * storage): nobody remembers the old epoch, and the new one comes from
+ * the wall clock. Runs last: by then this cluster's ring ids are well
+ * above where a wiped cluster starts again.
+ */
+START_TEST(test_epoch_after_wiped_restart)
+{
+	struct node n[3];
+	char name[64], cmd[512];
+	const char *dir = getenv("HAQ_CLUSTER_DIR");
+	uint64_t before, ring_before;
+
+	ck_assert_ptr_nonnull(dir);
+	unique_group(name, sizeof(name), "wiped");
+	setup(n, name);
+	pump(n, 15000, all_led);
+	before = n[0].epoch;
+	ring_before = n[0].view_ring;
+	teardown(n);
+	ck_assert_int_eq(cluster_cmd("stop 1 2 3"), 0);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s'/node*/ringid_*", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	for (int k = 1; k <= 3; k++) {
+		snprintf(cmd, sizeof(cmd), "start-node %d 60", k);
+		ck_assert_int_eq(cluster_cmd(cmd), 0);
+	}
+	for (int k = 1; k <= 3; k++) {
+		snprintf(cmd, sizeof(cmd), "wait-members %d 3 60", k);
+		ck_assert_int_eq(cluster_cmd(cmd), 0);
+	}
+	setup(n, name);
+	pump(n, 30000, all_led);
+	/* The ring ids did start again from the beginning... */
+	ck_assert_uint_lt(n[0].view_ring, ring_before);
+	/* ...and the epoch still went forward. */
+	ck_assert_uint_gt(n[0].epoch, before);
 	teardown(n);
 }
 END_TEST
@@ -342,5 +419,6 @@ main(void)
 	add_fault_tcase(s, test_partition_and_heal, 120);
 	add_fault_tcase(s, test_leader_isolated_majority_elects, 120);
 	add_fault_tcase(s, test_ring_change_keeping_members, 120);
+	add_fault_tcase(s, test_epoch_after_wiped_restart, 180);
 	return run_suite(s);
 }

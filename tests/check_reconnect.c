@@ -440,6 +440,89 @@ START_TEST(test_reconnect_callback_order)
 }
 END_TEST
 
+struct lead {
+	int calls;
+	int self;
+};
+
+static void
+on_lead(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
+	uint32_t pid, void *ud)
+{
+	struct lead *l = ud;
+
+	(void)g;
+	(void)epoch;
+	(void)nodeid;
+	(void)pid;
+	l->calls++;
+	l->self = is_leader;
+}
+
+static bool
+leading(void *arg)
+{
+	return ((struct lead *)arg)->self == 1;
+}
+
+static bool
+not_leading(void *arg)
+{
+	return ((struct lead *)arg)->self == 0;
+}
+
+/*
+ * Against a stopped corosync (SIGSTOP, as a stalled VM), sends never block
+ * the caller (libqb's IPC client would block in send() once the socket's
+ * buffer is full of its notifications), so the leader keeps dispatching
+ * and steps down when its lease runs out, while corosync is still stopped.
+ */
+START_TEST(test_stopped_corosync_never_blocks_the_leader)
+{
+	struct probe p;
+	struct lead l = {0};
+	char name[64];
+	uint64_t v, start, took, lost = 0;
+	uint32_t lease_ms;
+	int refused = 0;
+
+	unique_group(name, sizeof(name), "stalled");
+	probe_start(&p, 2, name);
+	haq_group_set_leader_cb(p.g, on_lead, &l);
+	ck_assert(pump_until(&p.ctx, 1, 15000, leading, &l));
+	ck_assert_int_eq(haq_group_leader_timing(p.g, HAQ_TIMING_LEASE,
+						 &lease_ms),
+			 0);
+	ck_assert_int_eq(cluster_cmd("pause 2"), 0);
+	/* Far more than the socket's buffer holds notifications for. */
+	start = test_now_ms();
+	for (v = 1; v <= 5000; v++) {
+		int rc = haq_group_send(p.g, &v, sizeof(v));
+
+		ck_assert(rc == 0 || rc == -ENOBUFS);
+		refused += rc == -ENOBUFS;
+	}
+	took = test_now_ms() - start;
+	ck_assert_msg(took < 2000, "5000 sends took %llu ms: blocked",
+		      (unsigned long long)took);
+	/* The lease runs out while corosync is still stopped. */
+	ck_assert_msg(pump_until(&p.ctx, 1, (int)lease_ms + 3000, not_leading,
+				 &l),
+		      "still the leader %u ms after the pause (lease %u ms)",
+		      lease_ms + 3000, lease_ms);
+	ck_assert_int_eq(haq_group_counter(p.g, HAQ_COUNTER_LEASE_EXPIRED,
+					   &lost),
+			 0);
+	ck_assert_uint_eq(lost, 1);
+	ck_assert_int_eq(haq_group_lease(p.g, NULL), 0);
+	ck_assert_int_eq(cluster_cmd("resume 2"), 0);
+	/* Back: the group elects again (here: this process, alone). */
+	ck_assert(pump_until(&p.ctx, 1, 60000, leading, &l));
+	(void)refused;
+	haq_ctx_free(p.ctx);
+}
+END_TEST
+
 static void
 restore(void)
 {
@@ -468,5 +551,6 @@ main(void)
 	add_fault_tcase(s, test_reconnect_against_frozen_corosync, 120);
 	add_fault_tcase(s, test_lost_connection_callback_order, 90);
 	add_fault_tcase(s, test_reconnect_callback_order, 90);
+	add_fault_tcase(s, test_stopped_corosync_never_blocks_the_leader, 120);
 	return run_suite(s);
 }

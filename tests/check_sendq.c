@@ -202,6 +202,67 @@ START_TEST(test_control_frames_not_counted_as_callers)
 }
 END_TEST
 
+/* The queue's entries as a string of their first payload bytes. */
+static void
+order_of(const struct haq_sendq *q, char *buf)
+{
+	size_t n = 0;
+
+	for (const struct haq_sendq_entry *e = q->head; e; e = e->next) {
+		buf[n++] = (char)haq__sendq_data(e)[0];
+		if (!e->next) {
+			ck_assert_ptr_eq(e, q->tail);
+		}
+	}
+	buf[n] = '\0';
+}
+
+START_TEST(test_urgent_control_goes_first)
+{
+	struct haq_sendq q = {0};
+	struct iovec a = {"a", 1}, b = {"b", 1}, u = {"u", 1}, v = {"v", 1};
+	char order[8];
+
+	q.limit = 1 << 20;
+	/* Alone in an empty queue. */
+	ck_assert_int_eq(haq__sendq_push_urgent(&q, HAQ_WIRE_CONTROL, 1, &u, 1,
+						1),
+			 0);
+	order_of(&q, order);
+	ck_assert_str_eq(order, "u");
+	haq__sendq_pop(&q);
+	ck_assert_ptr_null(q.tail);
+	/* Ahead of messages not yet handed over. */
+	haq__sendq_push(&q, HAQ_WIRE_DATA, false, 1, &a, 1, 1);
+	haq__sendq_push(&q, HAQ_WIRE_DATA, false, 2, &b, 1, 1);
+	ck_assert_int_eq(haq__sendq_push_urgent(&q, HAQ_WIRE_CONTROL, 3, &u, 1,
+						1),
+			 0);
+	order_of(&q, order);
+	ck_assert_str_eq(order, "uab");
+	ck_assert_uint_eq(q.count, 3);
+	ck_assert_uint_eq(q.user_count, 2);
+	/* Behind a message partly handed over, never inside it. */
+	haq__sendq_pop(&q);
+	q.head->sent = 1;
+	ck_assert_int_eq(haq__sendq_push_urgent(&q, HAQ_WIRE_CONTROL, 3, &v, 1,
+						1),
+			 0);
+	order_of(&q, order);
+	ck_assert_str_eq(order, "avb");
+	/* Partly handed and alone: second, and the tail. */
+	haq__sendq_pop(&q);
+	haq__sendq_pop(&q);
+	q.head->sent = 1;
+	ck_assert_int_eq(haq__sendq_push_urgent(&q, HAQ_WIRE_CONTROL, 3, &u, 1,
+						1),
+			 0);
+	order_of(&q, order);
+	ck_assert_str_eq(order, "bu");
+	ck_assert_uint_eq(haq__sendq_clear(&q), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -213,5 +274,6 @@ main(void)
 	ADD_TCASE(s, test_freed_blocks_reused_within_limit, 5);
 	ADD_TCASE(s, test_borrowed_buffers_given_back_once, 5);
 	ADD_TCASE(s, test_control_frames_not_counted_as_callers, 5);
+	ADD_TCASE(s, test_urgent_control_goes_first, 5);
 	return run_suite(s);
 }

@@ -543,7 +543,7 @@ START_TEST(test_rx_control)
 
 	rx_data_ok(&peers, 1, 1, INC1, 1, 0);
 	n = mkframe(f, HAQ_WIRE_CONTROL, INC1, 2, 0, 0, 13);
-	f[HAQ_WIRE_HDR_LEN] = HAQ_CONTROL_EPOCH;
+	f[HAQ_WIRE_HDR_LEN] = HAQ_CONTROL_SYNC;
 	ck_assert_int_eq(haq__peers_rx(&peers, 1, 1, f, n, MAX_MSG, &rx),
 			 HAQ_RX_CONTROL);
 	ck_assert_ptr_eq(rx.data, f + HAQ_WIRE_HDR_LEN);
@@ -551,7 +551,7 @@ START_TEST(test_rx_control)
 	ck_assert_ptr_null(rx.owned);
 	ck_assert_uint_eq(rx.seq, 2);
 	ck_assert_int_eq(rx.gap, 0);
-	ck_assert_uint_eq(((const uint8_t *)rx.data)[0], HAQ_CONTROL_EPOCH);
+	ck_assert_uint_eq(((const uint8_t *)rx.data)[0], HAQ_CONTROL_SYNC);
 	/*
 	 * It carries the sender's next seq without consuming it: the same
 	 * control frame again is delivered again, and data seq 2 follows.

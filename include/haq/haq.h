@@ -734,7 +734,8 @@ int haq_group_leader_state(const haq_group_t *group);
  *         (haq_group_lease() answers 0); its resignation follows its
  *         messages already queued through the agreed stream, and at its
  *         delivery the group elects another eligible member (this one
- *         again only if no other is eligible, at a later election),
+ *         again, with a new epoch, only if no other is eligible: to step
+ *         down for good, call haq_group_set_eligible(group, 0) first),
  *         -EPERM this process is not the leader (another member leads,
  *                there is none, or it was not told yet),
  *         -ENOMEM, -EINVAL (NULL group, or a group already left),
@@ -828,6 +829,13 @@ enum haq_group_leader_timing {
  * node's failure (T + C), so a leader in the quorate partition keeps its
  * leadership through it. Failover after a leader's node is cut off takes
  * about HAQ_TIMING_DETECT + HAQ_TIMING_TAKEOVER.
+ *
+ * When the leader's process vanishes from the group (a view with it left
+ * as HAQ_REASON_PROCDOWN) its successor is told after HAQ_TIMING_RENEW:
+ * corosync says "procdown" for a process that died, but also for one
+ * whose corosync was stopped cleanly under it, which runs on and is told
+ * it lost its connection as soon as its loop sees it closed. A leader
+ * that resigns, leaves or frees its context hands over at once.
  */
 int haq_group_leader_timing(const haq_group_t *group, int which,
 			    uint32_t *value);

@@ -39,7 +39,8 @@ FAULT_TESTS = \
 	tests/fault/fault-garbage.sh \
 	tests/fault/fault-big-join.sh \
 	tests/fault/fault-big-stream.sh \
-	tests/fault/fault-split-221.sh
+	tests/fault/fault-split-221.sh \
+	tests/fault/fault-leader-agent.sh
 # Longer (make check-fault-long): a 5-node cluster through a series of
 # faults of every kind, one after another.
 FAULT_LONG_TESTS = tests/fault/fault-soak.sh
@@ -53,7 +54,7 @@ EXTRA_DIST += tests/fault/README.md tests/fault/haq-check-logs \
 
 # Only the fault scenarios (and the checker's tests), building only what
 # they need.
-check-fault: $(FAULT_BINS)
+check-fault: $(FAULT_BINS) examples/haq-leader
 	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
 		TESTS="$(FAULT_UNIT_TESTS) $(FAULT_TESTS)"
 
