@@ -40,10 +40,10 @@
  * check_agree()): a leader is a member of its view with epoch != 0, no
  * leader means epoch 0 and pid 0; the HAQ_ELECT_* bits say what changed;
  * processes of one partition (they processed the same events since the
- * view that made it) agree on whether the round is decided and, when it
- * is, on the leader and its epoch; a new leadership that is not a claim
- * has an epoch above every epoch that process has seen (its own memory,
- * the SYNCs delivered to it, the leaders it named) and above every epoch
+ * view that made it) agree on whether the round is decided (and
+ * pending) and, when it is, on the leader and its epoch; a new leadership that
+ *is not a claim has an epoch above every epoch that process has seen (its own
+ *memory, the SYNCs delivered to it, the leaders it named) and above every epoch
  * elected before anywhere. A violation traps.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I libhaq \
@@ -204,6 +204,8 @@ check_agree(const struct world *w)
 				continue;
 			}
 			REQUIRE(a->decided == b->decided);
+			REQUIRE(haq__election_pending(a) ==
+				haq__election_pending(b));
 			if (a->decided) {
 				REQUIRE(a->nodeid == b->nodeid);
 				REQUIRE(a->pid == b->pid);
