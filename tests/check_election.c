@@ -1018,6 +1018,179 @@ START_TEST(test_wiped_restart_epoch_from_clock)
 END_TEST
 
 /* ---------------------------------------------------------------- */
+/* Open bugs of election.c: these fail until it is fixed            */
+/* ---------------------------------------------------------------- */
+
+/*
+ * An election inside a round decided by a claim uses the eligibility a
+ * member remembers from earlier views: an old member elects another old
+ * member whose SYNC of this round has not come yet, a joiner (which
+ * knows nobody's eligibility yet) elects nobody. The fuzz input
+ * regress-crash-f134a4c02b44 is this.
+ */
+START_TEST(test_open_resign_before_syncs_agrees)
+{
+	struct haq_election old = {0};
+	struct haq_election joiner = {0};
+
+	haq__election_view(&old, one_two, 2, true);
+	say_all(&old, one_two, 2);
+	assert_leader(&old, 1, 100, 1);
+	haq__election_view(&old, three, 3, true);
+	haq__election_view(&joiner, three, 3, true);
+	claim(&old, 1, 100, 1);
+	claim(&joiner, 1, 100, 1);
+	haq__election_resign(&old, 1, 100, 1);
+	haq__election_resign(&joiner, 1, 100, 1);
+	ck_assert_uint_eq(old.nodeid, joiner.nodeid);
+	ck_assert_uint_eq(old.pid, joiner.pid);
+	ck_assert_uint_eq(old.epoch, joiner.epoch);
+	haq__election_free(&old);
+	haq__election_free(&joiner);
+}
+END_TEST
+
+/*
+ * The leader gives up in a round not decided yet (its SYNC of the round
+ * does not claim): the members that named it mark it resigned, a joiner
+ * does not, so at the end of the round they elect different members.
+ * The fuzz input regress-crash-007a39365216 is this and the next one.
+ */
+START_TEST(test_open_give_up_in_open_round_agrees)
+{
+	struct haq_election old = {0};
+	struct haq_election joiner = {0};
+
+	haq__election_view(&old, one_two, 2, true);
+	say_all(&old, one_two, 2);
+	assert_leader(&old, 1, 100, 1);
+	haq__election_view(&old, three, 3, true);
+	haq__election_view(&joiner, three, 3, true);
+	say(&old, 1, 100, true, true, 1, 0); /* no claim: it gave up */
+	say(&joiner, 1, 100, true, true, 1, 0);
+	say(&old, 2, 200, true, true, 1, 0);
+	say(&joiner, 2, 200, true, true, 1, 0);
+	say(&old, 3, 300, true, true, 0, 0);
+	say(&joiner, 3, 300, true, true, 0, 0);
+	ck_assert_uint_eq(old.nodeid, joiner.nodeid);
+	ck_assert_uint_eq(old.pid, joiner.pid);
+	ck_assert_uint_eq(old.epoch, joiner.epoch);
+	haq__election_free(&old);
+	haq__election_free(&joiner);
+}
+END_TEST
+
+/*
+ * When that SYNC is the last of the round, the members that named the
+ * leader return before the round-end check: the round never decides and
+ * the group has no leader until the next view.
+ */
+START_TEST(test_open_give_up_last_sync_decides)
+{
+	struct haq_election e = {0};
+
+	haq__election_view(&e, three, 3, true);
+	say_all(&e, three, 3);
+	assert_leader(&e, 1, 100, 1);
+	haq__election_view(&e, three, 3, true);
+	say(&e, 2, 200, true, true, 1, 0);
+	say(&e, 3, 300, true, true, 1, 0);
+	say(&e, 1, 100, true, true, 1, 0); /* gave up, and last */
+	ck_assert(!haq__election_pending(&e));
+	ck_assert_uint_eq(e.nodeid, 2);
+	haq__election_free(&e);
+}
+END_TEST
+
+/*
+ * Elections inside a round (RESIGN, ELIGIBLE, giving up) take
+ * round_max + 1 and ignore the round's clock: after every member's
+ * memory is lost, a group that first had nobody eligible elects epoch 1,
+ * below every epoch before. The fuzz input regress-crash-03a7124a3637
+ * is this with a group that emptied and formed again.
+ */
+START_TEST(test_open_eligible_after_wipe_epoch_from_clock)
+{
+	struct haq_election e = {0};
+	uint64_t before;
+
+	haq__election_view(&e, three, 3, true);
+	say(&e, 1, 100, true, true, 0, 1700000000000000ull);
+	say(&e, 2, 200, true, true, 0, 1700000000000000ull);
+	say(&e, 3, 300, true, true, 0, 1700000000000000ull);
+	before = e.epoch;
+	haq__election_free(&e);
+
+	/* Everything restarted; the members start ineligible. */
+	memset(&e, 0, sizeof(e));
+	haq__election_view(&e, three, 3, true);
+	say(&e, 1, 100, true, false, 0, 1700000001000000ull);
+	say(&e, 2, 200, true, false, 0, 1700000001000000ull);
+	say(&e, 3, 300, true, false, 0, 1700000001000000ull);
+	ck_assert_int_eq(haq__election_eligible(&e, 2, 200, true),
+			 ELECTED_IN_ROUND);
+	ck_assert_uint_gt(e.epoch, before);
+	haq__election_free(&e);
+}
+END_TEST
+
+/*
+ * A member elected inside a round before its own SYNC of the round came
+ * is deposed by that SYNC (sent before it was elected, so without a
+ * claim), and the member that had just resigned is elected again: today
+ * (1, 100) is elected when (3, 300) resigns and deposed by its own SYNC
+ * at once, and (3, 300) leads again.
+ */
+START_TEST(test_open_elected_member_kept_by_its_earlier_sync)
+{
+	struct haq_election e = {0};
+	const struct haq_memb one_three[] = {{1, 100, 0}, {3, 300, 0}};
+	uint32_t after_resign;
+
+	haq__election_view(&e, one_three, 2, true);
+	say_all(&e, one_three, 2);
+	haq__election_resign(&e, 1, 100, 1);
+	assert_leader(&e, 3, 300, 2);
+	haq__election_view(&e, three, 3, true);
+	claim(&e, 3, 300, 2);
+	haq__election_resign(&e, 3, 300, 2);
+	after_resign = e.nodeid;
+	say(&e, 1, 100, true, true, 2, 0); /* sent right after the view */
+	if (after_resign == 1) {
+		ck_assert_uint_eq(e.nodeid, 1);
+	}
+	say(&e, 2, 200, true, true, 2, 0);
+	/* The resigner is not elected again within the round. */
+	ck_assert_uint_ne(e.nodeid, 3);
+	haq__election_free(&e);
+}
+END_TEST
+
+/*
+ * A round decided by a claim, then the leader resigns before any other
+ * member's SYNC came: nobody is elected (fine), but the SYNCs that come
+ * next, eligible ones included, elect nobody either; the group has no
+ * leader until the next view or an ELIGIBLE frame.
+ */
+START_TEST(test_open_sync_after_resign_elects)
+{
+	struct haq_election e = {0};
+	const struct haq_memb v3[] = {{3, 300, 0}};
+
+	haq__election_view(&e, v3, 1, true);
+	say_ok(&e, 3, 300);
+	assert_leader(&e, 3, 300, 1);
+	haq__election_view(&e, two_three, 2, true);
+	claim(&e, 3, 300, 1);
+	haq__election_resign(&e, 3, 300, 1);
+	assert_none(&e);
+	say(&e, 2, 200, true, true, 0, 0);
+	ck_assert_uint_eq(e.nodeid, 2);
+	haq__election_free(&e);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- */
 /* Codecs                                                           */
 /* ---------------------------------------------------------------- */
 
@@ -1224,6 +1397,12 @@ main(void)
 	ADD_TCASE(s, test_joiner_and_old_member_agree, 5);
 	ADD_TCASE(s, test_random_history_agrees_and_epochs_increase, 30);
 	ADD_TCASE(s, test_wiped_restart_epoch_from_clock, 5);
+	ADD_TCASE(s, test_open_resign_before_syncs_agrees, 5);
+	ADD_TCASE(s, test_open_give_up_in_open_round_agrees, 5);
+	ADD_TCASE(s, test_open_give_up_last_sync_decides, 5);
+	ADD_TCASE(s, test_open_eligible_after_wipe_epoch_from_clock, 5);
+	ADD_TCASE(s, test_open_elected_member_kept_by_its_earlier_sync, 5);
+	ADD_TCASE(s, test_open_sync_after_resign_elects, 5);
 	ADD_TCASE(s, test_sync_codec_round_trip, 5);
 	ADD_TCASE(s, test_sync_codec_layout, 5);
 	ADD_TCASE(s, test_sync_codec_refuses, 5);
