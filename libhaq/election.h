@@ -48,15 +48,15 @@
 
 /* What a member says after each view change (a SYNC control frame). */
 struct haq_sync {
-	uint64_t view_id; /* the view it answers (haq__election_view_id()):
-			     a SYNC sent before its sender saw the current
-			     view is stale and ignored */
 	bool quorate;  /* its partition is quorate, by its own verdict */
 	bool eligible; /* it may be elected */
 	bool claim;    /* it holds leadership (epoch) and keeps it */
 	uint64_t epoch;     /* the claimed leadership's epoch, else 0 */
 	uint64_t max_epoch; /* the highest epoch it has seen */
 	uint64_t clock_us;  /* its CLOCK_REALTIME when it sent this */
+	uint64_t view_id; /* the view it answers (haq__election_view_id()):
+			     a SYNC sent before its sender saw the current
+			     view is stale and ignored */
 };
 
 /* One member of the current view, as the agreed stream told of it. */

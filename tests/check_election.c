@@ -7,6 +7,18 @@
 #include "check_common.h"
 #include "election.h"
 
+/*
+ * A view of ring 8: its identity follows from its members, the same for
+ * every member, as group_view.c computes it.
+ */
+static int
+test_view(struct haq_election *e, const struct haq_memb *m, size_t n,
+	  bool quorate)
+{
+	return haq__election_view(e, haq__election_view_id(8, m, n), m, n,
+				  quorate);
+}
+
 static const struct haq_memb three[] = {{1, 100, 0}, {2, 200, 0}, {3, 300, 0}};
 static const struct haq_memb two_three[] = {{2, 200, 0}, {3, 300, 0}};
 static const struct haq_memb one_two[] = {{1, 100, 0}, {2, 200, 0}};
@@ -27,6 +39,7 @@ say(struct haq_election *e, uint32_t nodeid, uint32_t pid, bool quorate,
 		.eligible = eligible,
 		.max_epoch = max_epoch,
 		.clock_us = clock_us,
+		.view_id = e->view_id,
 	};
 
 	return haq__election_sync(e, nodeid, pid, &s);
@@ -49,6 +62,7 @@ claim(struct haq_election *e, uint32_t nodeid, uint32_t pid, uint64_t epoch)
 		.claim = true,
 		.epoch = epoch,
 		.max_epoch = epoch,
+		.view_id = e->view_id,
 	};
 
 	return haq__election_sync(e, nodeid, pid, &s);
@@ -89,7 +103,7 @@ START_TEST(test_round_elects_lowest_eligible_when_all_synced)
 {
 	struct haq_election e = {0};
 
-	ck_assert_int_eq(haq__election_view(&e, three, 3, true), 0);
+	ck_assert_int_eq(test_view(&e, three, 3, true), 0);
 	ck_assert(haq__election_pending(&e));
 	/* The lowest member is not eligible: the next one is elected. */
 	ck_assert_int_eq(say(&e, 1, 100, true, false, 0, 0), 0);
@@ -111,7 +125,7 @@ START_TEST(test_round_needs_every_member_quorate)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	ck_assert_int_eq(say_ok(&e, 1, 100), 0);
 	ck_assert_int_eq(say(&e, 2, 200, false, true, 0, 0), 0);
 	ck_assert_int_eq(say_ok(&e, 3, 300), 0);
@@ -128,7 +142,7 @@ START_TEST(test_epoch_above_every_max_epoch)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 10, 100);
 	say(&e, 2, 200, true, true, 500, 200);
 	ck_assert_int_eq(say(&e, 3, 300, true, true, 7, 50), ELECTED_AT_END);
@@ -142,7 +156,7 @@ START_TEST(test_epoch_not_below_round_clock)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 10, 1000);
 	say(&e, 2, 200, true, true, 20, 5000000);
 	ck_assert_int_eq(say(&e, 3, 300, true, true, 30, 3000), ELECTED_AT_END);
@@ -155,7 +169,7 @@ START_TEST(test_empty_view_has_no_leader)
 {
 	struct haq_election e = {0};
 
-	ck_assert_int_eq(haq__election_view(&e, NULL, 0, true), 0);
+	ck_assert_int_eq(test_view(&e, NULL, 0, true), 0);
 	assert_none(&e);
 	ck_assert_int_eq(say_ok(&e, 1, 100), 0);
 	assert_none(&e);
@@ -173,14 +187,14 @@ START_TEST(test_claim_keeps_leader_through_join)
 	struct haq_election old = {0};
 	struct haq_election joiner = {0};
 
-	haq__election_view(&old, two_three, 2, true);
+	test_view(&old, two_three, 2, true);
 	say(&old, 2, 200, true, true, 40, 0);
 	ck_assert_int_eq(say_ok(&old, 3, 300), ELECTED_AT_END);
 	assert_leader(&old, 2, 200, 41);
 
 	/* A lower member joins: the old member keeps naming the leader. */
-	ck_assert_int_eq(haq__election_view(&old, three, 3, true), 0);
-	ck_assert_int_eq(haq__election_view(&joiner, three, 3, true), 0);
+	ck_assert_int_eq(test_view(&old, three, 3, true), 0);
+	ck_assert_int_eq(test_view(&joiner, three, 3, true), 0);
 	assert_leader(&old, 2, 200, 41);
 	assert_none(&joiner);
 	ck_assert(haq__election_pending(&old));
@@ -210,7 +224,7 @@ START_TEST(test_claim_first_then_syncs_elect_nobody)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, low_three, 4, true);
+	test_view(&e, low_three, 4, true);
 	ck_assert_int_eq(claim(&e, 3, 300, 77), HAQ_ELECT_CHANGED);
 	/* Everyone else, (1, 50) the lowest and eligible included. */
 	ck_assert_int_eq(say_all(&e, low_three, 3), 0);
@@ -226,18 +240,18 @@ START_TEST(test_claim_survives_merge_of_leaderless_side)
 	const struct haq_memb solo[] = {{1, 100, 0}};
 
 	/* One side {2, 3} leads with (3, 300): (2, 200) is not eligible. */
-	haq__election_view(&major, two_three, 2, true);
+	test_view(&major, two_three, 2, true);
 	say(&major, 2, 200, true, false, 0, 0);
 	say(&major, 3, 300, true, true, 90, 0);
 	assert_leader(&major, 3, 300, 91);
 	/* The other side {1} is not quorate: no leader. */
-	haq__election_view(&minor, solo, 1, false);
+	test_view(&minor, solo, 1, false);
 	say(&minor, 1, 100, false, true, 0, 0);
 	assert_none(&minor);
 
 	/* They merge; (1, 100) is lower and eligible, but the claim holds. */
-	ck_assert_int_eq(haq__election_view(&major, three, 3, true), 0);
-	ck_assert_int_eq(haq__election_view(&minor, three, 3, true), 0);
+	ck_assert_int_eq(test_view(&major, three, 3, true), 0);
+	ck_assert_int_eq(test_view(&minor, three, 3, true), 0);
 	assert_leader(&major, 3, 300, 91);
 	assert_none(&minor);
 	ck_assert_int_eq(say_ok(&major, 1, 100), 0);
@@ -257,19 +271,19 @@ START_TEST(test_claim_survives_others_leaving)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, false, 0, 0);
 	say_ok(&e, 2, 200);
 	say_ok(&e, 3, 300);
 	assert_leader(&e, 2, 200, 1);
 	/* (1, 100) leaves, then (3, 300): the leader stays named. */
-	ck_assert_int_eq(haq__election_view(&e, two_three, 2, true), 0);
+	ck_assert_int_eq(test_view(&e, two_three, 2, true), 0);
 	assert_leader(&e, 2, 200, 1);
 	ck_assert_int_eq(claim(&e, 2, 200, 1), 0);
 	{
 		const struct haq_memb alone[] = {{2, 200, 0}};
 
-		ck_assert_int_eq(haq__election_view(&e, alone, 1, true), 0);
+		ck_assert_int_eq(test_view(&e, alone, 1, true), 0);
 		assert_leader(&e, 2, 200, 1);
 		ck_assert_int_eq(claim(&e, 2, 200, 1), 0);
 		assert_leader(&e, 2, 200, 1);
@@ -282,10 +296,10 @@ START_TEST(test_leader_leaving_clears_it)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
-	ck_assert_int_eq(haq__election_view(&e, two_three, 2, true),
+	ck_assert_int_eq(test_view(&e, two_three, 2, true),
 			 HAQ_ELECT_CHANGED);
 	assert_none(&e);
 	ck_assert(haq__election_pending(&e));
@@ -300,7 +314,7 @@ START_TEST(test_first_claim_wins)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	ck_assert_int_eq(claim(&e, 3, 300, 9), HAQ_ELECT_CHANGED);
 	ck_assert_int_eq(claim(&e, 2, 200, 12), 0);
 	ck_assert_int_eq(claim(&e, 1, 100, 15), 0);
@@ -315,42 +329,45 @@ END_TEST
 /* Giving up, resigning, eligibility                                */
 /* ---------------------------------------------------------------- */
 
-START_TEST(test_leader_gives_up_in_decided_round)
+/*
+ * A SYNC without a claim changes nobody's leadership by itself: a leader
+ * that gives up resigns, and a member elected in a round may have sent
+ * its SYNC before it was elected.
+ */
+START_TEST(test_leader_sync_without_claim_in_decided_round)
 {
 	struct haq_election e = {0};
-	uint64_t old;
-	int rc;
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
-	old = e.epoch;
-	/* Its SYNC without a claim: another is elected at once. */
-	rc = say_ok(&e, 1, 100);
-	ck_assert_int_eq(rc, ELECTED_IN_ROUND);
-	ck_assert_uint_eq(e.nodeid, 2);
-	ck_assert_uint_gt(e.epoch, old);
+	ck_assert_int_eq(say_ok(&e, 1, 100), 0);
+	assert_leader(&e, 1, 100, 1);
 	haq__election_free(&e);
 }
 END_TEST
 
-START_TEST(test_leader_gives_up_in_open_round)
+/*
+ * At the end of a round without a claim, a leader kept by the members
+ * that knew it is no leader for anybody: everyone elects alike (here the
+ * lowest, the old leader, again with a new epoch).
+ */
+START_TEST(test_leader_without_claim_in_open_round)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
-	/* A new view: the leader is kept until it speaks. */
-	haq__election_view(&e, three, 3, true);
+	/* A new view: the leader is kept until the round says. */
+	test_view(&e, three, 3, true);
 	assert_leader(&e, 1, 100, 1);
-	ck_assert_int_eq(say(&e, 1, 100, true, true, 1, 0), HAQ_ELECT_CHANGED);
-	assert_none(&e);
+	ck_assert_int_eq(say(&e, 1, 100, true, true, 1, 0), 0);
+	assert_leader(&e, 1, 100, 1);
 	ck_assert(haq__election_pending(&e));
-	/* The round ends: another than the one that gave up. */
 	ck_assert_int_eq(say(&e, 2, 200, true, true, 1, 0), 0);
 	ck_assert_int_eq(say(&e, 3, 300, true, true, 1, 0), ELECTED_AT_END);
-	assert_leader(&e, 2, 200, 2);
+	assert_leader(&e, 1, 100, 2);
 	haq__election_free(&e);
 }
 END_TEST
@@ -360,7 +377,7 @@ START_TEST(test_resign_elects_another_at_once)
 	struct haq_election e = {0};
 	uint64_t old;
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
 	old = e.epoch;
@@ -376,9 +393,10 @@ START_TEST(test_resign_elects_another_at_once)
 	ck_assert_uint_eq(e.pid, 200);
 	ck_assert_uint_gt(e.epoch, old);
 	/* The resigner may be elected at a later election. */
-	haq__election_view(&e, three, 3, true);
-	haq__election_view(&e, one_two, 2, true); /* (2, 200) is kept */
+	test_view(&e, three, 3, true);
+	test_view(&e, one_two, 2, true); /* (2, 200) is kept */
 	claim(&e, 2, 200, e.epoch);
+	say_ok(&e, 1, 100);
 	ck_assert_int_eq(haq__election_resign(&e, 2, 200, e.epoch),
 			 ELECTED_IN_ROUND);
 	assert_leader(&e, 1, 100, 3);
@@ -390,7 +408,7 @@ START_TEST(test_resign_by_non_leader_keeps_leader)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
 	ck_assert_int_eq(haq__election_resign(&e, 2, 200, 1), 0);
@@ -404,9 +422,9 @@ START_TEST(test_resign_in_open_round_waits_for_the_round)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	/* The kept leader resigns before its claim: nobody until the end. */
 	ck_assert_int_eq(haq__election_resign(&e, 1, 100, 1),
 			 HAQ_ELECT_CHANGED);
@@ -423,20 +441,21 @@ START_TEST(test_ineligible_never_elected)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, false, 0, 0);
 	say_ok(&e, 2, 200);
 	say(&e, 3, 300, true, false, 0, 0);
 	assert_leader(&e, 2, 200, 1);
-	/* The only eligible member resigns: nobody to follow. */
+	/* The only eligible member resigns: it leads again, a new epoch. */
 	ck_assert_int_eq(haq__election_resign(&e, 2, 200, 1),
-			 HAQ_ELECT_CHANGED);
-	assert_none(&e);
+			 ELECTED_IN_ROUND);
+	assert_leader(&e, 2, 200, 2);
 	/* Nobody eligible at all: a round elects nobody. */
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, false, 5, 0);
 	say(&e, 2, 200, true, false, 5, 0);
-	ck_assert_int_eq(say(&e, 3, 300, true, false, 5, 0), 0);
+	ck_assert_int_eq(say(&e, 3, 300, true, false, 5, 0),
+			 HAQ_ELECT_CHANGED | HAQ_ELECT_ROUND_END);
 	assert_none(&e);
 	ck_assert(!haq__election_pending(&e));
 	haq__election_free(&e);
@@ -447,7 +466,7 @@ START_TEST(test_eligible_elects_when_nobody_could)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	/* Before the round decides, ELIGIBLE only updates the member. */
 	ck_assert_int_eq(haq__election_eligible(&e, 3, 300, true), 0);
 	say(&e, 1, 100, true, false, 8, 0);
@@ -478,10 +497,10 @@ START_TEST(test_non_quorate_view_clears_leader)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
-	ck_assert_int_eq(haq__election_view(&e, three, 3, false),
+	ck_assert_int_eq(test_view(&e, three, 3, false),
 			 HAQ_ELECT_CHANGED);
 	assert_none(&e);
 	ck_assert(!haq__election_pending(&e));
@@ -497,7 +516,7 @@ START_TEST(test_non_quorate_sync_clears_until_all_quorate)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
 	/* Quorum is lost within the ring, as (3, 300) tells. */
@@ -520,7 +539,7 @@ START_TEST(test_reset_forgets_all_but_seen_epoch)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 300, 0);
 	say_ok(&e, 2, 200);
 	say_ok(&e, 3, 300);
@@ -626,7 +645,7 @@ sim_view(struct sim *s, unsigned mask, bool quorate)
 		s->rc[i] = 0;
 		if (mask & (1u << i)) {
 			s->in[i] = true;
-			s->rc[i] = haq__election_view(&s->e[i], v, n, quorate);
+			s->rc[i] = test_view(&s->e[i], v, n, quorate);
 			ck_assert_int_ge(s->rc[i], 0);
 		} else if (s->in[i]) {
 			s->in[i] = false;
@@ -661,6 +680,7 @@ sim_sync(struct sim *s, int i, bool quorate)
 		.max_epoch =
 			e->seen_epoch > e->epoch ? e->seen_epoch : e->epoch,
 		.clock_us = s->clock_us,
+		.view_id = e->view_id,
 	};
 
 	w.claim = quorate && e->nodeid == procs[i].nodeid &&
@@ -669,20 +689,16 @@ sim_sync(struct sim *s, int i, bool quorate)
 	sim_deliver_sync(s, i, &w);
 }
 
-/* Process i, the leader in its own eyes, gives its leadership up. */
+/*
+ * Process i, the leader in its own eyes, gives its leadership up, as
+ * group_leader.c does when its lease runs out: a RESIGN of its epoch.
+ */
+static void sim_resign(struct sim *s, int from, uint64_t epoch);
+
 static void
 sim_give_up(struct sim *s, int i)
 {
-	const struct haq_election *e = &s->e[i];
-	struct haq_sync w = {
-		.quorate = s->quorate,
-		.eligible = s->eligible[i],
-		.max_epoch =
-			e->seen_epoch > e->epoch ? e->seen_epoch : e->epoch,
-		.clock_us = s->clock_us,
-	};
-
-	sim_deliver_sync(s, i, &w);
+	sim_resign(s, i, s->e[i].epoch);
 }
 
 static void
@@ -994,7 +1010,7 @@ START_TEST(test_wiped_restart_epoch_from_clock)
 	struct haq_election e = {0};
 	uint64_t before;
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 0, 1700000000000000ull);
 	say(&e, 2, 200, true, true, 0, 1700000000000100ull);
 	say(&e, 3, 300, true, true, 0, 1700000000000050ull);
@@ -1007,7 +1023,7 @@ START_TEST(test_wiped_restart_epoch_from_clock)
 
 	/* A second later, everything restarted. */
 	memset(&e, 0, sizeof(e));
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 0, 1700000001000000ull);
 	say(&e, 2, 200, true, true, 0, 1700000001000000ull);
 	ck_assert_int_eq(say(&e, 3, 300, true, true, 0, 1700000001000000ull),
@@ -1028,16 +1044,16 @@ END_TEST
  * knows nobody's eligibility yet) elects nobody. The fuzz input
  * regress-crash-f134a4c02b44 is this.
  */
-START_TEST(test_open_resign_before_syncs_agrees)
+START_TEST(test_fixed_resign_before_syncs_agrees)
 {
 	struct haq_election old = {0};
 	struct haq_election joiner = {0};
 
-	haq__election_view(&old, one_two, 2, true);
+	test_view(&old, one_two, 2, true);
 	say_all(&old, one_two, 2);
 	assert_leader(&old, 1, 100, 1);
-	haq__election_view(&old, three, 3, true);
-	haq__election_view(&joiner, three, 3, true);
+	test_view(&old, three, 3, true);
+	test_view(&joiner, three, 3, true);
 	claim(&old, 1, 100, 1);
 	claim(&joiner, 1, 100, 1);
 	haq__election_resign(&old, 1, 100, 1);
@@ -1056,16 +1072,16 @@ END_TEST
  * does not, so at the end of the round they elect different members.
  * The fuzz input regress-crash-007a39365216 is this and the next one.
  */
-START_TEST(test_open_give_up_in_open_round_agrees)
+START_TEST(test_fixed_give_up_in_open_round_agrees)
 {
 	struct haq_election old = {0};
 	struct haq_election joiner = {0};
 
-	haq__election_view(&old, one_two, 2, true);
+	test_view(&old, one_two, 2, true);
 	say_all(&old, one_two, 2);
 	assert_leader(&old, 1, 100, 1);
-	haq__election_view(&old, three, 3, true);
-	haq__election_view(&joiner, three, 3, true);
+	test_view(&old, three, 3, true);
+	test_view(&joiner, three, 3, true);
 	say(&old, 1, 100, true, true, 1, 0); /* no claim: it gave up */
 	say(&joiner, 1, 100, true, true, 1, 0);
 	say(&old, 2, 200, true, true, 1, 0);
@@ -1085,17 +1101,19 @@ END_TEST
  * leader return before the round-end check: the round never decides and
  * the group has no leader until the next view.
  */
-START_TEST(test_open_give_up_last_sync_decides)
+START_TEST(test_fixed_give_up_last_sync_decides)
 {
 	struct haq_election e = {0};
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say_all(&e, three, 3);
 	assert_leader(&e, 1, 100, 1);
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
+	/* It gives up (a RESIGN), then its SYNC comes last of the round. */
+	haq__election_resign(&e, 1, 100, 1);
 	say(&e, 2, 200, true, true, 1, 0);
 	say(&e, 3, 300, true, true, 1, 0);
-	say(&e, 1, 100, true, true, 1, 0); /* gave up, and last */
+	say(&e, 1, 100, true, true, 1, 0);
 	ck_assert(!haq__election_pending(&e));
 	ck_assert_uint_eq(e.nodeid, 2);
 	haq__election_free(&e);
@@ -1109,12 +1127,12 @@ END_TEST
  * below every epoch before. The fuzz input regress-crash-03a7124a3637
  * is this with a group that emptied and formed again.
  */
-START_TEST(test_open_eligible_after_wipe_epoch_from_clock)
+START_TEST(test_fixed_eligible_after_wipe_epoch_from_clock)
 {
 	struct haq_election e = {0};
 	uint64_t before;
 
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, true, 0, 1700000000000000ull);
 	say(&e, 2, 200, true, true, 0, 1700000000000000ull);
 	say(&e, 3, 300, true, true, 0, 1700000000000000ull);
@@ -1123,7 +1141,7 @@ START_TEST(test_open_eligible_after_wipe_epoch_from_clock)
 
 	/* Everything restarted; the members start ineligible. */
 	memset(&e, 0, sizeof(e));
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	say(&e, 1, 100, true, false, 0, 1700000001000000ull);
 	say(&e, 2, 200, true, false, 0, 1700000001000000ull);
 	say(&e, 3, 300, true, false, 0, 1700000001000000ull);
@@ -1141,17 +1159,17 @@ END_TEST
  * (1, 100) is elected when (3, 300) resigns and deposed by its own SYNC
  * at once, and (3, 300) leads again.
  */
-START_TEST(test_open_elected_member_kept_by_its_earlier_sync)
+START_TEST(test_fixed_elected_member_kept_by_its_earlier_sync)
 {
 	struct haq_election e = {0};
 	const struct haq_memb one_three[] = {{1, 100, 0}, {3, 300, 0}};
 	uint32_t after_resign;
 
-	haq__election_view(&e, one_three, 2, true);
+	test_view(&e, one_three, 2, true);
 	say_all(&e, one_three, 2);
 	haq__election_resign(&e, 1, 100, 1);
 	assert_leader(&e, 3, 300, 2);
-	haq__election_view(&e, three, 3, true);
+	test_view(&e, three, 3, true);
 	claim(&e, 3, 300, 2);
 	haq__election_resign(&e, 3, 300, 2);
 	after_resign = e.nodeid;
@@ -1172,15 +1190,15 @@ END_TEST
  * next, eligible ones included, elect nobody either; the group has no
  * leader until the next view or an ELIGIBLE frame.
  */
-START_TEST(test_open_sync_after_resign_elects)
+START_TEST(test_fixed_sync_after_resign_elects)
 {
 	struct haq_election e = {0};
 	const struct haq_memb v3[] = {{3, 300, 0}};
 
-	haq__election_view(&e, v3, 1, true);
+	test_view(&e, v3, 1, true);
 	say_ok(&e, 3, 300);
 	assert_leader(&e, 3, 300, 1);
-	haq__election_view(&e, two_three, 2, true);
+	test_view(&e, two_three, 2, true);
 	claim(&e, 3, 300, 1);
 	haq__election_resign(&e, 3, 300, 1);
 	assert_none(&e);
@@ -1197,11 +1215,11 @@ END_TEST
 START_TEST(test_sync_codec_round_trip)
 {
 	const struct haq_sync cases[] = {
-		{true, true, true, 7, 9, 1700000000000000ull},
-		{true, false, false, 0, UINT64_MAX, 1},
-		{false, true, false, 0, 0, 0},
-		{false, false, false, 0, 3, UINT64_MAX},
-		{true, true, true, UINT64_MAX, UINT64_MAX, 0},
+		{true, true, true, 7, 9, 1700000000000000ull, 77},
+		{true, false, false, 0, UINT64_MAX, 1, UINT64_MAX},
+		{false, true, false, 0, 0, 0, 0},
+		{false, false, false, 0, 3, UINT64_MAX, 1},
+		{true, true, true, UINT64_MAX, UINT64_MAX, 0, 5},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1217,9 +1235,58 @@ START_TEST(test_sync_codec_round_trip)
 		ck_assert_uint_eq(d.epoch, cases[i].epoch);
 		ck_assert_uint_eq(d.max_epoch, cases[i].max_epoch);
 		ck_assert_uint_eq(d.clock_us, cases[i].clock_us);
+		ck_assert_uint_eq(d.view_id, cases[i].view_id);
 		haq__sync_encode(&d, again);
 		ck_assert_mem_eq(buf, again, sizeof(buf));
 	}
+}
+END_TEST
+
+/*
+ * A SYNC answers one view: one sent before its sender saw the current
+ * view (its view id is the earlier view's) counts for nothing, so a
+ * "no claim" from before an election never deposes anybody.
+ */
+START_TEST(test_stale_sync_ignored)
+{
+	struct haq_election e = {0};
+	struct haq_sync old = {.quorate = true, .eligible = true};
+
+	ck_assert_uint_eq(haq__election_view_id(8, three, 3),
+			  haq__election_view_id(8, three, 3));
+	ck_assert_uint_ne(haq__election_view_id(8, three, 3),
+			  haq__election_view_id(12, three, 3));
+	ck_assert_uint_ne(haq__election_view_id(8, three, 3),
+			  haq__election_view_id(8, two_three, 2));
+	test_view(&e, two_three, 2, true);
+	old.view_id = e.view_id;
+	test_view(&e, three, 3, true);
+	/* Answers to the earlier view: the round does not move. */
+	ck_assert_int_eq(haq__election_sync(&e, 2, 200, &old), 0);
+	ck_assert_int_eq(haq__election_sync(&e, 3, 300, &old), 0);
+	ck_assert(haq__election_pending(&e));
+	ck_assert(!e.m[1].synced && !e.m[2].synced);
+	ck_assert_int_eq(say_all(&e, three, 3), ELECTED_AT_END);
+	assert_leader(&e, 1, 100, 1);
+	haq__election_free(&e);
+}
+END_TEST
+
+/* A claim counts only while no member says its partition lost quorum. */
+START_TEST(test_claim_refused_in_doubt_of_quorum)
+{
+	struct haq_election e = {0};
+
+	test_view(&e, three, 3, true);
+	say(&e, 2, 200, false, true, 0, 0);
+	ck_assert_int_eq(claim(&e, 1, 100, 5), 0);
+	assert_none(&e);
+	/* Once every member's latest SYNC says quorate: an election, with
+	 * an epoch above the refused claim's. */
+	ck_assert_int_eq(say_ok(&e, 2, 200), 0);
+	ck_assert_int_eq(say_ok(&e, 3, 300), ELECTED_AT_END);
+	assert_leader(&e, 1, 100, 6);
+	haq__election_free(&e);
 }
 END_TEST
 
@@ -1230,12 +1297,14 @@ START_TEST(test_sync_codec_layout)
 				   true,
 				   0x0102030405060708ull,
 				   0x1112131415161718ull,
-				   0x2122232425262728ull};
+				   0x2122232425262728ull,
+				   0x3132333435363738ull};
 	const uint8_t want[HAQ_SYNC_LEN] = {
 		7,    0,    0,	  0,	0,    0,    0,	  0,
 		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 		0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11,
-		0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21};
+		0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21,
+		0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31};
 	uint8_t buf[HAQ_SYNC_LEN];
 
 	haq__sync_encode(&s, buf);
@@ -1245,7 +1314,7 @@ END_TEST
 
 START_TEST(test_sync_codec_refuses)
 {
-	const struct haq_sync good = {true, true, true, 5, 6, 7};
+	const struct haq_sync good = {true, true, true, 5, 6, 7, 8};
 	uint8_t buf[HAQ_SYNC_LEN + 1];
 	struct haq_sync d;
 
@@ -1271,18 +1340,18 @@ START_TEST(test_sync_codec_refuses)
 				 -EBADMSG);
 	}
 	/* A claim without an epoch, an epoch without a claim. */
-	haq__sync_encode(&(struct haq_sync){true, true, true, 0, 6, 7}, buf);
+	haq__sync_encode(&(struct haq_sync){true, true, true, 0, 6, 7, 8}, buf);
 	ck_assert_int_eq(haq__sync_decode(buf, HAQ_SYNC_LEN, &d), -EBADMSG);
-	haq__sync_encode(&(struct haq_sync){true, true, false, 5, 6, 7}, buf);
+	haq__sync_encode(&(struct haq_sync){true, true, false, 5, 6, 7, 8}, buf);
 	ck_assert_int_eq(haq__sync_decode(buf, HAQ_SYNC_LEN, &d), -EBADMSG);
 	/* A claim of an epoch above what the sender has seen. */
-	haq__sync_encode(&(struct haq_sync){true, true, true, 7, 6, 7}, buf);
+	haq__sync_encode(&(struct haq_sync){true, true, true, 7, 6, 7, 8}, buf);
 	ck_assert_int_eq(haq__sync_decode(buf, HAQ_SYNC_LEN, &d), -EBADMSG);
 	/* A claim from a partition that is not quorate. */
-	haq__sync_encode(&(struct haq_sync){false, true, true, 5, 6, 7}, buf);
+	haq__sync_encode(&(struct haq_sync){false, true, true, 5, 6, 7, 8}, buf);
 	ck_assert_int_eq(haq__sync_decode(buf, HAQ_SYNC_LEN, &d), -EBADMSG);
 	/* The edge that is allowed: the claimed epoch is the highest seen. */
-	haq__sync_encode(&(struct haq_sync){true, false, true, 6, 6, 0}, buf);
+	haq__sync_encode(&(struct haq_sync){true, false, true, 6, 6, 0, 8}, buf);
 	ck_assert_int_eq(haq__sync_decode(buf, HAQ_SYNC_LEN, &d), 0);
 }
 END_TEST
@@ -1384,8 +1453,8 @@ main(void)
 	ADD_TCASE(s, test_claim_survives_others_leaving, 5);
 	ADD_TCASE(s, test_leader_leaving_clears_it, 5);
 	ADD_TCASE(s, test_first_claim_wins, 5);
-	ADD_TCASE(s, test_leader_gives_up_in_decided_round, 5);
-	ADD_TCASE(s, test_leader_gives_up_in_open_round, 5);
+	ADD_TCASE(s, test_leader_sync_without_claim_in_decided_round, 5);
+	ADD_TCASE(s, test_leader_without_claim_in_open_round, 5);
 	ADD_TCASE(s, test_resign_elects_another_at_once, 5);
 	ADD_TCASE(s, test_resign_by_non_leader_keeps_leader, 5);
 	ADD_TCASE(s, test_resign_in_open_round_waits_for_the_round, 5);
@@ -1397,13 +1466,15 @@ main(void)
 	ADD_TCASE(s, test_joiner_and_old_member_agree, 5);
 	ADD_TCASE(s, test_random_history_agrees_and_epochs_increase, 30);
 	ADD_TCASE(s, test_wiped_restart_epoch_from_clock, 5);
-	ADD_TCASE(s, test_open_resign_before_syncs_agrees, 5);
-	ADD_TCASE(s, test_open_give_up_in_open_round_agrees, 5);
-	ADD_TCASE(s, test_open_give_up_last_sync_decides, 5);
-	ADD_TCASE(s, test_open_eligible_after_wipe_epoch_from_clock, 5);
-	ADD_TCASE(s, test_open_elected_member_kept_by_its_earlier_sync, 5);
-	ADD_TCASE(s, test_open_sync_after_resign_elects, 5);
+	ADD_TCASE(s, test_fixed_resign_before_syncs_agrees, 5);
+	ADD_TCASE(s, test_fixed_give_up_in_open_round_agrees, 5);
+	ADD_TCASE(s, test_fixed_give_up_last_sync_decides, 5);
+	ADD_TCASE(s, test_fixed_eligible_after_wipe_epoch_from_clock, 5);
+	ADD_TCASE(s, test_fixed_elected_member_kept_by_its_earlier_sync, 5);
+	ADD_TCASE(s, test_fixed_sync_after_resign_elects, 5);
 	ADD_TCASE(s, test_sync_codec_round_trip, 5);
+	ADD_TCASE(s, test_stale_sync_ignored, 5);
+	ADD_TCASE(s, test_claim_refused_in_doubt_of_quorum, 5);
 	ADD_TCASE(s, test_sync_codec_layout, 5);
 	ADD_TCASE(s, test_sync_codec_refuses, 5);
 	ADD_TCASE(s, test_renew_codec, 5);

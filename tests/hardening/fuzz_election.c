@@ -160,7 +160,6 @@ check_event(struct world *w, int i, struct named before, int rc,
 	}
 	/* The bits say what happened. */
 	REQUIRE(changed == ((rc & HAQ_ELECT_CHANGED) != 0));
-	REQUIRE(!(rc & HAQ_ELECT_ROUND_END) || (rc & HAQ_ELECT_ELECTED));
 	REQUIRE(!(rc & HAQ_ELECT_ELECTED) || (changed && e->nodeid != 0));
 	fresh = changed && e->nodeid != 0 &&
 		!(claim && e->nodeid == nodeid && e->pid == pid &&
@@ -249,6 +248,7 @@ sync_now(const struct world *w, int i, bool quorate)
 		.claim = quorate && is_self(p, i),
 		.max_epoch = max_u64(p->e.seen_epoch, p->e.epoch),
 		.clock_us = w->clock_us,
+		.view_id = p->e.view_id,
 	};
 
 	s.epoch = s.claim ? p->e.epoch : 0;
@@ -291,7 +291,8 @@ give_view(struct world *w, unsigned mask, bool quorate)
 		if (!(mask & (1u << i))) {
 			continue;
 		}
-		rc = haq__election_view(&p->e, v, n, quorate);
+		/* The model's view numbers are its view identities. */
+		rc = haq__election_view(&p->e, vid, v, n, quorate);
 		if (rc == -ENOMEM) {
 			return false;
 		}
