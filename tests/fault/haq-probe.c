@@ -446,9 +446,9 @@ on_leader(haq_group_t *g, int is_leader, uint64_t epoch, uint32_t nodeid,
 			log_lease(p, true);
 			log_timing(p);
 			if (p->resign_after_ms > 0) {
-				p->resign_at_us = clock_us(CLOCK_MONOTONIC) +
-						  (uint64_t)p->resign_after_ms *
-							  1000u;
+				p->resign_at_us =
+					clock_us(CLOCK_MONOTONIC) +
+					(uint64_t)p->resign_after_ms * 1000u;
 			}
 		}
 		p->leading = true;
@@ -663,8 +663,8 @@ main(int argc, char **argv)
 	p->rate = 50;
 	p->size = PROBE_HDR;
 	p->drain_ms = 5000;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:h", opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:h", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -807,9 +807,10 @@ main(int argc, char **argv)
 		}
 		if (p->resign_at_us) {
 			uint64_t t = clock_us(CLOCK_MONOTONIC);
-			uint64_t left = p->resign_at_us > t
-						? (p->resign_at_us - t) / 1000u + 1
-						: 0;
+			uint64_t left =
+				p->resign_at_us > t
+					? (p->resign_at_us - t) / 1000u + 1
+					: 0;
 
 			if (left < (uint64_t)timeout) {
 				timeout = (int)left;

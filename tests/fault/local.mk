@@ -30,6 +30,7 @@ FAULT_TESTS = \
 	tests/fault/fault-leader-partition.sh \
 	tests/fault/fault-leader-flap.sh \
 	tests/fault/fault-leader-resign.sh \
+	tests/fault/fault-leader-rotate.sh \
 	tests/fault/fault-cold-start.sh \
 	tests/fault/fault-corosync-kill.sh \
 	tests/fault/fault-corosync-restart.sh \
