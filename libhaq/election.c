@@ -45,30 +45,34 @@ fold_epoch(struct haq_election *e, uint64_t epoch)
 	}
 }
 
+static bool all_synced(const struct haq_election *e);
+
 /*
- * Elect the lowest eligible member that did not just resign, or if there
- * is none, the lowest eligible one (a leader that resigned alone, or lost
- * its lease, leads again rather than none). The epoch is above every
- * epoch told in the round and not below the highest wall clock told in
- * it.
+ * Elect the lowest eligible member that did not just resign, or, once
+ * every member has spoken in the round and there is none, the lowest
+ * eligible one (a leader that resigned alone, or lost its lease, leads
+ * again rather than none). The epoch is above every epoch told in the
+ * round and not below the highest wall clock told in it.
  */
 static int
 elect(struct haq_election *e)
 {
 	const struct haq_elect_member *c = NULL;
+	const struct haq_elect_member *resigned = NULL;
 	uint64_t epoch;
 
-	for (size_t i = 0; i < e->n; i++) {
+	for (size_t i = 0; i < e->n && !c; i++) {
 		if (!e->m[i].known || !e->m[i].eligible) {
 			continue;
 		}
 		if (!e->m[i].resigned) {
 			c = &e->m[i];
-			break;
+		} else if (!resigned) {
+			resigned = &e->m[i];
 		}
-		if (!c) {
-			c = &e->m[i];
-		}
+	}
+	if (!c && all_synced(e)) {
+		c = resigned;
 	}
 	if (!c) {
 		return 0;
@@ -158,6 +162,30 @@ haq__election_view(struct haq_election *e, uint64_t view_id,
 	return rc;
 }
 
+/* Whether every member of the view spoke in this round. */
+static bool
+all_synced(const struct haq_election *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (!e->m[i].synced) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether some member's latest SYNC of the round says "not quorate". */
+static bool
+any_not_quorate(const struct haq_election *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		if (e->m[i].synced && !e->m[i].quorate) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool
 all_quorate(const struct haq_election *e)
 {
@@ -197,7 +225,7 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 		return clear_leader(e);
 	}
 	if (s->claim) {
-		if (!e->claimed && e->quorate) {
+		if (!e->claimed && e->quorate && !any_not_quorate(e)) {
 			/* The first claim in the round keeps its leadership. */
 			e->claimed = true;
 			e->decided = true;
@@ -209,24 +237,23 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 			}
 			return rc;
 		}
-		return 0; /* a second claim: the first one holds */
+		/* A second claim (the first one holds), or in doubt of quorum. */
 	}
-	if (is_leader) {
-		/* The leader no longer claims: it gave its leadership up. */
-		rc = clear_leader(e);
-		m->resigned = true;
-		if (e->decided) {
-			rc |= elect(e);
-		}
-		return rc;
-	}
+	/*
+	 * A SYNC without a claim, even the leader's, changes nobody's
+	 * leadership by itself: a leader that gives up says so with a
+	 * RESIGN, and a member elected in this round may have sent its
+	 * SYNC before it was elected. At the round's end, though, a leader
+	 * that did not claim is no leader for anybody.
+	 */
 	if (!e->decided && all_quorate(e)) {
 		/* Every member spoke and nobody claimed. */
 		e->decided = true;
-		rc |= HAQ_ELECT_ROUND_END;
-		if (e->nodeid == 0) {
-			rc |= elect(e);
-		}
+		rc |= clear_leader(e) | HAQ_ELECT_ROUND_END;
+		rc |= elect(e);
+	} else if (e->decided && e->nodeid == 0) {
+		/* No leader for want of a candidate: this one may be it. */
+		rc |= elect(e);
 	}
 	return rc;
 }

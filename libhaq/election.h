@@ -11,28 +11,32 @@
  *   (struct haq_sync) saying what it knows: whether it holds leadership
  *   (a claim, with its epoch), the highest epoch it has seen, whether it
  *   is eligible, whether its partition is quorate, and its wall clock.
- *   Members that knew the leader keep naming it while it is in the view;
- *   the others (a joiner, the side of a heal that had none) name nobody
- *   until the round says.
- * - Sticky. The first claim delivered in a round, from a member of a
- *   quorate partition (the view's verdict and the claimant's), decides it: the claimant keeps its leadership and
- *   its epoch. No other member is elected while a leader claims.
- * - Election. When every member of the view has sent its SYNC, all say
- *   quorate and nobody claimed, the lowest eligible (nodeid, pid) is
- *   elected, with an epoch above every epoch any member has seen and not
- *   below the highest wall clock (microseconds) in the round: epochs keep
- *   increasing even when every member's memory is lost at once.
- * - Within a decided round: a RESIGN from the leader elects another
- *   eligible member (the resigner again only if no other is); an ELIGIBLE
- *   updates its sender, and elects when the group had no leader for want
- *   of an eligible member; a SYNC saying "not quorate" clears the leader,
- *   and the round decides again once every member's latest SYNC says
- *   quorate (a quorum change within a ring); a SYNC of the leader without
- *   a claim (it gave up its lease) elects another.
- * - A view that is not quorate has no leader.
+ *   Everything is told again in each round, eligibility too, so a joiner
+ *   and an old member decide from the same facts. Members that knew the
+ *   leader keep naming it while it is in the view; the others (a joiner,
+ *   the side of a heal that had none) name nobody until the round says.
  * - A SYNC names the view it answers: one sent before its sender saw the
- *   current view (and delivered after it) is ignored, so a member's
- *   answer always reflects the view, and a claim never outlives it.
+ *   current view (and delivered after it) is ignored.
+ * - Sticky. The first claim delivered in a round decides it, while the
+ *   view is quorate and no member's latest SYNC doubts it: the claimant
+ *   keeps its leadership and its epoch. No other member is elected while
+ *   a leader claims.
+ * - Election. When every member of the view has sent its SYNC, all say
+ *   quorate and nobody claimed, a leader that did not claim is nobody's
+ *   leader any more, and the lowest eligible (nodeid, pid) is elected.
+ *   Every new leadership's epoch is above every epoch told in the round
+ *   and not below the highest wall clock (microseconds) told in it:
+ *   epochs keep increasing even when every member's memory is lost.
+ * - Within a decided round: a RESIGN from the leader (voluntary, or its
+ *   lease ran out) elects another eligible member, the resigner again
+ *   only if no other is once everyone spoke; an ELIGIBLE updates its
+ *   sender, and elects when the group had no leader for want of a
+ *   candidate, and so does a SYNC that makes one known; a SYNC saying
+ *   "not quorate" clears the leader, and the round decides again once
+ *   every member's latest SYNC says quorate (a quorum change within a
+ *   ring). A SYNC without a claim deposes nobody by itself: a member
+ *   elected in the round may have sent it before it was elected.
+ * - A view that is not quorate has no leader.
  *
  * Waiting for every member's SYNC happens only when there is no leader to
  * keep; a member whose process stalls delays only that election.
@@ -48,15 +52,15 @@
 
 /* What a member says after each view change (a SYNC control frame). */
 struct haq_sync {
-	uint64_t view_id; /* the view it answers (haq__election_view_id()):
-			     a SYNC sent before its sender saw the current
-			     view is stale and ignored */
 	bool quorate;  /* its partition is quorate, by its own verdict */
 	bool eligible; /* it may be elected */
 	bool claim;    /* it holds leadership (epoch) and keeps it */
 	uint64_t epoch;     /* the claimed leadership's epoch, else 0 */
 	uint64_t max_epoch; /* the highest epoch it has seen */
 	uint64_t clock_us;  /* its CLOCK_REALTIME when it sent this */
+	uint64_t view_id; /* the view it answers (haq__election_view_id()):
+			     a SYNC sent before its sender saw the current
+			     view is stale and ignored */
 };
 
 /* One member of the current view, as the agreed stream told of it. */

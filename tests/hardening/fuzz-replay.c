@@ -4,7 +4,7 @@
  * that "make check" (and check-valgrind, and the sanitizer build) runs every
  * seed and every kept crash input of tests/fuzz-corpus/ with the ordinary
  * compiler. Linked with one target (tests/fuzz_wire.c or
- * tests/hardening/fuzz_announce.c) and its library sources.
+ * tests/hardening/fuzz_election.c) and its library sources.
  *
  * usage: fuzz_*_replay [FILE|DIR]...   (default: FUZZ_CORPUS)
  * A target signals a broken invariant with __builtin_trap(): the process
