@@ -232,3 +232,25 @@ def killed(at):
 write("lead-killed", killed("3080"), "OK",
       args=STRICT + " --expect-leaderships 2 --expect-moves 1")
 write("lead-killed-early", killed("3030"), "leader-overlap", args=STRICT)
+
+# A ring overtaken before votequorum spoke (a cold start: 1.6 with nodes 1
+# and 2, then 1.8 with all three, whose quorum state comes first): the view
+# of 1.6 comes after the quorum state of 1.8 and says not quorate, as
+# haq_view_quorate() documents. Claiming quorate without a verdict fails.
+def overtaken(q):
+    L = lead()
+    for n in ("l1", "l2"):
+        i = L[n].index("@2000 lease rc=1 deadline=7800000") if n == "l1" else \
+            L[n].index("@2000 counters sent=0 delivered=0 retries=0 malformed=0 oversize=0 partial=0 lease_expired=0")
+        L[n] = L[n][:i] + [
+            "@2100 quorum quorate=1 ring=1.8 expected=3 total=3 need=2 nodes=1,2,3",
+            "view seq=2 ring=1.6 quorate=%d members=1/101,2/202 joined=- left=3/303:nodedown" % q,
+            "view seq=3 ring=1.8 quorate=1 members=1/101,2/202,3/303 joined=3/303:nodeup left=-",
+            "stopping signal=15 next_id=1", "drained ok self=0 queued=0", "exit"]
+    L["l3"] = L["l3"][:L["l3"].index("@2000 counters sent=0 delivered=0 retries=0 malformed=0 oversize=0 partial=0 lease_expired=0")] + [
+        "@2100 quorum quorate=1 ring=1.8 expected=3 total=3 need=2 nodes=1,2,3",
+        "view seq=2 ring=1.8 quorate=1 members=1/101,2/202,3/303 joined=- left=-",
+        "stopping signal=15 next_id=1", "drained ok self=0 queued=0", "exit"]
+    return L
+write("view-overtaken", overtaken(0), "OK", args=STRICT)
+write("view-overtaken-quorate", overtaken(1), "view", args=STRICT)
