@@ -213,22 +213,31 @@ static const struct haq_service_ops timer_ops = {
  * fires (a retry due now must not wait for a wakeup), but it makes no
  * system call unless something is armed: the message path stays lean.
  */
-static void
+static bool
 run_timers(haq_ctx_t *ctx)
 {
 	uint64_t now;
 
 	if (!ctx->timer_fired && ctx->timer_armed_at == 0) {
-		return;
+		return false;
+	}
+	now = haq__now();
+	if (!ctx->timer_fired && now < ctx->timer_armed_at) {
+		/*
+		 * Armed, not due: a leader's lease keeps a deadline armed all
+		 * the time, and the message path must not walk the services
+		 * for it on every dispatch.
+		 */
+		return false;
 	}
 	ctx->timer_fired = false;
-	now = haq__now();
 	for (struct haq_service *s = ctx->services;
 	     s && !ctx->free_requested; s = s->next) {
 		if (!s->dead && s->ops->timers) {
 			s->ops->timers(s, now);
 		}
 	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,10 +524,10 @@ reap_services(haq_ctx_t *ctx)
 static int
 dispatch_done(haq_ctx_t *ctx, int n)
 {
-	bool fired = ctx->timer_fired;
+	bool ran = false;
 
 	if (!ctx->free_requested) {
-		run_timers(ctx);
+		ran = run_timers(ctx);
 	}
 	ctx->depth--;
 	if (ctx->free_requested) {
@@ -532,10 +541,11 @@ dispatch_done(haq_ctx_t *ctx, int n)
 	reap_services(ctx);
 	/*
 	 * A deadline made earlier re-arms the timerfd where it is set; one
-	 * cancelled or postponed only fires early and is re-armed here. With
-	 * nothing armed, the message path skips the walk over the services.
+	 * cancelled or postponed only fires early and is re-armed here,
+	 * after the timers ran. With nothing due, the message path skips the
+	 * walk over the services.
 	 */
-	if (fired || ctx->timer_armed_at) {
+	if (ran) {
 		haq__timers_update(ctx);
 	}
 	return n;
