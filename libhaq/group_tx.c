@@ -31,15 +31,25 @@
  * HAQ_IPC_CHECK_EVERY requests it asks the kernel how much of the buffer
  * is taken (SIOCOUTQ) and treats a nearly full one as corosync pushing
  * back. Then the messages wait in the queue and the retry timer runs.
+ * Only while many of its messages are out: a request whose message came
+ * back was read, so the writes still in the buffer are at most the
+ * messages handed over and not back yet (a fragmented message has at
+ * most its window out). With fewer of those than half the buffer holds
+ * at ~1 KiB a write, the buffer cannot be full, and nothing is asked.
  */
 #define HAQ_IPC_CHECK_EVERY 32u
 #define HAQ_IPC_RESERVE (64u * 1024u) /* 32 writes of ~770 B truesize, x 2 */
+#define HAQ_IPC_WRITE_MAX 1024u       /* a write's truesize, rounded up */
 
 bool
 haq__tx_ipc_room(struct haq_group *g)
 {
 	int queued = 0;
 
+	if (g->handed - g->self_delivered <
+	    g->ipc_sndbuf / (2 * HAQ_IPC_WRITE_MAX)) {
+		return true;
+	}
 	if (++g->ipc_unchecked < HAQ_IPC_CHECK_EVERY || g->ipc_sndbuf == 0) {
 		return true;
 	}
