@@ -212,8 +212,6 @@ haq__election_sync(struct haq_election *e, uint32_t nodeid, uint32_t pid,
 	m->quorate = s->quorate;
 	m->eligible = s->eligible;
 	m->known = true;
-	m->max_epoch = s->max_epoch;
-	m->clock_us = s->clock_us;
 	fold_epoch(e, s->max_epoch);
 	fold_epoch(e, s->epoch);
 	if (s->clock_us > e->round_clock) {

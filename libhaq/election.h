@@ -72,8 +72,6 @@ struct haq_elect_member {
 	bool eligible; /* as its latest SYNC or ELIGIBLE says */
 	bool known;    /* eligible is known (a SYNC or ELIGIBLE came) */
 	bool resigned; /* resigned (or gave up): not the next one elected */
-	uint64_t max_epoch;
-	uint64_t clock_us;
 };
 
 struct haq_election {
