@@ -3,8 +3,8 @@
  * A group's state and the interfaces between its files: group.c (the
  * lifecycle and settings, the service ops), group_rx.c (the receive path),
  * group_view.c (views), group_leader.c (the election glue) and group_tx.c
- * (the send path). Calls go one way only: lifecycle -> rx -> view ->
- * leader -> tx; never back.
+ * (the send path), group_state.c (state transfer). Calls go one way
+ * only: lifecycle -> rx -> view -> leader -> state -> tx; never back.
  */
 #ifndef HAQ_GROUP_H
 #define HAQ_GROUP_H
@@ -18,6 +18,7 @@
 #include "memb.h"
 #include "sendq.h"
 #include "wire.h"
+#include "xfer.h"
 
 /*
  * Bytes of one fragmented message of ours that may be out with corosync
@@ -71,6 +72,46 @@ struct haq_lead {
 	uint64_t rep_epoch;
 	uint32_t timing[HAQ_TIMING_MARGIN + 1]; /* enum haq_group_leader_timing */
 	uint32_t ring_nodes; /* nodes in the latest totem ring */
+};
+
+struct haq_kept;
+
+/* This process's side of state transfer (group_state.c). */
+struct haq_state {
+	bool on; /* haq_group_set_state_cbs() was called */
+	haq_state_provide_fn provide;
+	haq_state_writable_fn writable;
+	haq_state_chunk_fn chunk;
+	haq_state_status_fn status;
+	void *ud;
+	uint64_t max_size;
+	uint64_t buffer;
+	uint64_t stall_ms;
+	struct haq_xfer x; /* what the stream decided */
+	/* Receiver: chunks go to the application; messages kept. */
+	bool receiving;
+	bool draining; /* complete: kept messages are being delivered */
+	bool abort_sent;
+	uint64_t progress_at; /* the transfer's last BEGIN or CHUNK */
+	struct haq_kept *kept;
+	struct haq_kept *kept_tail;
+	size_t kept_bytes;
+	size_t kept_count;
+	/* Provider: the transfer being written (0 none), its frame. */
+	uint64_t wid;
+	uint64_t wended;  /* the last one ended or stopped */
+	uint64_t wout_id; /* whose CHUNKs wout counts */
+	uint8_t *wbuf;
+	size_t wlen;
+	uint64_t windex;
+	uint64_t wbytes;
+	unsigned int wout; /* CHUNKs queued or out, not back */
+	bool wblocked;
+	/* Offers. */
+	uint64_t offered;    /* our BEGIN not back yet */
+	uint64_t need_since; /* a member needs the state since */
+	uint64_t due;        /* our turn to offer, or 0 */
+	uint64_t ids;
 };
 
 #define HAQ_CALLBACK(type)                                                 \
@@ -129,6 +170,7 @@ struct haq_group {
 
 	struct haq_election election;
 	struct haq_lead lead;
+	struct haq_state st;
 	uint64_t counters[HAQ_NCOUNTERS];
 };
 
@@ -205,6 +247,19 @@ void haq__leader_lost(struct haq_group *g);
 void haq__leader_leaving(struct haq_group *g);
 void haq__leader_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__leader_deadline(const struct haq_group *g);
+
+/* group_state.c: state transfer. */
+void haq__state_init(struct haq_group *g);
+void haq__state_free(struct haq_group *g);
+void haq__state_view(struct haq_group *g, bool first);
+void haq__state_poke(struct haq_group *g);
+void haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			const uint8_t *data, size_t len);
+bool haq__state_message(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			const void *data, size_t len);
+void haq__state_lost(struct haq_group *g);
+void haq__state_timers(struct haq_group *g, uint64_t now);
+uint64_t haq__state_deadline(const struct haq_group *g);
 
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);

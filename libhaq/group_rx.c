@@ -93,7 +93,22 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		}
 	}
 	if (rc == HAQ_RX_CONTROL) {
-		haq__leader_control(g, nodeid, pid, rx.data, rx.len);
+		const uint8_t *c = rx.data;
+
+		if (rx.len >= 1 && c[0] >= HAQ_CONTROL_XFER_BEGIN &&
+		    c[0] <= HAQ_CONTROL_XFER_GIVEUP) {
+			haq__state_control(g, nodeid, pid, c, rx.len);
+		} else {
+			haq__leader_control(g, nodeid, pid, c, rx.len);
+			if (haq__group_alive(g)) {
+				haq__state_poke(g);
+			}
+		}
+		return;
+	}
+	if (__builtin_expect(g->st.on, 0) &&
+	    haq__state_message(g, nodeid, pid, rx.data, rx.len)) {
+		free(rx.owned);
 		return;
 	}
 	g->counters[HAQ_COUNTER_DELIVERED]++;
@@ -152,6 +167,9 @@ haq__rx_quorum_changed(struct haq_group *g)
 	/* A verdict that changed within the ring the group is in. */
 	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
 		haq__leader_quorum_changed(g);
+		if (haq__group_alive(g)) {
+			haq__state_poke(g);
+		}
 	}
 }
 

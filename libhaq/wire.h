@@ -58,6 +58,12 @@ enum haq_control {
 	HAQ_CONTROL_RENEW = 3,
 	HAQ_CONTROL_RESIGN = 4,
 	HAQ_CONTROL_ELIGIBLE = 5,
+	/* State transfer's frames (xfer.h). */
+	HAQ_CONTROL_XFER_BEGIN = 6,
+	HAQ_CONTROL_XFER_CHUNK = 7,
+	HAQ_CONTROL_XFER_END = 8,
+	HAQ_CONTROL_XFER_ABORT = 9,
+	HAQ_CONTROL_XFER_GIVEUP = 10,
 };
 
 struct haq_wire_hdr {
