@@ -802,5 +802,5 @@ haq_group_state_held(const haq_group_t *g)
 	if (!g->st.on) {
 		return -EINVAL;
 	}
-	return haq__xfer_holds(&g->st.x) && !g->st.draining ? 1 : 0;
+	return haq__xfer_holds(&g->st.x) ? 1 : 0;
 }
