@@ -18,6 +18,12 @@
 #define DRAIN_BUDGET 256
 #define DRAIN_BYTES (1u << 20)
 
+/*
+ * A provider offers this long after a member came to need the state, so
+ * that processes joining together share one transfer.
+ */
+#define STATE_SETTLE_NS (100ull * 1000000ull)
+
 #define STATE_MAX_SIZE_DEFAULT (1ull << 30)
 #define STATE_BUFFER_DEFAULT (64ull << 20)
 #define STATE_STALL_MS_DEFAULT 10000ull
@@ -411,7 +417,8 @@ reevaluate(struct haq_group *g, uint64_t now)
 	if (!st->need_since) {
 		st->need_since = now;
 	}
-	st->due = st->need_since + (uint64_t)rank * stall_ns(g);
+	st->due = st->need_since + STATE_SETTLE_NS +
+		  (uint64_t)rank * stall_ns(g);
 	if (st->due <= now) {
 		st->due = 0;
 		offer(g, false);
