@@ -24,9 +24,6 @@
  */
 #define STATE_SETTLE_NS (100ull * 1000000ull)
 
-#define STATE_MAX_SIZE_DEFAULT (1ull << 30)
-#define STATE_BUFFER_DEFAULT (64ull << 20)
-#define STATE_STALL_MS_DEFAULT 10000ull
 
 /* A message kept by a receiver until its state is complete. */
 struct haq_kept {
@@ -465,9 +462,9 @@ haq__state_init(struct haq_group *g)
 
 	haq__xfer_init(&st->x, g->ctx->local_nodeid,
 		       (uint32_t)g->ctx->owner_pid);
-	st->max_size = STATE_MAX_SIZE_DEFAULT;
-	st->buffer = STATE_BUFFER_DEFAULT;
-	st->stall_ms = STATE_STALL_MS_DEFAULT;
+	st->max_size = HAQ_STATE_MAX_SIZE_DEFAULT;
+	st->buffer = HAQ_STATE_BUFFER_DEFAULT;
+	st->stall_ms = HAQ_STATE_STALL_DEFAULT_MS;
 }
 
 void
