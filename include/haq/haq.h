@@ -873,7 +873,7 @@ enum haq_state_status {
 #define HAQ_STATE_MAX_SIZE_DEFAULT (1024ull * 1024 * 1024)
 /** Default of HAQ_STATE_BUFFER: 64 MiB. */
 #define HAQ_STATE_BUFFER_DEFAULT (64ull * 1024 * 1024)
-/** Default of HAQ_STATE_STALL, in milliseconds (10 s). */
+/** Default of HAQ_STATE_STALL, in milliseconds: 10000. */
 #define HAQ_STATE_STALL_DEFAULT_MS 10000
 
 /** The limits of haq_group_state_limit(). */
