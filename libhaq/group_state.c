@@ -94,7 +94,32 @@ writer_close(struct haq_state *st)
 	st->wblocked = false;
 }
 
-/* Hand the frame being filled to the send queue. */
+#define FRAME_BYTES (1 + HAQ_XFER_CHUNK_HDR + CHUNK_MAX)
+
+/* A frame buffer: a kept one (pages already touched), or a new one. */
+static uint8_t *
+frame_take(struct haq_state *st)
+{
+	if (st->npool) {
+		return st->pool[--st->npool];
+	}
+	return malloc(FRAME_BYTES);
+}
+
+/* The send queue is done with a frame (haq_release_fn). */
+static void
+frame_release(void *frame, void *ud)
+{
+	struct haq_state *st = ud;
+
+	if (st->npool < STATE_POOL) {
+		st->pool[st->npool++] = frame;
+	} else {
+		free(frame);
+	}
+}
+
+/* Hand the frame being filled to the send queue (lent: no copy). */
 static int
 emit(struct haq_group *g)
 {
@@ -106,11 +131,13 @@ emit(struct haq_group *g)
 	}
 	st->wbuf[0] = HAQ_CONTROL_XFER_CHUNK;
 	haq__xfer_chunk_hdr_encode(st->wid, st->windex, st->wbuf + 1);
-	rc = haq__tx_queue_control(g, st->wbuf,
-				   1 + HAQ_XFER_CHUNK_HDR + st->wlen);
+	rc = haq__tx_queue_control_lent(g, st->wbuf,
+					1 + HAQ_XFER_CHUNK_HDR + st->wlen,
+					frame_release, st);
 	if (rc < 0) {
 		return rc;
 	}
+	st->wbuf = NULL;
 	st->windex++;
 	st->wbytes += st->wlen;
 	st->wlen = 0;
@@ -172,6 +199,13 @@ haq_group_state_write(haq_group_t *g, uint64_t transfer, const void *data,
 	while (taken < len) {
 		size_t n = len - taken;
 
+		if (!st->wbuf) {
+			st->wbuf = frame_take(st);
+			if (!st->wbuf) {
+				return taken ? (ssize_t)taken : -ENOMEM;
+			}
+		}
+
 		if (st->wlen == CHUNK_MAX) {
 			if (st->wout >= STATE_WINDOW) {
 				break;
@@ -180,6 +214,7 @@ haq_group_state_write(haq_group_t *g, uint64_t transfer, const void *data,
 			if (rc < 0) {
 				return taken ? (ssize_t)taken : rc;
 			}
+			continue; /* a fresh frame */
 		}
 		if (n > CHUNK_MAX - st->wlen) {
 			n = CHUNK_MAX - st->wlen;
@@ -473,6 +508,9 @@ haq__state_free(struct haq_group *g)
 	kept_clear(&g->st);
 	free(g->st.wbuf);
 	g->st.wbuf = NULL;
+	while (g->st.npool) {
+		free(g->st.pool[--g->st.npool]);
+	}
 	haq__xfer_free(&g->st.x);
 }
 
@@ -754,10 +792,6 @@ haq_group_set_state_cbs(haq_group_t *g, haq_state_provide_fn provide,
 	}
 	if (g->view_seq) {
 		return -EISCONN;
-	}
-	st->wbuf = malloc(1 + HAQ_XFER_CHUNK_HDR + CHUNK_MAX);
-	if (!st->wbuf) {
-		return -ENOMEM;
 	}
 	st->provide = provide;
 	st->writable = writable;
