@@ -36,6 +36,8 @@ struct member {
 	uint64_t sent;
 	bool slow; /* the provider writes 16 KiB per loop turn */
 	bool drop_provider; /* leave the group at the first write */
+	bool stuck;         /* asked to provide, writes nothing (a ghost) */
+	int fail_with;      /* asked to provide, ends with this error */
 };
 
 static void
@@ -118,6 +120,15 @@ on_provide(haq_group_t *g, uint64_t transfer, void *ud)
 	if (m->drop_provider) {
 		ck_assert_int_eq(haq_group_leave(m->g), 0);
 		m->g = NULL;
+		return;
+	}
+	if (m->stuck) {
+		return;
+	}
+	if (m->fail_with) {
+		ck_assert_int_eq(haq_group_state_end(m->g, transfer,
+						     m->fail_with),
+				 0);
 		return;
 	}
 	m->wid = transfer;
@@ -504,6 +515,105 @@ START_TEST(test_receiver_overflow)
 }
 END_TEST
 
+/* Two holders and a joiner; the holder asked first misbehaves. */
+static void
+second_provider_takes_over(bool stuck, int expect_error)
+{
+	struct member m[N];
+	char name[64];
+
+	unique_group(name, sizeof(name), stuck ? "state-stuck" : "state-err");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_STALL, 1000),
+			 0);
+	wait_held(m, N, 0);
+	seed(&m[0], 1u << 20);
+	member_join(&m[1], name);
+	ck_assert_int_eq(haq_group_state_limit(m[1].g, HAQ_STATE_STALL, 1000),
+			 0);
+	ck_assert(converge(m, 2, 200, 20000));
+	/* The first asked is the leader: it misbehaves. */
+	{
+		uint32_t leader = 0;
+		int who;
+
+		ck_assert_int_ge(haq_group_leader(m[0].g, &leader, NULL, NULL),
+				 0);
+		ck_assert_uint_ne(leader, 0);
+		who = leader == m[0].nodeid ? 0 : 1;
+		ck_assert_uint_eq(leader, m[who].nodeid);
+		m[who].stuck = stuck;
+		m[who].fail_with = stuck ? 0 : -EIO;
+	}
+	member_join(&m[2], name);
+	ck_assert_int_eq(haq_group_state_limit(m[2].g, HAQ_STATE_STALL, 1000),
+			 0);
+	{
+		uint64_t end = test_now_ms() + 20000;
+
+		while (test_now_ms() < end && !m[2].restarts) {
+			load(m, N);
+			turn(m, N, 5);
+		}
+	}
+	ck_assert_int_eq(m[2].restarts, 1);
+	ck_assert_int_eq(m[2].last_error, expect_error);
+	m[0].stuck = m[1].stuck = false;
+	m[0].fail_with = m[1].fail_with = 0;
+	ck_assert(converge(m, N, 500, 30000));
+	ck_assert_int_eq(m[2].dones, 1);
+	for (int i = 0; i < N; i++) {
+		member_free(&m[i]);
+	}
+}
+
+/* A provider that never writes is passed over after the stall time. */
+START_TEST(test_provider_stalls)
+{
+	second_provider_takes_over(true, -ETIMEDOUT);
+}
+END_TEST
+
+/* A provider that ends with an error hands the transfer to another. */
+START_TEST(test_provider_fails)
+{
+	second_provider_takes_over(false, -EIO);
+}
+END_TEST
+
+/* The only holder leaves at its cut: the joiner starts from nothing. */
+START_TEST(test_state_lost)
+{
+	struct member m[2];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-lost");
+	for (int i = 0; i < 2; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	wait_held(m, 2, 0);
+	seed(&m[0], 1u << 20);
+	m[0].drop_provider = true;
+	member_join(&m[1], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].fails) {
+		turn(m, 2, 5);
+	}
+	ck_assert_ptr_null(m[0].g);
+	ck_assert_int_eq(m[1].fails, 1);
+	ck_assert_int_eq(m[1].last_error, -ENODATA);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 1);
+	for (int i = 0; i < 2; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
 /* Bad calls. */
 START_TEST(test_misuse)
 {
@@ -554,6 +664,9 @@ main(void)
 	ADD_TCASE(s, test_join_under_load, 120);
 	ADD_TCASE(s, test_provider_leaves, 120);
 	ADD_TCASE(s, test_receiver_overflow, 120);
+	ADD_TCASE(s, test_provider_stalls, 120);
+	ADD_TCASE(s, test_provider_fails, 120);
+	ADD_TCASE(s, test_state_lost, 60);
 	ADD_TCASE(s, test_misuse, 60);
 	return run_suite(s);
 }
