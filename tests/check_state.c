@@ -38,6 +38,7 @@ struct member {
 	bool drop_provider; /* leave the group at the first write */
 	bool stuck;         /* asked to provide, writes nothing (a ghost) */
 	int fail_with;      /* asked to provide, ends with this error */
+	int wfbig;          /* writes refused with -EFBIG */
 };
 
 static void
@@ -90,6 +91,15 @@ write_some(struct member *m)
 		rc = haq_group_state_write(m->g, m->wid, m->state + m->woff, n);
 		if (rc == -EAGAIN) {
 			m->wpaused = true;
+			return;
+		}
+		if (rc == -EFBIG) {
+			/* Past its own limit: libhaq ended the transfer. */
+			m->wfbig++;
+			ck_assert_int_eq(haq_group_state_write(m->g, m->wid,
+							       "x", 1),
+					 -EALREADY);
+			m->wid = 0;
 			return;
 		}
 		ck_assert_int_gt(rc, 0);
@@ -614,6 +624,61 @@ START_TEST(test_state_lost)
 }
 END_TEST
 
+/* HAQ_STATE_MAX_SIZE on the provider's side, then on the receiver's. */
+START_TEST(test_max_size)
+{
+	struct member m[2];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-max");
+	for (int i = 0; i < 2; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_MAX_SIZE,
+					       1u << 20),
+			 0);
+	wait_held(m, 2, 0);
+	seed(&m[0], 2u << 20);
+	member_join(&m[1], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].restarts) {
+		turn(m, 2, 5);
+	}
+	ck_assert_int_ge(m[0].wfbig, 1);
+	ck_assert_int_eq(m[1].restarts, 1);
+	ck_assert_int_eq(m[1].last_error, -EFBIG);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 0);
+	member_free(&m[1]);
+	/* Now the receiver's limit. */
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_MAX_SIZE,
+					       1u << 30),
+			 0);
+	member_new(&m[1], 2);
+	ck_assert_int_eq(haq_group_join(m[1].ctx, name, &m[1].g), 0);
+	ck_assert_int_eq(haq_group_set_message_cb(m[1].g, on_message, &m[1]),
+			 0);
+	ck_assert_int_eq(haq_group_state_limit(m[1].g, HAQ_STATE_MAX_SIZE,
+					       1u << 20),
+			 0);
+	ck_assert_int_eq(haq_group_set_state_cbs(m[1].g, on_provide,
+						 on_writable, on_chunk,
+						 on_status, &m[1]),
+			 0);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].fails) {
+		turn(m, 2, 5);
+	}
+	ck_assert_int_eq(m[1].fails, 1);
+	ck_assert_int_eq(m[1].last_error, -EFBIG);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 0);
+	for (int i = 0; i < 2; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
 /* Bad calls. */
 START_TEST(test_misuse)
 {
@@ -667,6 +732,7 @@ main(void)
 	ADD_TCASE(s, test_provider_stalls, 120);
 	ADD_TCASE(s, test_provider_fails, 120);
 	ADD_TCASE(s, test_state_lost, 60);
+	ADD_TCASE(s, test_max_size, 60);
 	ADD_TCASE(s, test_misuse, 60);
 	return run_suite(s);
 }
