@@ -612,7 +612,9 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	if (rc < 0 || (r.bits & HAQ_XFER_IGNORED)) {
 		/* Malformed, or a transfer this process does not follow. */
-		if (rc < 0) {
+		if (rc == 0) {
+			g->counters[HAQ_COUNTER_STATE_FOREIGN]++;
+		} else {
 			g->counters[HAQ_COUNTER_MALFORMED]++;
 			haq__log(g->ctx, HAQ_LOG_DEBUG,
 				 "group %s: dropped a malformed state "
