@@ -624,6 +624,44 @@ START_TEST(test_state_lost)
 }
 END_TEST
 
+/* Two joiners share one transfer; one leaves in the middle of it. */
+START_TEST(test_receiver_leaves)
+{
+	struct member m[N];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-rleave");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	wait_held(m, N, 0);
+	seed(&m[0], 4u << 20);
+	m[0].slow = true;
+	member_join(&m[1], name);
+	member_join(&m[2], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && (!m[1].inlen || !m[2].inlen)) {
+		load(m, N);
+		turn(m, N, 2);
+	}
+	/* Both receive the one stream: joins within the settle time. */
+	ck_assert_int_eq(m[1].begins, 1);
+	ck_assert_int_eq(m[2].begins, 1);
+	member_free(&m[1]);
+	m[0].slow = false;
+	ck_assert(converge(m, N, 500, 30000));
+	ck_assert_int_eq(m[2].dones, 1);
+	ck_assert_int_eq(m[2].restarts, 0);
+	ck_assert_int_eq(m[0].pdones, 1);
+	ck_assert_int_eq(m[0].pfails, 0);
+	for (int i = 0; i < N; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
 /* HAQ_STATE_MAX_SIZE on the provider's side, then on the receiver's. */
 START_TEST(test_max_size)
 {
@@ -733,6 +771,7 @@ main(void)
 	ADD_TCASE(s, test_provider_fails, 120);
 	ADD_TCASE(s, test_state_lost, 60);
 	ADD_TCASE(s, test_max_size, 60);
+	ADD_TCASE(s, test_receiver_leaves, 120);
 	ADD_TCASE(s, test_misuse, 60);
 	return run_suite(s);
 }
