@@ -3,8 +3,9 @@
  * A group's state and the interfaces between its files: group.c (the
  * lifecycle and settings, the service ops), group_rx.c (the receive path),
  * group_view.c (views), group_leader.c (the election glue) and group_tx.c
- * (the send path), group_state.c (state transfer). Calls go one way
- * only: lifecycle -> rx -> view -> leader -> state -> tx; never back.
+ * (the send path), group_state.c (state transfer), group_rr.c
+ * (request/reply). Calls go one way only: lifecycle -> rx -> view ->
+ * leader -> state -> rr -> tx; never back.
  */
 #ifndef HAQ_GROUP_H
 #define HAQ_GROUP_H
@@ -16,6 +17,7 @@
 #include "election.h"
 #include "holdq.h"
 #include "memb.h"
+#include "rr.h"
 #include "sendq.h"
 #include "wire.h"
 #include "xfer.h"
@@ -120,6 +122,26 @@ struct haq_state {
 	uint64_t ids;
 };
 
+/* A request of this process waiting for answers (group_rr.c). */
+struct haq_rr_pending {
+	struct haq_rr_pending *next;
+	struct haq_rr_out o;
+	uint64_t deadline; /* monotonic ns, 0 none */
+	haq_reply_fn fn;
+	void *ud;
+};
+
+/* This process's side of request/reply (group_rr.c). */
+struct haq_rr {
+	haq_request_fn on_request;
+	haq_request_cancel_fn on_cancel;
+	void *ud;
+	struct haq_rr_pending *out; /* by id, oldest first */
+	struct haq_rr_pending *out_tail;
+	uint64_t next_id;
+	struct haq_rr_table in;
+};
+
 #define HAQ_CALLBACK(type)                                                 \
 	struct {                                                           \
 		type fn;                                                   \
@@ -177,6 +199,7 @@ struct haq_group {
 	struct haq_election election;
 	struct haq_lead lead;
 	struct haq_state st;
+	struct haq_rr rr;
 	uint64_t counters[HAQ_NCOUNTERS];
 };
 
@@ -267,6 +290,16 @@ void haq__state_lost(struct haq_group *g);
 void haq__state_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__state_deadline(const struct haq_group *g);
 
+/* group_rr.c: request/reply. */
+void haq__rr_init(struct haq_group *g);
+void haq__rr_free(struct haq_group *g);
+void haq__rr_view(struct haq_group *g);
+void haq__rr_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		     const uint8_t *data, size_t len);
+void haq__rr_lost(struct haq_group *g);
+void haq__rr_timers(struct haq_group *g, uint64_t now);
+uint64_t haq__rr_deadline(const struct haq_group *g);
+
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);
 bool haq__tx_ipc_room(struct haq_group *g);
@@ -275,6 +308,8 @@ void haq__tx_frag_done(struct haq_group *g);
 void haq__tx_own_refused(struct haq_group *g, uint64_t seq);
 int haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 			  size_t len);
+int haq__tx_queue_controlv(struct haq_group *g, const struct iovec *iov,
+			   size_t iovcnt, size_t len);
 int haq__tx_queue_control_lent(struct haq_group *g, const uint8_t *frame,
 			       size_t len, haq_release_fn release,
 			       void *userdata);

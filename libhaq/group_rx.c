@@ -98,6 +98,9 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		if (rx.len >= 1 && c[0] >= HAQ_CONTROL_XFER_BEGIN &&
 		    c[0] <= HAQ_CONTROL_XFER_GIVEUP) {
 			haq__state_control(g, nodeid, pid, c, rx.len);
+		} else if (rx.len >= 1 && c[0] >= HAQ_CONTROL_RR_FIRST &&
+			   c[0] <= HAQ_CONTROL_RR_LAST) {
+			haq__rr_control(g, nodeid, pid, c, rx.len);
 		} else {
 			haq__leader_control(g, nodeid, pid, c, rx.len);
 			if (haq__group_alive(g)) {

@@ -314,10 +314,19 @@ haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 		      size_t len)
 {
 	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+
+	return haq__tx_queue_controlv(g, &iov, 1, len);
+}
+
+/* As haq__tx_queue_control(), gathered from iovcnt pieces (len bytes). */
+int
+haq__tx_queue_controlv(struct haq_group *g, const struct iovec *iov,
+		       size_t iovcnt, size_t len)
+{
 	int rc;
 
-	rc = haq__sendq_push(&g->q, HAQ_WIRE_CONTROL, true, g->next_seq, &iov,
-			     1, len);
+	rc = haq__sendq_push(&g->q, HAQ_WIRE_CONTROL, true, g->next_seq, iov,
+			     iovcnt, len);
 	if (rc < 0) {
 		return rc;
 	}

@@ -64,6 +64,12 @@ enum haq_control {
 	HAQ_CONTROL_XFER_END = 8,
 	HAQ_CONTROL_XFER_ABORT = 9,
 	HAQ_CONTROL_XFER_GIVEUP = 10,
+	/* Bundling: 12..19. Request/reply's frames (rr.h): 20..29. */
+	HAQ_CONTROL_RR_FIRST = 20,
+	HAQ_CONTROL_RR_REQUEST = 20,
+	HAQ_CONTROL_RR_REPLY = 21,
+	HAQ_CONTROL_RR_CANCEL = 22,
+	HAQ_CONTROL_RR_LAST = 29,
 };
 
 struct haq_wire_hdr {

@@ -1077,6 +1077,186 @@ int haq_group_state_limit(haq_group_t *group, int which, uint64_t value);
  */
 int haq_group_state_held(const haq_group_t *group);
 
+/*
+ * Request/reply. A request goes to every member of the group in the
+ * agreed order; the members of the view in which it is delivered (the
+ * requester included) are the ones that answer, and every member knows
+ * whether it must. Replies go back to the requester only.
+ */
+
+/** How many answers a request waits for (haq_group_request()). */
+enum haq_request_mode {
+	HAQ_REQUEST_NONE = 0,     /**< none: the request is sent and forgotten;
+				       members are given request 0 and do not
+				       reply */
+	HAQ_REQUEST_FIRST = 1,    /**< the first reply with status 0 */
+	HAQ_REQUEST_ALL = 2,      /**< a reply from every responder (or its
+				       leaving) */
+	HAQ_REQUEST_MAJORITY = 3, /**< replies with status 0 from more than half
+				       of the responders */
+};
+
+/**
+ * Bytes of data in one request or one reply, at most: one CPG message
+ * less libhaq's headers (1047504). The group's maximum message size
+ * (haq_group_set_max_message()) lowers it when smaller.
+ */
+#define HAQ_REQUEST_DATA_MAX 1047504u
+
+/**
+ * @brief Called on every member that must answer a request.
+ * @param group the group.
+ * @param request the handle to give haq_group_reply(), local to this
+ *        process; 0 for a request of mode HAQ_REQUEST_NONE (no reply).
+ * @param nodeid the requester's node id.
+ * @param pid the requester's process id.
+ * @param data the request's data; borrowed until the callback returns.
+ * @param len its length (may be 0).
+ * @param userdata as given to haq_group_set_request_cbs().
+ *
+ * Reply now or later, from this or any other callback of the context,
+ * with haq_group_reply(). Every request delivered to this process comes
+ * here, in the agreed order with the group's messages, its own requests
+ * included.
+ */
+typedef void (*haq_request_fn)(haq_group_t *group, uint64_t request,
+			       uint32_t nodeid, uint32_t pid, const void *data,
+			       size_t len, void *userdata);
+
+/**
+ * @brief Tells a member that a request it has not answered is withdrawn.
+ * @param group the group.
+ * @param request the handle given to the request callback.
+ * @param reason -ECANCELED (the requester cancelled it), -EHOSTDOWN (the
+ *        requester left the group, or its node or process went down),
+ *        -ENOTCONN (this process lost its connection to corosync).
+ * @param userdata as given to haq_group_set_request_cbs().
+ *
+ * A reply to the request after this fails with -ECANCELED.
+ */
+typedef void (*haq_request_cancel_fn)(haq_group_t *group, uint64_t request,
+				      int reason, void *userdata);
+
+/**
+ * @brief Gives the requester one answer to its request, and then its end.
+ * @param group the group.
+ * @param request the id haq_group_request() gave.
+ * @param nodeid the responder's node id; 0 for the final call.
+ * @param pid the responder's process id; 0 for the final call.
+ * @param status for a responder: 0, the negative errno it replied with
+ *        (-EOPNOTSUPP: it has no request callback), or -EHOSTDOWN (it
+ *        left the group, or its node or process went down, before it
+ *        replied). For the final call: 0 (the mode's answers came),
+ *        -EREMOTEIO (they can no longer come: too many responders replied
+ *        with an error or left), -ETIMEDOUT (the timeout ran out first),
+ *        -ENOTCONN (this process lost its connection to corosync).
+ * @param data the reply's data (NULL for a leaver and the final call);
+ *        borrowed until the callback returns.
+ * @param len its length.
+ * @param userdata as given to haq_group_request().
+ *
+ * Called once per responder that replies or leaves, until the request is
+ * complete, then once with nodeid 0 (corosync never uses node id 0);
+ * nothing is called for it afterwards (later replies are dropped). A
+ * request is complete in mode HAQ_REQUEST_FIRST at its first reply with
+ * status 0, in HAQ_REQUEST_ALL when every responder replied or left, in
+ * HAQ_REQUEST_MAJORITY when more than half of the responders replied
+ * with status 0. Any call of the context may be made from inside, the
+ * request's own haq_group_request_cancel() included (then no final call).
+ */
+typedef void (*haq_reply_fn)(haq_group_t *group, uint64_t request,
+			     uint32_t nodeid, uint32_t pid, int status,
+			     const void *data, size_t len, void *userdata);
+
+/**
+ * @brief Answer the group's requests.
+ * @param group the group.
+ * @param on_request called for each request this process must answer, or
+ *        NULL: every request is then answered at once with -EOPNOTSUPP.
+ * @param on_cancel called when a request not yet answered is withdrawn,
+ *        or NULL.
+ * @param userdata passed to both.
+ * @return 0, or -EINVAL (NULL group, a group already left, on_cancel
+ *         without on_request), -ECHILD (a forked child).
+ *
+ * May be called at any time, again to replace the callbacks; requests
+ * delivered before the first call are answered with -EOPNOTSUPP. Every
+ * member of the group must run libhaq 0.4 or later: an older one drops
+ * requests (it counts them in HAQ_COUNTER_MALFORMED) and never answers,
+ * so a request waiting for it ends by its timeout.
+ */
+int haq_group_set_request_cbs(haq_group_t *group, haq_request_fn on_request,
+			      haq_request_cancel_fn on_cancel, void *userdata);
+
+/**
+ * @brief Send a request to the group.
+ * @param group the group.
+ * @param mode one of enum haq_request_mode.
+ * @param data the request's data (copied); NULL when len is 0.
+ * @param len its length: at most HAQ_REQUEST_DATA_MAX and the group's
+ *        maximum message size.
+ * @param timeout_ms milliseconds after which the request ends with
+ *        -ETIMEDOUT; 0 for none (it ends when its answers came, or the
+ *        responders left).
+ * @param on_reply receives the answers and the end (required, except in
+ *        mode HAQ_REQUEST_NONE, where it is ignored).
+ * @param userdata passed to on_reply.
+ * @param request where the request's id is stored, or NULL.
+ * @return 0, or -EINVAL (NULL group, unknown mode, no on_reply where one
+ *         is needed, NULL data with len, a group already left), -ECHILD
+ *         (a forked child), -EMSGSIZE (len too large), -ENOBUFS (the
+ *         group's send queue is full: the writable callback follows),
+ *         -ENOMEM. A call that fails never calls on_reply.
+ *
+ * The request goes out behind the messages sent before it, and is
+ * delivered in order with them. Its responders are the members of the
+ * view it is delivered in: members that join later are not waited for,
+ * and a responder that leaves before it replied is reported at once with
+ * -EHOSTDOWN. When this process leaves the group, its requests are
+ * cancelled at the members that had not answered (they hear -EHOSTDOWN).
+ * Sent before the join is confirmed, it waits for it (as messages do).
+ */
+int haq_group_request(haq_group_t *group, int mode, const void *data,
+		      size_t len, uint32_t timeout_ms, haq_reply_fn on_reply,
+		      void *userdata, uint64_t *request);
+
+/**
+ * @brief Reply to a request (responder).
+ * @param group the group.
+ * @param request the handle given to the request callback.
+ * @param status 0, or a negative errno for the requester to see.
+ * @param data the reply's data (copied); NULL when len is 0.
+ * @param len its length: at most HAQ_REQUEST_DATA_MAX and the group's
+ *        maximum message size.
+ * @return 0, or -EINVAL (NULL group, request 0, status positive or below
+ *         -4095, NULL data with len, a group already left), -ENOENT (no
+ *         such request was given to this process), -EALREADY (replied
+ *         already), -ECANCELED (the request was withdrawn: the cancel
+ *         callback told so), -EMSGSIZE (len too large), -ENOBUFS (the send
+ *         queue is full: the request stays pending, reply again after the
+ *         writable callback), -ECHILD, -ENOMEM.
+ *
+ * May be called from any callback of the context or outside them. The
+ * reply goes to every member (CPG has no unicast); the others drop it
+ * from its first bytes.
+ */
+int haq_group_reply(haq_group_t *group, uint64_t request, int status,
+		    const void *data, size_t len);
+
+/**
+ * @brief Cancel a request of this process.
+ * @param group the group.
+ * @param request the id haq_group_request() gave.
+ * @return 0 (the reply callback is not called for it again), or -EINVAL
+ *         (NULL group, request 0, a group already left), -ENOENT (not
+ *         pending: complete, cancelled, or never sent), -ECHILD,
+ *         -ENOMEM.
+ *
+ * The members that had not answered are told (their cancel callback
+ * runs with -ECANCELED) and their replies are refused.
+ */
+int haq_group_request_cancel(haq_group_t *group, uint64_t request);
+
 /** Counters of one group, for observability. */
 enum haq_group_counter {
 	HAQ_COUNTER_SENT = 0,      /**< messages handed to corosync */
@@ -1100,6 +1280,10 @@ enum haq_group_counter {
 					one before its cut; a stale offer; a
 					frame from a member that does not
 					provide it) */
+	HAQ_COUNTER_RR_MALFORMED,  /**< request/reply frames dropped as
+					malformed (also a reply from a member
+					that was not asked, or answered
+					twice) */
 };
 
 /**
