@@ -307,6 +307,13 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG(haq_group_leader_timing(NULL, HAQ_TIMING_LEASE, &u32), -EINVAL);
 	BAD_ARG(haq_group_counter(NULL, HAQ_COUNTER_SENT, &u64), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
+	BAD_ARG(haq_group_set_request_cbs(NULL, NULL, NULL, NULL), -EINVAL);
+	BAD_ARG(haq_group_request(NULL, HAQ_REQUEST_NONE, "x", 1, 0, NULL,
+				  NULL, &u64),
+		-EINVAL);
+	ck_assert_uint_eq(u64, 7);
+	BAD_ARG(haq_group_reply(NULL, 1, 0, NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_request_cancel(NULL, 1), -EINVAL);
 
 	/* Views. */
 	BAD_ARG(haq_view_ring(NULL, &u32, &u64), -EINVAL);
@@ -372,6 +379,28 @@ count_release(void *data, void *ud)
 {
 	(void)data;
 	(*(int *)ud) += 1000;
+}
+
+static void
+rr_reply_stub(haq_group_t *g, uint64_t request, uint32_t nodeid, uint32_t pid,
+	      int status, const void *data, size_t len, void *ud)
+{
+	(void)g, (void)request, (void)nodeid, (void)pid, (void)status;
+	(void)data, (void)len, (void)ud;
+}
+
+static void
+rr_request_stub(haq_group_t *g, uint64_t request, uint32_t nodeid,
+		uint32_t pid, const void *data, size_t len, void *ud)
+{
+	(void)g, (void)request, (void)nodeid, (void)pid, (void)data;
+	(void)len, (void)ud;
+}
+
+static void
+rr_cancel_stub(haq_group_t *g, uint64_t request, int reason, void *ud)
+{
+	(void)g, (void)request, (void)reason, (void)ud;
 }
 
 START_TEST(test_invalid_args_with_a_context)
@@ -486,7 +515,7 @@ START_TEST(test_invalid_args_with_a_context)
 
 	/* Counters. */
 	BAD_ARG(haq_group_counter(g, -1, &u64), -EINVAL);
-	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_STATE_FOREIGN + 1, &u64),
+	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_RR_MALFORMED + 1, &u64),
 		-EINVAL);
 	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
@@ -563,6 +592,51 @@ START_TEST(test_invalid_args_with_a_context)
 		-EINVAL);
 	ck_assert_uint_eq(len, 7);
 	haq_grouplist_free(gl);
+
+	/* Request/reply. */
+	ck_assert_int_eq(haq_group_join(ctx, "misuse-rr", &g), 0);
+	BAD_ARG(haq_group_set_request_cbs(g, NULL, rr_cancel_stub, NULL),
+		-EINVAL);
+	ck_assert_int_eq(haq_group_set_request_cbs(g, rr_request_stub,
+						   rr_cancel_stub, NULL),
+			 0);
+	u64 = 7;
+	BAD_ARG(haq_group_request(g, -1, "x", 1, 0, rr_reply_stub, NULL, &u64),
+		-EINVAL);
+	BAD_ARG(haq_group_request(g, HAQ_REQUEST_MAJORITY + 1, "x", 1, 0,
+				  rr_reply_stub, NULL, &u64),
+		-EINVAL);
+	/* A mode that waits for replies needs the callback. */
+	BAD_ARG(haq_group_request(g, HAQ_REQUEST_FIRST, "x", 1, 0, NULL, NULL,
+				  &u64),
+		-EINVAL);
+	BAD_ARG(haq_group_request(g, HAQ_REQUEST_ALL, NULL, 1, 0,
+				  rr_reply_stub, NULL, &u64),
+		-EINVAL);
+	BAD_ARG(haq_group_request(g, HAQ_REQUEST_ALL, "x",
+				  HAQ_REQUEST_DATA_MAX + 1, 0, rr_reply_stub,
+				  NULL, &u64),
+		-EMSGSIZE);
+	ck_assert_int_eq(haq_group_set_max_message(g, 4096), 0);
+	BAD_ARG(haq_group_request(g, HAQ_REQUEST_NONE, "x", 4097, 0, NULL,
+				  NULL, &u64),
+		-EMSGSIZE);
+	ck_assert_uint_eq(u64, 7);
+	BAD_ARG(haq_group_reply(g, 0, 0, NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_reply(g, 1, 1, NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_reply(g, 1, -4096, NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_reply(g, 1, 0, NULL, 1), -EINVAL);
+	BAD_ARG(haq_group_reply(g, 1, 0, NULL, 0), -ENOENT);
+	BAD_ARG(haq_group_reply(g, UINT64_MAX, 0, NULL, 0), -ENOENT);
+	BAD_ARG(haq_group_request_cancel(g, 0), -EINVAL);
+	BAD_ARG(haq_group_request_cancel(g, 1), -ENOENT);
+	/* Complete or cancelled: not pending any more. */
+	ck_assert_int_eq(haq_group_request(g, HAQ_REQUEST_ALL, "x", 1, 0,
+					   rr_reply_stub, NULL, &u64),
+			 0);
+	ck_assert_int_eq(haq_group_request_cancel(g, u64), 0);
+	BAD_ARG(haq_group_request_cancel(g, u64), -ENOENT);
+	ck_assert_int_ge(haq_group_leave(g), 0);
 	haq_ctx_free(ctx);
 }
 END_TEST
@@ -712,6 +786,11 @@ rejoin_on_view(haq_group_t *g, const haq_view_t *v, void *ud)
 	ck_assert_int_ge(haq_group_leave(g), 0);
 	ck_assert_int_eq(haq_group_send(g, "x", 1), -EINVAL);
 	ck_assert_int_eq(haq_group_leave(g), -EINVAL);
+	ck_assert_int_eq(haq_group_request(g, HAQ_REQUEST_NONE, "x", 1, 0,
+					   NULL, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(haq_group_reply(g, 1, 0, NULL, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_request_cancel(g, 1), -EINVAL);
 	ck_assert_int_eq(haq_group_resign(g), -EINVAL);
 	ck_assert_int_eq(haq_group_set_eligible(g, 0), -EINVAL);
 	ck_assert_int_eq(haq_group_lease(g, NULL), -EINVAL);
@@ -1814,6 +1893,11 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_lease(g, &u64));
 	CHILD_ECHILD(haq_group_leader_timing(g, HAQ_TIMING_LEASE, &u32));
 	CHILD_ECHILD(haq_group_counter(g, HAQ_COUNTER_SENT, &u64));
+	CHILD_ECHILD(haq_group_set_request_cbs(g, NULL, NULL, NULL));
+	CHILD_ECHILD(haq_group_request(g, HAQ_REQUEST_NONE, "c", 1, 0, NULL,
+				       NULL, NULL));
+	CHILD_ECHILD(haq_group_reply(g, 1, 0, NULL, 0));
+	CHILD_ECHILD(haq_group_request_cancel(g, 1));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
 	CHILD_ECHILD(haq_group_send(g, "c", 1));
