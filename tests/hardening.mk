@@ -17,7 +17,7 @@ tests_check_misuse_LDADD = libhaq/libhaq.la $(TEST_LIBS)
 # crash inputs) with the ordinary compiler: regressions fail "make check".
 # tests/hardening/run-fuzz SECONDS fuzzes them with clang.
 HARDENING_REPLAY = tests/hardening/fuzz_wire_replay \
-	tests/hardening/fuzz_election_replay
+	tests/hardening/fuzz_election_replay tests/hardening/fuzz_rr_replay
 check_PROGRAMS += $(HARDENING_REPLAY)
 TESTS += $(HARDENING_REPLAY)
 tests_hardening_fuzz_wire_replay_SOURCES = tests/hardening/fuzz-replay.c \
@@ -29,6 +29,10 @@ tests_hardening_fuzz_election_replay_SOURCES = \
 	libhaq/election.c
 tests_hardening_fuzz_election_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/election"'
+tests_hardening_fuzz_rr_replay_SOURCES = \
+	tests/hardening/fuzz-replay.c tests/hardening/fuzz_rr.c libhaq/rr.c
+tests_hardening_fuzz_rr_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/rr"'
 
 # ---------------------------------------------------------------- valgrind
 # The unit tests and the integration tests that share the 3-node cluster,
@@ -36,7 +40,8 @@ tests_hardening_fuzz_election_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 # Uses HAQ_CLUSTER_DIR when set, else starts one cluster for the whole run.
 HARDENING_MEMCHECK_TESTS = $(UNIT_TESTS) $(HARDENING_REPLAY) \
 	tests/check_ctx tests/check_group tests/check_leader tests/check_config \
-	tests/check_misuse tests/check_inject tests/check_state
+	tests/check_misuse tests/check_inject tests/check_state \
+	tests/check_reqrep
 
 check-valgrind: libhaq/libhaq.la $(HARDENING_MEMCHECK_TESTS)
 if HAVE_VALGRIND
