@@ -132,7 +132,8 @@ haq_strerror(int err)
 		return "this context belongs to the parent process: after "
 		       "fork() create a new context in the child";
 	case ETIMEDOUT:
-		return "corosync did not answer in time";
+		return "timed out (corosync did not answer in time, or a "
+		       "request's timeout ran out)";
 	case EPROTO:
 		return "corosync speaks an incompatible protocol version";
 	case EBADF:
@@ -149,8 +150,9 @@ haq_strerror(int err)
 	case EIO:
 		return "corosync reported a failed operation";
 	case EALREADY:
-		return "already done (the state callbacks were set, or the "
-		       "state transfer was ended)";
+		return "already done (the state callbacks were set, the "
+		       "state transfer was ended, or the request was replied "
+		       "to)";
 	case EISCONN:
 		return "the group had its first view already: set the state "
 		       "callbacks right after haq_group_join()";
@@ -161,10 +163,19 @@ haq_strerror(int err)
 		return "the state is larger than the group's maximum state "
 		       "size (see haq_group_state_limit)";
 	case EHOSTDOWN:
-		return "the state provider left or disconnected: another one "
-		       "starts again from a new cut";
+		return "the member left or disconnected (a state provider: "
+		       "another one starts again from a new cut)";
 	case ECONNRESET:
 		return "a healed partition restarted the state transfer";
+	case ECANCELED:
+		return "the request was withdrawn (cancelled by its requester, "
+		       "or the requester left)";
+	case ENOSYS:
+		return "the member does not answer requests (no request "
+		       "callback)";
+	case EREMOTEIO:
+		return "the request's answers can no longer come (too many "
+		       "responders replied with an error or left)";
 	case ENODATA:
 		return "no member holds the group's state any more: each "
 		       "member keeps what it has";

@@ -192,7 +192,7 @@ on_request_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		return;
 	}
 	if (!g->rr.on_request) {
-		(void)send_reply(g, -EOPNOTSUPP, nodeid, pid, r.id, NULL, 0);
+		(void)send_reply(g, -ENOSYS, nodeid, pid, r.id, NULL, 0);
 		return;
 	}
 	handle = haq__rr_in_add(&g->rr.in, nodeid, pid, r.id);

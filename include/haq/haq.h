@@ -1144,7 +1144,7 @@ typedef void (*haq_request_cancel_fn)(haq_group_t *group, uint64_t request,
  * @param nodeid the responder's node id; 0 for the final call.
  * @param pid the responder's process id; 0 for the final call.
  * @param status for a responder: 0, the negative errno it replied with
- *        (-EOPNOTSUPP: it has no request callback), or -EHOSTDOWN (it
+ *        (-ENOSYS: it has no request callback), or -EHOSTDOWN (it
  *        left the group, or its node or process went down, before it
  *        replied). For the final call: 0 (the mode's answers came),
  *        -EREMOTEIO (they can no longer come: too many responders replied
@@ -1172,7 +1172,7 @@ typedef void (*haq_reply_fn)(haq_group_t *group, uint64_t request,
  * @brief Answer the group's requests.
  * @param group the group.
  * @param on_request called for each request this process must answer, or
- *        NULL: every request is then answered at once with -EOPNOTSUPP.
+ *        NULL: every request is then answered at once with -ENOSYS.
  * @param on_cancel called when a request not yet answered is withdrawn,
  *        or NULL.
  * @param userdata passed to both.
@@ -1180,7 +1180,7 @@ typedef void (*haq_reply_fn)(haq_group_t *group, uint64_t request,
  *         without on_request), -ECHILD (a forked child).
  *
  * May be called at any time, again to replace the callbacks; requests
- * delivered before the first call are answered with -EOPNOTSUPP. Every
+ * delivered before the first call are answered with -ENOSYS. Every
  * member of the group must run libhaq 0.4 or later: an older one drops
  * requests (it counts them in HAQ_COUNTER_MALFORMED) and never answers,
  * so a request waiting for it ends by its timeout.
