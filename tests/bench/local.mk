@@ -9,8 +9,13 @@
 # "+=" on a variable never set: the benchmark is an EXTRA_PROGRAMS entry
 # that "all" builds through all-local (a prerequisite-only rule, which merges
 # with any other fragment's all-local).
-EXTRA_PROGRAMS = tests/bench/haq-bench tests/bench/haq-state-bench
-all-local: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
+EXTRA_PROGRAMS = tests/bench/haq-bench tests/bench/haq-state-bench \
+	tests/bench/haq-rr-bench
+all-local: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT) \
+	tests/bench/haq-rr-bench$(EXEEXT)
+tests_bench_haq_rr_bench_SOURCES = tests/bench/haq-rr-bench.c
+tests_bench_haq_rr_bench_LDADD = libhaq/libhaq.la
+tests_bench_haq_rr_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_bench_haq_state_bench_SOURCES = tests/bench/haq-state-bench.c
 tests_bench_haq_state_bench_LDADD = libhaq/libhaq.la
 tests_bench_haq_state_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
@@ -23,7 +28,7 @@ tests_bench_haq_bench_LDADD = libhaq/libhaq.la $(CPG_LIBS) $(QB_LIBS)
 tests_bench_haq_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 EXTRA_DIST += tests/bench/run-bench tests/bench/run-state-bench \
-	tests/bench/README.md
+	tests/bench/run-rr-bench tests/bench/README.md
 
 BENCH_ARGS =
 .PHONY: bench
@@ -32,7 +37,7 @@ bench: tests/bench/haq-bench$(EXEEXT)
 		--bench $(abs_top_builddir)/tests/bench/haq-bench \
 		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
 		--doc $(abs_top_srcdir)/doc $(BENCH_ARGS)
-	$(MAKE) $(AM_MAKEFLAGS) bench-state
+	$(MAKE) $(AM_MAKEFLAGS) bench-state bench-rr
 
 # State transfer (issue 13): doc/performance-state.md.
 STATE_BENCH_ARGS =
@@ -43,8 +48,18 @@ bench-state: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
 		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
 		--out $(abs_top_srcdir)/doc/performance-state.md $(STATE_BENCH_ARGS)
 
+# Request/reply (issue 15): doc/performance-rr.md.
+RR_BENCH_ARGS =
+.PHONY: bench-rr
+bench-rr: tests/bench/haq-rr-bench$(EXEEXT)
+	$(abs_top_srcdir)/tests/bench/run-rr-bench \
+		--bench-dir $(abs_top_builddir)/tests/bench \
+		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
+		--out $(abs_top_srcdir)/doc/performance-rr.md $(RR_BENCH_ARGS)
+
 # EXTRA_PROGRAMS are not removed by "make clean" on their own.
 clean-local: clean-bench
 .PHONY: clean-bench
 clean-bench:
-	-rm -f tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
+	-rm -f tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT) \
+		tests/bench/haq-rr-bench$(EXEEXT)
