@@ -1212,9 +1212,13 @@ int haq_group_set_request_cbs(haq_group_t *group, haq_request_fn on_request,
  * delivered in order with them. Its responders are the members of the
  * view it is delivered in: members that join later are not waited for,
  * and a responder that leaves before it replied is reported at once with
- * -EHOSTDOWN. When this process leaves the group, its requests are
- * cancelled at the members that had not answered (they hear -EHOSTDOWN).
- * Sent before the join is confirmed, it waits for it (as messages do).
+ * -EHOSTDOWN. When this process leaves the group (or frees its context),
+ * its requests are cancelled at the members that had not answered (they
+ * hear -EHOSTDOWN) and on_reply is not called for them again. Sent
+ * before the join is confirmed, it waits for it (as messages do). A
+ * request, and each reply, is one CPG message: libhaq's control frames
+ * stand outside the message sequence that fragmentation relies on, so
+ * they are never fragmented, hence the limit on their data.
  */
 int haq_group_request(haq_group_t *group, int mode, const void *data,
 		      size_t len, uint32_t timeout_ms, haq_reply_fn on_reply,
