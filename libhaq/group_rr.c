@@ -323,8 +323,7 @@ haq__rr_view(struct haq_group *g)
 		}
 	}
 	if (haq__group_alive(g) && g->view.nmembers) {
-		(void)orphans(g, g->view.members, g->view.nmembers,
-			      -EHOSTDOWN);
+		(void)orphans(g, g->view.members, g->view.nmembers, -EHOSTDOWN);
 	}
 }
 
@@ -474,8 +473,8 @@ haq_group_request(haq_group_t *g, int mode, const void *data, size_t len,
 }
 
 HAQ_EXPORT int
-haq_group_reply(haq_group_t *g, uint64_t request, int status,
-		const void *data, size_t len)
+haq_group_reply(haq_group_t *g, uint64_t request, int status, const void *data,
+		size_t len)
 {
 	const struct haq_rr_in *e;
 	int rc = haq__group_enter(g, 0);

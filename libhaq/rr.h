@@ -80,8 +80,7 @@ void haq__rr_encode_cancel(uint8_t *buf, uint64_t id);
  */
 int haq__rr_decode_request(const uint8_t *c, size_t len,
 			   struct haq_rr_request *r);
-int haq__rr_decode_reply(const uint8_t *c, size_t len,
-			 struct haq_rr_reply *r);
+int haq__rr_decode_reply(const uint8_t *c, size_t len, struct haq_rr_reply *r);
 int haq__rr_decode_cancel(const uint8_t *c, size_t len, uint64_t *id);
 
 /*
@@ -94,7 +93,7 @@ int haq__rr_reply_for(const uint8_t *c, size_t len, uint32_t nodeid,
 /* A responder's answer, as the requester knows it. */
 enum {
 	HAQ_RR_PENDING = 0,
-	HAQ_RR_OK = 1,     /* replied with status 0 */
+	HAQ_RR_OK = 1,	   /* replied with status 0 */
 	HAQ_RR_FAILED = 2, /* replied with an error */
 	HAQ_RR_LEFT = 3,   /* left the view without replying */
 };
@@ -109,7 +108,7 @@ struct haq_rr_resp {
 struct haq_rr_out {
 	uint64_t id;
 	int mode;
-	bool delivered; /* came back: the responders are known */
+	bool delivered;	       /* came back: the responders are known */
 	struct haq_rr_resp *r; /* sorted by (nodeid, pid) */
 	size_t n;
 	size_t pending;
@@ -157,7 +156,7 @@ struct haq_rr_in {
 	uint64_t handle; /* local, increasing from 1 */
 	uint32_t nodeid; /* the requester */
 	uint32_t pid;
-	uint64_t id;     /* the requester's id */
+	uint64_t id; /* the requester's id */
 };
 
 struct haq_rr_table {

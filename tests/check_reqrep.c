@@ -23,13 +23,13 @@
 /* Request/reply frames from a peer that are all malformed. */
 #define RAW_BAD 7
 static const uint8_t raw_bodies[RAW_BAD][24] = {
-	{20},                         /* a request too short */
+	{20},			      /* a request too short */
 	{20, 9, 0, 0, 0, 0, 0, 0, 1}, /* an unknown mode */
 	{20, 1, 1, 0, 0, 0, 0, 0, 1}, /* a reserved byte set */
 	{20, 1, 0, 0, 0, 0, 0, 0, 0}, /* id 0 */
 	{22, 0, 0, 0, 0, 0, 0, 0, 0}, /* a cancel of id 0 */
 	{22, 0, 0, 0, 0, 0, 0, 0, 5}, /* a cancel too short */
-	{29},                         /* a type of ours nobody sends */
+	{29},			      /* a type of ours nobody sends */
 };
 static const size_t raw_lens[RAW_BAD] = {8, 16, 16, 16, 16, 9, 1};
 
@@ -55,12 +55,12 @@ struct member {
 	haq_group_t *g;
 	uint32_t nodeid;
 	int node;
-	bool handler;  /* set the request callback */
-	bool silent;   /* keep requests for later */
-	int status;    /* reply with this */
-	int requests;  /* request callbacks */
+	bool handler; /* set the request callback */
+	bool silent;  /* keep requests for later */
+	int status;   /* reply with this */
+	int requests; /* request callbacks */
 	int none_requests;
-	uint64_t held[MAXR]; /* handles kept for a later reply */
+	uint64_t held[MAXR];	  /* handles kept for a later reply */
 	uint32_t held_from[MAXR]; /* their requesters' node ids */
 	int nheld;
 	int cancels;
@@ -251,10 +251,10 @@ stop_all(void)
 		uint64_t v = 1;
 
 		if (M[i].g) {
-			ck_assert_int_eq(haq_group_counter(
-						 M[i].g,
-						 HAQ_COUNTER_RR_MALFORMED, &v),
-					 0);
+			ck_assert_int_eq(
+				haq_group_counter(M[i].g,
+						  HAQ_COUNTER_RR_MALFORMED, &v),
+				0);
 			ck_assert_uint_eq(v, 0);
 		}
 		member_stop(&M[i]);
@@ -370,11 +370,11 @@ START_TEST(test_modes_under_load)
 
 			snprintf(d, sizeof(d), "q%d", k);
 			if (mode == HAQ_REQUEST_NONE) {
-				ck_assert_int_eq(
-					haq_group_request(M[i].g, mode, d,
-							  strlen(d), 0, NULL,
-							  NULL, NULL),
-					0);
+				ck_assert_int_eq(haq_group_request(M[i].g, mode,
+								   d, strlen(d),
+								   0, NULL,
+								   NULL, NULL),
+						 0);
 				continue;
 			}
 			request(&M[i], mode, d, 30000);
@@ -470,7 +470,8 @@ START_TEST(test_later_replies_errors_and_no_handler)
 	ck_assert_int_eq(r->result, -EREMOTEIO);
 
 	/* A member without a request callback answers -ENOSYS. */
-	ck_assert_int_eq(haq_group_set_request_cbs(M[2].g, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(haq_group_set_request_cbs(M[2].g, NULL, NULL, NULL),
+			 0);
 	M[0].status = 0;
 	M[1].status = 0;
 	r = request(&M[0], HAQ_REQUEST_ALL, "w", 30000);
@@ -491,8 +492,7 @@ START_TEST(test_later_replies_errors_and_no_handler)
 
 		rc = haq_group_reply(M[1].g, M[1].held[0], 0, big, 4097);
 		ck_assert_int_eq(rc, -EMSGSIZE);
-		ck_assert_int_eq(haq_group_set_max_message(M[1].g,
-							   64u << 20),
+		ck_assert_int_eq(haq_group_set_max_message(M[1].g, 64u << 20),
 				 0);
 		rc = haq_group_reply(M[1].g, M[1].held[0], 0, big,
 				     HAQ_REQUEST_DATA_MAX + 1);
@@ -616,15 +616,15 @@ START_TEST(test_partition_during_all_replies)
 	r3 = request(&M[2], HAQ_REQUEST_ALL, "p3", 120000);
 	ck_assert(pump(10000, held_at_least, (void *)2));
 	/* Node 1's request: nodes 1 and 2 answer, node 3 does not. */
-	ck_assert_int_eq(haq_group_reply(M[0].g, held_of(&M[0], M[0].nodeid),
-					 0, "ok", 2),
+	ck_assert_int_eq(haq_group_reply(M[0].g, held_of(&M[0], M[0].nodeid), 0,
+					 "ok", 2),
 			 0);
-	ck_assert_int_eq(haq_group_reply(M[1].g, held_of(&M[1], M[0].nodeid),
-					 0, "ok", 2),
+	ck_assert_int_eq(haq_group_reply(M[1].g, held_of(&M[1], M[0].nodeid), 0,
+					 "ok", 2),
 			 0);
 	/* Node 3's request: only node 3 answers. */
-	ck_assert_int_eq(haq_group_reply(M[2].g, held_of(&M[2], M[2].nodeid),
-					 0, "ok", 2),
+	ck_assert_int_eq(haq_group_reply(M[2].g, held_of(&M[2], M[2].nodeid), 0,
+					 "ok", 2),
 			 0);
 	wait_answered(r, 2);
 	wait_answered(r3, 1);
@@ -649,9 +649,9 @@ START_TEST(test_partition_during_all_replies)
 		ck_assert_int_eq(M[i].cancels, 1);
 		ck_assert_int_eq(M[i].cancel_reason, -EHOSTDOWN);
 		ck_assert_uint_eq(M[i].cancelled, held_of(&M[i], other));
-		ck_assert_int_eq(haq_group_reply(M[i].g, M[i].cancelled, 0,
-						 NULL, 0),
-				 -ECANCELED);
+		ck_assert_int_eq(
+			haq_group_reply(M[i].g, M[i].cancelled, 0, NULL, 0),
+			-ECANCELED);
 	}
 	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
 	ck_assert(pump(60000, views_of, (void *)(uintptr_t)3));
@@ -675,7 +675,8 @@ START_TEST(test_timeout)
 	ck_assert_int_eq(r->ok, 2);
 	ck_assert_uint_ge(took, 500);
 	ck_assert_uint_lt(took, 3000);
-	/* Its late reply is taken by the responder, dropped by the requester. */
+	/* Its late reply is taken by the responder, dropped by the requester.
+	 */
 	ck_assert_int_eq(haq_group_reply(M[2].g, M[2].held[0], 0, NULL, 0), 0);
 	for (int i = 0; i < 20; i++) {
 		turn(10);
@@ -712,9 +713,9 @@ START_TEST(test_cancel)
 		ck_assert_int_eq(M[i].cancels, 1);
 		ck_assert_int_eq(M[i].cancel_reason, -ECANCELED);
 		ck_assert_uint_eq(M[i].cancelled, M[i].held[0]);
-		ck_assert_int_eq(haq_group_reply(M[i].g, M[i].held[0], 0,
-						 NULL, 0),
-				 -ECANCELED);
+		ck_assert_int_eq(
+			haq_group_reply(M[i].g, M[i].held[0], 0, NULL, 0),
+			-ECANCELED);
 	}
 	ck_assert(!r->done);
 	ck_assert_int_eq(r->answers, 1);
@@ -853,10 +854,10 @@ START_TEST(test_malformed_frames_counted)
 
 		turn(10);
 		for (int i = 0; i < 3; i++) {
-			ck_assert_int_eq(haq_group_counter(
-						 M[i].g,
-						 HAQ_COUNTER_RR_MALFORMED, &v),
-					 0);
+			ck_assert_int_eq(
+				haq_group_counter(M[i].g,
+						  HAQ_COUNTER_RR_MALFORMED, &v),
+				0);
 			all = all && v >= (uint64_t)RAW_BAD + (i == 0);
 		}
 		if (all) {
@@ -864,10 +865,9 @@ START_TEST(test_malformed_frames_counted)
 		}
 	}
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(haq_group_counter(M[i].g,
-						   HAQ_COUNTER_RR_MALFORMED,
-						   &v),
-				 0);
+		ck_assert_int_eq(
+			haq_group_counter(M[i].g, HAQ_COUNTER_RR_MALFORMED, &v),
+			0);
 		ck_assert_uint_eq(v, (uint64_t)RAW_BAD + (i == 0));
 	}
 	ck_assert_int_eq(waitpid(child, &status, 0), child);

@@ -82,7 +82,8 @@ on_request(haq_group_t *g, uint64_t request, uint32_t nodeid, uint32_t pid,
 	static const char reply[64] = "reply";
 
 	(void)nodeid, (void)pid, (void)data, (void)len, (void)ud;
-	if (request && haq_group_reply(g, request, 0, reply, sizeof(reply)) < 0) {
+	if (request &&
+	    haq_group_reply(g, request, 0, reply, sizeof(reply)) < 0) {
 		fprintf(stderr, PROG ": reply refused\n");
 	}
 }
@@ -139,7 +140,8 @@ once(struct rb *b, int k)
 
 	if (k == 0) {
 		b->self_back = false;
-		while ((rc = haq_group_send(b->g, msg, sizeof(msg))) == -ENOBUFS) {
+		while ((rc = haq_group_send(b->g, msg, sizeof(msg))) ==
+		       -ENOBUFS) {
 			turn(b, 1);
 		}
 		if (rc < 0) {
@@ -151,11 +153,9 @@ once(struct rb *b, int k)
 		}
 	} else {
 		b->req_done = false;
-		rc = haq_group_request(b->g,
-				       k == 1 ? HAQ_REQUEST_FIRST
-					      : HAQ_REQUEST_ALL,
-				       msg, sizeof(msg), 10000, on_reply, b,
-				       NULL);
+		rc = haq_group_request(
+			b->g, k == 1 ? HAQ_REQUEST_FIRST : HAQ_REQUEST_ALL, msg,
+			sizeof(msg), 10000, on_reply, b, NULL);
 		if (rc < 0) {
 			fprintf(stderr, PROG ": request: %s\n",
 				haq_strerror(rc));

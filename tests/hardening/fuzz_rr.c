@@ -204,9 +204,9 @@ op_reply_frame(struct world *w, const uint8_t *c, size_t len, int who)
 	}
 	s = find_slot(w, r.id);
 	if (s && !s->done) {
-		int rc = haq__rr_out_reply(&s->o, (uint32_t)who + 1,
-					   100u * ((uint32_t)who + 1),
-					   r.status);
+		int rc =
+			haq__rr_out_reply(&s->o, (uint32_t)who + 1,
+					  100u * ((uint32_t)who + 1), r.status);
 
 		REQUIRE(rc == 0 || rc == -ENOENT || rc == -EALREADY);
 	}
@@ -290,8 +290,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct slot *s = &w.out[args % NOUT];
 
 			if (s->used) {
-				int rc = haq__rr_out_delivered(
-					&s->o, w.view, w.nview);
+				int rc = haq__rr_out_delivered(&s->o, w.view,
+							       w.nview);
 
 				REQUIRE(rc == 0 || rc == -EALREADY);
 			}
