@@ -185,6 +185,24 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 	return 0;
 }
 
+/*
+ * Passed over in this view, unless every holder is: then each gets
+ * another turn (haq__xfer_bid_rank()), and its offer must be taken.
+ */
+static bool
+passed_over(const struct haq_xfer *x, uint32_t nodeid, uint32_t pid)
+{
+	if (!has(x->X, x->nx, nodeid, pid)) {
+		return false;
+	}
+	for (size_t i = 0; i < x->ns; i++) {
+		if (!has(x->X, x->nx, x->S[i].nodeid, x->S[i].pid)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int
 haq__xfer_on_begin(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 		   const uint8_t *body, size_t len,
@@ -200,8 +218,7 @@ haq__xfer_on_begin(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	if (haq__xfer_begin_decode(body, len, &b) < 0) {
 		return -EBADMSG;
 	}
-	if (b.view_id != x->view_id || x->id ||
-	    has(x->X, x->nx, nodeid, pid)) {
+	if (b.view_id != x->view_id || x->id || passed_over(x, nodeid, pid)) {
 		/* Stale, second, or from a member passed over. */
 		r->bits = HAQ_XFER_IGNORED;
 		return 0;
