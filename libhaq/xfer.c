@@ -158,9 +158,15 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		x->ns = 0;
 		x->nu = 0;
 		stop(x, -ECONNRESET, r);
-		return x->known ? add(&x->S, &x->ns, x->self_nodeid,
-				      x->self_pid)
-				: 0;
+		if (x->known) {
+			return add(&x->S, &x->ns, x->self_nodeid, x->self_pid);
+		}
+		/* Whether the others hold the state, it does not know. */
+		if (assign(&x->U, &x->nu, members, n) < 0) {
+			return -ENOMEM;
+		}
+		drop(x->U, &x->nu, x->self_nodeid, x->self_pid);
+		return 0;
 	}
 	intersect(x->S, &x->ns, members, n);
 	intersect(x->U, &x->nu, members, n);
@@ -175,6 +181,13 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		    add(&x->U, &x->nu, joined[i].nodeid, joined[i].pid) < 0) {
 			return -ENOMEM;
 		}
+	}
+	if (!x->known && x->nu == 0) {
+		/*
+		 * A joiner whose elders all left before its cut: nobody
+		 * holds the state, and it knows (it says so: EMPTY).
+		 */
+		x->known = true;
 	}
 	if (healed) {
 		/* The sides know different transfers: start anew. */

@@ -80,7 +80,8 @@ struct haq_xfer {
 	uint64_t view_id;
 	struct haq_memb *S; /* holders in the view, sorted */
 	size_t ns;
-	struct haq_memb *U; /* came with a healed partition, status unknown */
+	struct haq_memb *U; /* status unknown: came with a healed partition,
+			       or were there before this joiner */
 	size_t nu;
 	struct haq_memb *X; /* holders passed over in this view */
 	size_t nx;
