@@ -401,10 +401,12 @@ haq__xfer_on_giveup(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	if (haq__xfer_abort_decode(body, len, &id, &error) < 0) {
 		return -EBADMSG;
 	}
-	if (id == x->last_id && has(x->S, x->ns, nodeid, pid)) {
+	if (id == x->last_id && has(x->S, x->ns, nodeid, pid) &&
+	    !(x->id && nodeid == x->prov_nodeid && pid == x->prov_pid)) {
 		/*
 		 * It gave up before the END, which came first: it never held
-		 * the state (its own process knows, and waits for this).
+		 * the state (its own process knows, and waits for this; it
+		 * offers nothing meanwhile, so it provides nothing).
 		 */
 		drop(x->S, &x->ns, nodeid, pid);
 		return 0;
