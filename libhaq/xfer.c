@@ -362,7 +362,6 @@ haq__xfer_on_end(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	r->bits = HAQ_XFER_DONE;
 	r->was_receiver = x->self_receives;
 	r->was_provider = x->self_provides;
-	x->last_id = x->id;
 	x->id = 0;
 	x->nr = 0;
 	x->self_receives = false;
@@ -401,12 +400,13 @@ haq__xfer_on_giveup(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	if (haq__xfer_abort_decode(body, len, &id, &error) < 0) {
 		return -EBADMSG;
 	}
-	if (id == x->last_id && has(x->S, x->ns, nodeid, pid) &&
+	if (id != x->id && has(x->S, x->ns, nodeid, pid) &&
 	    !(x->id && nodeid == x->prov_nodeid && pid == x->prov_pid)) {
 		/*
 		 * It gave up before the END, which came first: it never held
 		 * the state (its own process knows, and waits for this; it
-		 * offers nothing meanwhile, so it provides nothing).
+		 * offers nothing meanwhile, so it provides nothing). Decided
+		 * from S alone: a joiner that did not see that END agrees.
 		 */
 		drop(x->S, &x->ns, nodeid, pid);
 		return 0;

@@ -92,7 +92,6 @@ struct haq_xfer {
 	uint32_t prov_pid;
 	struct haq_memb *R; /* its receivers in the view, not given up */
 	size_t nr;
-	uint64_t last_id;    /* the last transfer that ended DONE */
 	uint64_t next_index; /* the CHUNK expected next */
 	uint64_t bytes;      /* data bytes of its CHUNKs so far */
 	/* This process's part in it. */
