@@ -1204,6 +1204,59 @@ START_TEST(test_giveup_takes_receiver_out)
 }
 END_TEST
 
+/*
+ * A receiver gave up, but the END came first: its GIVEUP, late, takes
+ * it out of the holders again, at every member, a joiner that never saw
+ * that END included; never the provider of the transfer under way.
+ */
+START_TEST(test_late_giveup_takes_holder_out)
+{
+	struct m ms[4];
+	const struct haq_memb ids[] = {A, B, C, D};
+	const struct haq_memb abc[] = {A, B, C};
+	const struct haq_memb ac[] = {A, C};
+	uint64_t view = grow(ms, ids, 3);
+	struct haq_xfer_result r;
+
+	for (int k = 0; k < 3; k++) {
+		m_begin(&ms[k], A, begin(0x51, view, &A, 1));
+		r = m_end(&ms[k], A, end(0x51, 0, 0, 0));
+		ck_assert_int_eq(r.bits, HAQ_XFER_DONE);
+		assert_list(ms[k].x.S, ms[k].x.ns, abc, 3);
+	}
+	/* D joins before B's GIVEUP comes; A offers to it. */
+	view++;
+	m_init(&ms[3], D);
+	for (int k = 0; k < 4; k++) {
+		m_view(&ms[k], view, ids, 4, &D, 1, k == 3);
+		r = m_begin(&ms[k], A, begin(0x52, view, abc, 3));
+		ck_assert_int_eq(r.bits, HAQ_XFER_STARTED);
+		assert_list(ms[k].x.R, ms[k].x.nr, &D, 1);
+	}
+	for (int k = 0; k < 4; k++) {
+		/* The provider's own GIVEUP of an earlier transfer: no. */
+		r = m_giveup(&ms[k], A, abort_frame(0x51, -ENOBUFS));
+		ck_assert_int_eq(r.bits, HAQ_XFER_IGNORED);
+		/* B's, late: out of the holders, everywhere alike. */
+		r = m_giveup(&ms[k], B, abort_frame(0x51, -ENOBUFS));
+		ck_assert_int_eq(r.bits, 0);
+		assert_list(ms[k].x.S, ms[k].x.ns, ac, 2);
+		assert_list(ms[k].x.R, ms[k].x.nr, &D, 1);
+		ck_assert_uint_eq(ms[k].x.id, 0x52);
+		/* Again: it holds nothing to be taken out of. */
+		r = m_giveup(&ms[k], B, abort_frame(0x51, -ENOBUFS));
+		ck_assert_int_eq(r.bits, HAQ_XFER_IGNORED);
+	}
+	ck_assert(!haq__xfer_holds(&ms[1].x));
+	/* When D's transfer ends, B still needs the state. */
+	for (int k = 0; k < 4; k++) {
+		m_end(&ms[k], A, end(0x52, 0, 0, 0));
+		ck_assert(haq__xfer_needed(&ms[k].x, ms[k].v, ms[k].n));
+	}
+	free_all(ms, 4);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* Views                                                            */
 /* ---------------------------------------------------------------- */
@@ -1826,6 +1879,7 @@ main(void)
 	ADD_TCASE(s, test_end_wrong_counts_or_error_stops, 5);
 	ADD_TCASE(s, test_abort_passes_provider_over, 5);
 	ADD_TCASE(s, test_giveup_takes_receiver_out, 5);
+	ADD_TCASE(s, test_late_giveup_takes_holder_out, 5);
 	ADD_TCASE(s, test_provider_leaves_stops_ehostdown, 5);
 	ADD_TCASE(s, test_receiver_leaves_others_unaffected, 5);
 	ADD_TCASE(s, test_heal_stops_econnreset_joiners_in_u, 5);
