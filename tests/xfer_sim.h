@@ -290,11 +290,13 @@ sim_count(struct sim *s, const struct haq_xfer_result *r)
 }
 
 /*
- * Deliver a frame from process from to every member of its partition.
- * Returns false when out of memory (the history is abandoned).
+ * Deliver a frame (its body: after the control type byte) from process
+ * from to every member of its partition. Returns false when out of
+ * memory (the history is abandoned).
  */
 static bool
-sim_deliver_frame(struct sim *s, int from, const struct sim_frame *f)
+sim_deliver_bytes(struct sim *s, int from, int type, const uint8_t *body,
+		  size_t len)
 {
 	uint64_t view = s->p[from].view;
 	struct haq_memb v[SIM_NPROC];
@@ -314,26 +316,22 @@ sim_deliver_frame(struct sim *s, int from, const struct sim_frame *f)
 		if (!p->alive || p->view != view) {
 			continue;
 		}
-		switch (f->type) {
+		switch (type) {
 		case SIM_BEGIN:
-			rc = haq__xfer_on_begin(&p->x, nd, pd, f->body, f->len,
-						v, n, &r);
+			rc = haq__xfer_on_begin(&p->x, nd, pd, body, len, v, n,
+						&r);
 			break;
 		case SIM_CHUNK:
-			rc = haq__xfer_on_chunk(&p->x, nd, pd, f->body, f->len,
-						&r);
+			rc = haq__xfer_on_chunk(&p->x, nd, pd, body, len, &r);
 			break;
 		case SIM_END:
-			rc = haq__xfer_on_end(&p->x, nd, pd, f->body, f->len,
-					      &r);
+			rc = haq__xfer_on_end(&p->x, nd, pd, body, len, &r);
 			break;
 		case SIM_ABORT:
-			rc = haq__xfer_on_abort(&p->x, nd, pd, f->body, f->len,
-						&r);
+			rc = haq__xfer_on_abort(&p->x, nd, pd, body, len, &r);
 			break;
 		default:
-			rc = haq__xfer_on_giveup(&p->x, nd, pd, f->body, f->len,
-						 &r);
+			rc = haq__xfer_on_giveup(&p->x, nd, pd, body, len, &r);
 			break;
 		}
 		if (rc == -ENOMEM) {
@@ -363,6 +361,12 @@ sim_deliver_frame(struct sim *s, int from, const struct sim_frame *f)
 	}
 	sim_check_agree(s);
 	return true;
+}
+
+static bool
+sim_deliver_frame(struct sim *s, int from, const struct sim_frame *f)
+{
+	return sim_deliver_bytes(s, from, f->type, f->body, f->len);
 }
 
 /* Deliver the oldest frame process i sent. */
@@ -403,7 +407,7 @@ sim_push(struct sim *s, int i, int type)
  * not a member joins (its first view). Returns false when out of memory.
  */
 static bool
-sim_view(struct sim *s, unsigned mask)
+sim_view_one(struct sim *s, unsigned mask)
 {
 	uint64_t old[SIM_NPROC];
 	bool was[SIM_NPROC];
@@ -500,6 +504,39 @@ sim_view(struct sim *s, unsigned mask)
 		}
 	}
 	sim_check_agree(s);
+	return true;
+}
+
+/*
+ * As sim_view_one(), but processes that join come one at a time, each in
+ * a view of its own, as CPG delivers joins (a view never has two
+ * processes that join the group: only members of a partition that heals
+ * come together).
+ */
+static bool
+sim_view(struct sim *s, unsigned mask)
+{
+	unsigned fresh = 0;
+	unsigned m;
+
+	mask &= (1u << SIM_NPROC) - 1;
+	for (int i = 0; i < SIM_NPROC; i++) {
+		if ((mask & (1u << i)) && !s->p[i].alive) {
+			fresh |= 1u << i;
+		}
+	}
+	m = mask & ~fresh;
+	if (m && !sim_view_one(s, m)) {
+		return false;
+	}
+	for (int i = 0; i < SIM_NPROC; i++) {
+		if (fresh & (1u << i)) {
+			m |= 1u << i;
+			if (!sim_view_one(s, m)) {
+				return false;
+			}
+		}
+	}
 	return true;
 }
 
