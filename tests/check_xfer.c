@@ -29,7 +29,8 @@ begin(uint64_t id, uint64_t view, const struct haq_memb *h, uint32_t n)
 {
 	struct body f;
 
-	haq__xfer_begin_encode(id, view, n ? 0 : HAQ_XFER_FLAG_EMPTY, h, n, f.b);
+	haq__xfer_begin_encode(id, view, n ? 0 : HAQ_XFER_FLAG_EMPTY, h, n,
+			       f.b);
 	f.len = haq__xfer_begin_len(n);
 	return f;
 }
@@ -112,9 +113,9 @@ m_chunk(struct m *m, struct haq_memb from, struct body f)
 {
 	struct haq_xfer_result r;
 
-	ck_assert_int_eq(
-		haq__xfer_on_chunk(&m->x, from.nodeid, from.pid, f.b, f.len, &r),
-		0);
+	ck_assert_int_eq(haq__xfer_on_chunk(&m->x, from.nodeid, from.pid, f.b,
+					    f.len, &r),
+			 0);
 	return r;
 }
 
@@ -134,9 +135,9 @@ m_abort(struct m *m, struct haq_memb from, struct body f)
 {
 	struct haq_xfer_result r;
 
-	ck_assert_int_eq(
-		haq__xfer_on_abort(&m->x, from.nodeid, from.pid, f.b, f.len, &r),
-		0);
+	ck_assert_int_eq(haq__xfer_on_abort(&m->x, from.nodeid, from.pid, f.b,
+					    f.len, &r),
+			 0);
 	return r;
 }
 
@@ -268,7 +269,8 @@ START_TEST(test_begin_decode_refuses)
 	/* Too short for the fixed part. */
 	f = begin(7, 8, NULL, 0);
 	for (size_t len = 0; len < HAQ_XFER_BEGIN_FIXED; len++) {
-		ck_assert_int_eq(haq__xfer_begin_decode(f.b, len, &b), -EBADMSG);
+		ck_assert_int_eq(haq__xfer_begin_decode(f.b, len, &b),
+				 -EBADMSG);
 	}
 	/* A length that is not that of its holders. */
 	f = begin(7, 8, h, 2);
@@ -333,14 +335,15 @@ START_TEST(test_begin_decode_refuses)
 		for (uint32_t i = 0; i < n; i++) {
 			haq__put_le32(big + 24 + 8 * (size_t)i, i + 1);
 		}
-		ck_assert_int_eq(haq__xfer_begin_decode(big, len, &b), -EBADMSG);
+		ck_assert_int_eq(haq__xfer_begin_decode(big, len, &b),
+				 -EBADMSG);
 		/* The most allowed decodes. */
 		haq__put_le32(big + 20, HAQ_XFER_MEMBERS_MAX);
-		ck_assert_int_eq(haq__xfer_begin_decode(
-					 big, haq__xfer_begin_len(
-						      HAQ_XFER_MEMBERS_MAX),
-					 &b),
-				 0);
+		ck_assert_int_eq(
+			haq__xfer_begin_decode(
+				big, haq__xfer_begin_len(HAQ_XFER_MEMBERS_MAX),
+				&b),
+			0);
 		free(big);
 	}
 	/* The frame decoded before is still good. */
@@ -468,22 +471,22 @@ START_TEST(test_abort_codec)
 	ck_assert_int_eq(haq__xfer_abort_decode(f.b, f.len, &id, &error),
 			 -EBADMSG);
 	{
-		static const int32_t bad[] = {0, 1, ENOBUFS, INT32_MAX, -4096,
-					      INT32_MIN};
+		static const int32_t bad[] = {0,	 1,	ENOBUFS,
+					      INT32_MAX, -4096, INT32_MIN};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			f = abort_frame(3, bad[i]);
-			ck_assert_int_eq(haq__xfer_abort_decode(f.b, f.len, &id,
-								&error),
-					 -EBADMSG);
+			ck_assert_int_eq(
+				haq__xfer_abort_decode(f.b, f.len, &id, &error),
+				-EBADMSG);
 		}
 	}
 	for (int byte = 12; byte < 16; byte++) {
 		f = abort_frame(3, -ENOBUFS);
 		f.b[byte] = 1;
-		ck_assert_int_eq(haq__xfer_abort_decode(f.b, f.len, &id,
-							&error),
-				 -EBADMSG);
+		ck_assert_int_eq(
+			haq__xfer_abort_decode(f.b, f.len, &id, &error),
+			-EBADMSG);
 	}
 }
 END_TEST
@@ -503,9 +506,9 @@ START_TEST(test_malformed_frames_change_nothing)
 					    f.len - 1, ms[1].v, ms[1].n, &r),
 			 -EBADMSG);
 	f = end(5, 0, 0, 0);
-	ck_assert_int_eq(haq__xfer_on_end(&ms[1].x, A.nodeid, A.pid, f.b,
-					  f.len - 1, &r),
-			 -EBADMSG);
+	ck_assert_int_eq(
+		haq__xfer_on_end(&ms[1].x, A.nodeid, A.pid, f.b, f.len - 1, &r),
+		-EBADMSG);
 	f = abort_frame(5, -ETIMEDOUT);
 	ck_assert_int_eq(haq__xfer_on_abort(&ms[1].x, B.nodeid, B.pid, f.b,
 					    f.len + 1, &r),
@@ -1304,7 +1307,8 @@ START_TEST(test_receiver_leaves_others_unaffected)
 		/* A joiner during it waits for the next one. */
 		{
 			const struct haq_memb acd[] = {A, C, D};
-			const struct haq_memb join_d = {4, 400, HAQ_REASON_JOIN};
+			const struct haq_memb join_d = {4, 400,
+							HAQ_REASON_JOIN};
 
 			r = m_view(&ms[k], view + 2, acd, 3, &join_d, 1, false);
 			ck_assert_int_eq(r.bits, 0);
@@ -1423,8 +1427,8 @@ three_holders(struct m *ms)
 }
 
 static void
-assert_ranks(struct m *ms, struct haq_memb leader, bool pending, int ra,
-	     int rb, int rc)
+assert_ranks(struct m *ms, struct haq_memb leader, bool pending, int ra, int rb,
+	     int rc)
 {
 	ck_assert_int_eq(m_rank(&ms[0], leader, pending), ra);
 	ck_assert_int_eq(m_rank(&ms[1], leader, pending), rb);

@@ -53,9 +53,9 @@
 #define SIM_BODY_MAX (HAQ_XFER_BEGIN_FIXED + 8 * SIM_NPROC)
 
 /* Sorted by (nodeid, pid), as views list them; node 1 runs two. */
-static const struct haq_memb sim_ids[SIM_NPROC] = {
-	{1, 50, 0}, {1, 100, 0}, {2, 200, 0},
-	{3, 300, 0}, {4, 400, 0}, {5, 500, 0}};
+static const struct haq_memb sim_ids[SIM_NPROC] = {{1, 50, 0},	{1, 100, 0},
+						   {2, 200, 0}, {3, 300, 0},
+						   {4, 400, 0}, {5, 500, 0}};
 
 enum {
 	SIM_BEGIN = 0,
@@ -74,9 +74,9 @@ struct sim_frame {
 
 struct sim_proc {
 	struct haq_xfer x;
-	bool alive;	 /* a member of the group (it had a view) */
-	bool synced;	 /* its partition shares one history */
-	uint64_t view;	 /* its partition's view id, 0: none */
+	bool alive;    /* a member of the group (it had a view) */
+	bool synced;   /* its partition shares one history */
+	uint64_t view; /* its partition's view id, 0: none */
 	struct sim_frame q[SIM_QMAX]; /* sent, not delivered yet */
 	size_t qn;
 	/* Its writer, when it provides (as group_state.c keeps it). */
@@ -84,7 +84,7 @@ struct sim_proc {
 	uint64_t windex;
 	uint64_t wbytes;
 	bool wended;
-	uint64_t made;	/* transfer ids it made */
+	uint64_t made;	  /* transfer ids it made */
 	uint64_t offered; /* its BEGIN sent and not back (group_state.c) */
 };
 
@@ -109,8 +109,8 @@ sim_sorted_within(const struct haq_memb *v, size_t n,
 				     v[i].pid) >= 0) {
 			return false;
 		}
-		if (view && !haq__memb_contains(view, nview, v[i].nodeid,
-						v[i].pid)) {
+		if (view &&
+		    !haq__memb_contains(view, nview, v[i].nodeid, v[i].pid)) {
 			return false;
 		}
 	}
@@ -138,8 +138,8 @@ sim_check(const struct sim *s, int i, int rc, const struct haq_xfer_result *r)
 	struct haq_memb v[SIM_NPROC];
 	size_t n = sim_members(s, s->p[i].view, v);
 	const struct haq_memb *view = s->p[i].alive ? v : NULL;
-	bool self_in_r = haq__memb_contains(x->R, x->nr, x->self_nodeid,
-					    x->self_pid);
+	bool self_in_r =
+		haq__memb_contains(x->R, x->nr, x->self_nodeid, x->self_pid);
 
 	SIM_REQUIRE(rc == 0);
 	SIM_REQUIRE(sim_sorted_within(x->S, x->ns, view, n));
@@ -174,7 +174,8 @@ sim_check(const struct sim *s, int i, int rc, const struct haq_xfer_result *r)
 	if (!r) {
 		return;
 	}
-	SIM_REQUIRE(!(r->bits & HAQ_XFER_IGNORED) || r->bits == HAQ_XFER_IGNORED);
+	SIM_REQUIRE(!(r->bits & HAQ_XFER_IGNORED) ||
+		    r->bits == HAQ_XFER_IGNORED);
 	if (r->bits & HAQ_XFER_STOPPED) {
 		SIM_REQUIRE(r->error < 0 && r->error > -4096);
 		SIM_REQUIRE(!(r->was_receiver && r->was_provider));
@@ -234,7 +235,8 @@ sim_check_agree(const struct sim *s)
 			SIM_REQUIRE(sim_same(a->x.U, a->x.nu, b->x.U, b->x.nu));
 			SIM_REQUIRE(a->x.id == b->x.id);
 			if (a->x.id) {
-				SIM_REQUIRE(a->x.prov_nodeid == b->x.prov_nodeid &&
+				SIM_REQUIRE(a->x.prov_nodeid ==
+						    b->x.prov_nodeid &&
 					    a->x.prov_pid == b->x.prov_pid);
 				SIM_REQUIRE(sim_same(a->x.R, a->x.nr, b->x.R,
 						     b->x.nr));

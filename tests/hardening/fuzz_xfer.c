@@ -23,9 +23,10 @@
  *   6  who's oldest frame not delivered yet is delivered
  *   7  a forged frame: one more byte (bits 0-2: BEGIN, CHUNK, END, ABORT,
  *      GIVEUP, or raw bytes of one of them: 5 BEGIN, 6 END, 7 ABORT;
- *      bits 3-7: a length or a selector), then for raw bytes that many
- *      bytes (copied into a buffer of exactly that length so ASan sees any
- *      over-read; what decodes must encode back to the same bytes), else
+ *      bits 3-7: a length, twice that for a BEGIN), then for raw bytes
+ *      that many bytes (copied into a buffer of exactly that length so
+ *      ASan sees any over-read; what decodes must encode back to the
+ *      same bytes), else
  *      four bytes of arguments: a frame made with who's view id and
  *      transfer, wrong where the arguments say. Delivered from who to its
  *      partition; agreement is no longer checked for this input (a forged
@@ -204,9 +205,8 @@ op_forged(struct sim *s, int who, const uint8_t *d, size_t left, bool *oom)
 			break;
 		}
 		case SIM_CHUNK:
-			haq__xfer_chunk_hdr_encode(id, (p->x.next_index + b) %
-							       (c | 1),
-						   f);
+			haq__xfer_chunk_hdr_encode(
+				id, (p->x.next_index + b) % (c | 1), f);
 			len = HAQ_XFER_CHUNK_HDR + 1 + e % 16;
 			break;
 		case SIM_END: {
@@ -268,11 +268,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 3:
 			sim_write(&s, who, 1 + how * 3,
-				  how == 5 ? 1 : how == 4 ? -1 : 0);
+				  how == 5   ? 1
+				  : how == 4 ? -1
+					     : 0);
 			break;
 		case 4:
 			sim_end(&s, who, how == 1 ? -EIO : 0,
-				how == 2 ? 1 : how == 3 ? -1 : 0);
+				how == 2   ? 1
+				: how == 3 ? -1
+					   : 0);
 			break;
 		case 5:
 			sim_stop(&s, who, how & 1);
