@@ -148,7 +148,6 @@ priv_destroy(void)
 	rmdir(priv_root);
 }
 
-
 static void
 enter_netns(const char *ns)
 {
@@ -616,18 +615,20 @@ START_TEST(test_invalid_args_with_a_context)
 		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_BUFFER,
 					      (1ull << 48) + 1),
 			-EINVAL);
-		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL, 99), -EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL, 99),
+			-EINVAL);
 		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL, 3600001),
 			-EINVAL);
-		ck_assert_int_eq(haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE, 1),
-				 0);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE, 1), 0);
 		ck_assert_int_eq(haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE,
 						       1ull << 48),
 				 0);
 		ck_assert_int_eq(
-			haq_group_state_limit(gs, HAQ_STATE_BUFFER, 1ull << 20), 0);
-		ck_assert_int_eq(haq_group_state_limit(gs, HAQ_STATE_STALL, 100),
-				 0);
+			haq_group_state_limit(gs, HAQ_STATE_BUFFER, 1ull << 20),
+			0);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_STALL, 100), 0);
 		ck_assert_int_eq(
 			haq_group_state_limit(gs, HAQ_STATE_STALL, 3600000), 0);
 		ck_assert_int_eq(haq_group_set_state_cbs(gs, st_provide,
