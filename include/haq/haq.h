@@ -1241,8 +1241,10 @@ int haq_group_request(haq_group_t *group, int mode, const void *data,
  *         writable callback), -ECHILD, -ENOMEM.
  *
  * May be called from any callback of the context or outside them. The
- * reply goes to every member (CPG has no unicast); the others drop it
- * from its first bytes.
+ * reply goes out behind the messages this process sent before it, so
+ * the requester has delivered them when its reply callback runs. It goes
+ * to every member (CPG has no unicast); the others drop it from its
+ * first bytes.
  */
 int haq_group_reply(haq_group_t *group, uint64_t request, int status,
 		    const void *data, size_t len);
