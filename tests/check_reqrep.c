@@ -47,6 +47,7 @@ struct req {
 	int result;
 	uint64_t t_sent;
 	uint64_t t_done;
+	bool marker_at_reply; /* node 1 had the marker at the last answer */
 	char data[MAXM][32];
 };
 
@@ -72,6 +73,7 @@ struct member {
 };
 
 static struct member M[MAXM];
+static bool marker_seen; /* node 1 delivered the message "marker" */
 
 static void
 on_reply(haq_group_t *g, uint64_t request, uint32_t nodeid, uint32_t pid,
@@ -95,6 +97,7 @@ on_reply(haq_group_t *g, uint64_t request, uint32_t nodeid, uint32_t pid,
 	}
 	r->answers++;
 	r->last_status = status;
+	r->marker_at_reply = marker_seen;
 	if (status == 0) {
 		r->ok++;
 	} else if (status == -EHOSTDOWN) {
@@ -152,8 +155,11 @@ on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 {
 	struct member *m = ud;
 
-	(void)g, (void)nodeid, (void)pid, (void)data, (void)len;
+	(void)g, (void)nodeid, (void)pid;
 	m->messages++;
+	if (m == &M[0] && len == 6 && memcmp(data, "marker", 6) == 0) {
+		marker_seen = true;
+	}
 }
 
 static void
@@ -505,6 +511,33 @@ START_TEST(test_later_replies_errors_and_no_handler)
 	ck_assert(pump(20000, req_done, r));
 	ck_assert_int_eq(r->result, 0);
 	ck_assert_int_eq(r->ok, 2);
+	stop_all();
+}
+END_TEST
+
+/* A reply comes after the messages its responder sent before it. */
+START_TEST(test_reply_after_earlier_messages)
+{
+	char name[64];
+	struct req *r;
+
+	start3("rr-fifo", name, sizeof(name));
+	M[1].silent = true;
+	r = request(&M[0], HAQ_REQUEST_ALL, "f", 30000);
+	ck_assert(pump(10000, held_at_least, (void *)1));
+	wait_answered(r, 2);
+	marker_seen = false;
+	/* A large message, then the reply, back to back. */
+	{
+		static char big[3 << 20];
+
+		ck_assert_int_eq(haq_group_send(M[1].g, big, sizeof(big)), 0);
+	}
+	ck_assert_int_eq(haq_group_send(M[1].g, "marker", 6), 0);
+	ck_assert_int_eq(haq_group_reply(M[1].g, M[1].held[0], 0, NULL, 0), 0);
+	ck_assert(pump(20000, req_done, r));
+	ck_assert_int_eq(r->answers, 3);
+	ck_assert(r->marker_at_reply);
 	stop_all();
 }
 END_TEST
@@ -916,6 +949,7 @@ main(void)
 
 	ADD_TCASE(s, test_modes_under_load, 120);
 	ADD_TCASE(s, test_later_replies_errors_and_no_handler, 120);
+	ADD_TCASE(s, test_reply_after_earlier_messages, 60);
 	ADD_TCASE(s, test_responder_leaves, 120);
 	ADD_TCASE(s, test_join_during_request, 120);
 	add_fault_tcase(s, test_partition_during_all_replies, 300);
