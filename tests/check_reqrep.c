@@ -47,7 +47,9 @@ struct req {
 	int result;
 	uint64_t t_sent;
 	uint64_t t_done;
-	bool marker_at_reply; /* node 1 had the marker at the last answer */
+	bool marker_at_reply;	/* node 1 had the marker at the last answer */
+	haq_group_t *cancel_in; /* cancel from inside the first answer */
+	haq_ctx_t *free_in;	/* free this context inside the first answer */
 	char data[MAXM][32];
 };
 
@@ -96,6 +98,17 @@ on_reply(haq_group_t *g, uint64_t request, uint32_t nodeid, uint32_t pid,
 		r->data[r->answers][len] = '\0';
 	}
 	r->answers++;
+	if (r->cancel_in) {
+		ck_assert_int_eq(haq_group_request_cancel(r->cancel_in, r->id),
+				 0);
+		ck_assert_int_eq(haq_group_request_cancel(r->cancel_in, r->id),
+				 -ENOENT);
+		r->cancel_in = NULL;
+	}
+	if (r->free_in) {
+		haq_ctx_free(r->free_in);
+		r->free_in = NULL;
+	}
 	r->last_status = status;
 	r->marker_at_reply = marker_seen;
 	if (status == 0) {
@@ -511,6 +524,44 @@ START_TEST(test_later_replies_errors_and_no_handler)
 	ck_assert(pump(20000, req_done, r));
 	ck_assert_int_eq(r->result, 0);
 	ck_assert_int_eq(r->ok, 2);
+	stop_all();
+}
+END_TEST
+
+/* The reply callback cancels its own request, or frees its context. */
+START_TEST(test_cancel_or_free_inside_the_reply_callback)
+{
+	char name[64];
+	struct req *r;
+
+	start3("rr-inside", name, sizeof(name));
+	r = request(&M[0], HAQ_REQUEST_ALL, "i", 30000);
+	r->cancel_in = M[0].g;
+	ck_assert(pump(10000, held_at_least, (void *)0));
+	for (int i = 0; i < 100; i++) {
+		turn(5);
+	}
+	/* One answer, then nothing: no final call after the cancel. */
+	ck_assert_int_eq(r->answers, 1);
+	ck_assert(!r->done);
+	/* The group goes on. */
+	r = request(&M[0], HAQ_REQUEST_ALL, "j", 30000);
+	ck_assert(pump(10000, req_done, r));
+	ck_assert_int_eq(r->answers, 3);
+	/* Freed inside: the rest of the event is dropped safely. */
+	r = request(&M[0], HAQ_REQUEST_ALL, "k", 30000);
+	r->free_in = M[0].ctx;
+	for (uint64_t end = test_now_ms() + 10000;
+	     test_now_ms() < end && r->free_in;) {
+		turn(5);
+	}
+	ck_assert_ptr_null(r->free_in);
+	M[0].ctx = NULL;
+	M[0].g = NULL;
+	ck_assert_int_eq(r->answers, 1);
+	ck_assert(!r->done);
+	/* The others see node 1 leave. */
+	ck_assert(pump(15000, views_of, (void *)(uintptr_t)2));
 	stop_all();
 }
 END_TEST
@@ -950,6 +1001,7 @@ main(void)
 	ADD_TCASE(s, test_modes_under_load, 120);
 	ADD_TCASE(s, test_later_replies_errors_and_no_handler, 120);
 	ADD_TCASE(s, test_reply_after_earlier_messages, 60);
+	ADD_TCASE(s, test_cancel_or_free_inside_the_reply_callback, 60);
 	ADD_TCASE(s, test_responder_leaves, 120);
 	ADD_TCASE(s, test_join_during_request, 120);
 	add_fault_tcase(s, test_partition_during_all_replies, 300);
