@@ -334,6 +334,9 @@ run_checker() {
 		rc=$?
 	cat "$LOGDIR/check.txt"
 	report_failovers
+	if grep -q ' state config ' "$LOGDIR"/probe-*.log; then
+		report_state
+	fi
 	((rc == 0)) || fail "the checker found violations (exit $rc)"
 	say "PASS"
 }
@@ -376,4 +379,132 @@ PY
 		fi
 	} >"$LOGDIR/failover.txt"
 	while read -r line; do say "$line"; done <"$LOGDIR/failover.txt"
+}
+
+# ---------------------------------------------------------------------
+# Replicated state (the fault-state-* scenarios; haq-probe --state).
+
+# Options of every state probe: a seed of STATE_SEED bytes written at
+# STATE_SLOW bytes/s, so that a transfer lasts long enough to be hit.
+STATE_SEED=${STATE_SEED:-1500000}
+STATE_SLOW=${STATE_SLOW:-500000}
+STATE_OPTS=(--state --state-seed "$STATE_SEED" --slow-provider "$STATE_SLOW")
+
+# The probe's last line that changed whether it holds the state (seed,
+# held, a receiver's begin or replace, lost), as the word after "state".
+_state_last() {
+	grep -E ' state (seed|held|lost|replace|begin [^ ]+ role=receiver)' \
+		"${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1 |
+		sed -E 's/^[0-9]+ [0-9]+ state ([a-z]+).*/\1/'
+}
+
+# holds LABEL: the probe holds the state (as it last logged).
+holds() {
+	local w
+	w=$(_state_last "$1")
+	[[ $w == seed || $w == held ]]
+}
+
+# all_hold LABEL...: every named probe holds the state.
+all_hold() {
+	local label
+	for label in "$@"; do
+		holds "$label" || return 1
+	done
+}
+
+# receiving LABEL: a transfer to the probe began and has not ended.
+receiving() {
+	local line
+	line=$(grep -E ' state (begin|replace|done|restarted|failed) [^ ]+ role=receiver' \
+		"${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1)
+	[[ $line =~ \ state\ (begin|replace)\  ]]
+}
+
+# The transfer id of the probe's last receiver line.
+receiving_transfer() {
+	grep -E ' state (begin|replace) transfer=[^ ]+ role=receiver' \
+		"${PROBE_LOG[$1]}" | tail -n 1 | sed -E 's/.* transfer=([^ ]+).*/\1/'
+}
+
+# The label of the probe that provides transfer ID (its cut line).
+provider_of() {
+	local label
+	for label in "${!PROBE_LOG[@]}"; do
+		if grep -q " state begin transfer=$1 role=provider" \
+			"${PROBE_LOG[$label]}" 2>/dev/null; then
+			echo "$label"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# count_state LABEL REGEX: lines of the probe's log matching " state REGEX".
+count_state() {
+	grep -Ec -- " state $2" "${PROBE_LOG[$1]}" 2>/dev/null || true
+}
+
+# state_probes_start N [probe options]: start probes 1..N with a state,
+# each once the one before is in the group and holds the state.
+state_probes_start() {
+	local n=$1 k
+	shift
+	for ((k = 1; k <= n; k++)); do
+		probe_start "$k" "$k" "${STATE_OPTS[@]}" "$@"
+		wait_until 20 "probe $k in the group" view_size_is "$k" "$k"
+		wait_until 30 "probe $k to hold the state" holds "$k"
+	done
+}
+
+# Wait until no probe delivers anything new for a second.
+_deliveries_settle() {
+	local label sum=-1 prev=-2
+	until ((sum == prev)); do
+		prev=$sum
+		sum=0
+		for label in "$@"; do
+			sum=$((sum + $(deliveries "$label")))
+		done
+		sleep 1
+	done
+}
+
+# state_stop_all: every running probe stops sending (SIGHUP), the stream
+# settles with every probe holding the state, then all stop (SIGTERM):
+# the final states are taken at the same point of the agreed stream.
+state_stop_all() {
+	local label labels=("${!PROBE_PID[@]}")
+	wait_until 40 "every probe to hold the state" all_hold "${labels[@]}"
+	for label in "${labels[@]}"; do
+		"$H" killprog "${PROBE_PID[$label]}" HUP
+	done
+	_deliveries_settle "${labels[@]}"
+	wait_until 20 "every probe to hold the state" all_hold "${labels[@]}"
+	probe_stop_all
+}
+
+# The transfers the checker found, and each probe's state changes as a
+# receiver (status(error, ms)), kept in $LOGDIR/state.txt.
+report_state() {
+	local label
+	{
+		grep -E '^(transfer|state final) ' "$LOGDIR/check.txt" || true
+		for label in $(printf '%s\n' "${!PROBE_LOG[@]}" | sort); do
+			printf 'probe %s:' "$label"
+			awk '$3 == "state" && ($4 == "seed" || $4 == "held" ||
+			     $4 == "lost" || $0 ~ / role=receiver /) {
+				e = ""; ms = ""
+				for (i = 5; i <= NF; i++) {
+					if ($i ~ /^error=/) e = substr($i, 7)
+					if ($i ~ /^ms=/) ms = substr($i, 4)
+				}
+				printf " %s", $4
+				if (e != "" && e != "0") printf "(%s)", e
+				if (ms != "") printf "[%s ms]", ms
+			}' "${PROBE_LOG[$label]}"
+			echo
+		done
+	} >"$LOGDIR/state.txt"
+	while read -r line; do say "$line"; done <"$LOGDIR/state.txt"
 }

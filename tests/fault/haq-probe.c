@@ -40,6 +40,7 @@
  *     writable
  *     counters sent= delivered= retries= malformed= oversize= partial=
  *              lease_expired=
+ *     quiet next_id=                 (SIGHUP: sending stopped)
  *     stopping next_id=
  *     drained ok|timeout self=
  *     exit
@@ -1115,7 +1116,8 @@ usage(FILE *f)
 		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
-		"counters and exit 0. SIGUSR1: log the counters. SIGUSR2:\n"
+		"counters and exit 0. SIGHUP: stop sending, keep receiving.\n"
+		"SIGUSR1: log the counters. SIGUSR2:\n"
 		"resign leadership (haq_group_resign()); --resign-after MS:\n"
 		"resign MS ms after each promotion.\n"
 		"--state: keep a replicated state (a hash chain over the\n"
@@ -1272,6 +1274,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1395,6 +1398,18 @@ main(int argc, char **argv)
 				}
 				if (si.ssi_signo == SIGUSR2) {
 					resign(p, "signal");
+					continue;
+				}
+				if (si.ssi_signo == SIGHUP) {
+					/* Quiet: stop sending, go on
+					 * delivering (a scenario lets the
+					 * stream settle before it stops the
+					 * probes, so final states compare). */
+					struct itimerspec off = {0};
+
+					timerfd_settime(tfd, 0, &off, NULL);
+					logf_(p, "quiet next_id=%" PRIu64,
+					      haq_group_next_id(p->g));
 					continue;
 				}
 				if (!p->stopping) {
