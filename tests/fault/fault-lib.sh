@@ -508,3 +508,29 @@ report_state() {
 	} >"$LOGDIR/state.txt"
 	while read -r line; do say "$line"; done <"$LOGDIR/state.txt"
 }
+
+# probes_start_together LABEL:NODE... -- [probe options]: start probes on
+# their nodes at the same moment (the spawns run in parallel).
+probes_start_together() {
+	local specs=() s label node log
+	while (($#)) && [[ $1 != -- ]]; do
+		specs+=("$1")
+		shift
+	done
+	(($#)) && shift
+	for s in "${specs[@]}"; do
+		label=${s%%:*} node=${s#*:}
+		log=$LOGDIR/probe-$label.log
+		"$H" spawn "$node" --log "$LOGDIR/probe-$label.out" -- \
+			"$PROBE" --log "$log" --group "$GROUP" \
+			--rate "$PROBE_RATE" "$@" >"$LOGDIR/.pid-$label" &
+	done
+	wait
+	for s in "${specs[@]}"; do
+		label=${s%%:*}
+		PROBE_PID[$label]=$(<"$LOGDIR/.pid-$label")
+		PROBE_LOG[$label]=$LOGDIR/probe-$label.log
+		rm -f "$LOGDIR/.pid-$label"
+		say "probe $label on node ${s#*:}: pid ${PROBE_PID[$label]}"
+	done
+}
