@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# State transfer, corosync restarted under the receiver mid-transfer:
+# probes 1 and 2 hold the replicated state; probe 3 joins and receives it
+# slowly; a second into the transfer node 3's corosync is stopped (SIGTERM)
+# and started again. The probe survives: libhaq tells it the transfer
+# stopped, reconnects, rejoins, and the state comes again in a new
+# transfer; all under load. Every probe ends with the same state, equal to
+# the agreed stream applied to the seed.
+# shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
+. "$(dirname "$0")/fault-lib.sh"
+fault_main 3 120 "$@"
+
+state_probes_start 2
+let_traffic_flow 100 1 2
+
+probe_start 3 3 "${STATE_OPTS[@]}"
+wait_until 20 "a transfer to probe 3" receiving 3
+t=$(receiving_transfer 3)
+say "transfer $t to probe 3 from probe $(provider_of "$t" || echo '?')"
+sleep 1
+receiving 3 || fail "the transfer ended before the fault"
+fault_mark "stop corosync on node 3 (the receiver's) mid-transfer"
+"$H" stop 3
+wait_until 20 "probe 3 to lose its connection" log_has 3 ' conn down '
+log_has 3 " state (restarted|failed) transfer=$t role=receiver" ||
+	fail "probe 3 was not told that transfer $t stopped"
+fault_mark "start corosync on node 3"
+"$H" start-node 3
+wait_until 30 "3-member views everywhere" all_views_are 3 1 2 3
+wait_until 30 "probe 3 to hold the state" holds 3
+let_traffic_flow 100 1 2 3
+
+state_stop_all
+run_checker
