@@ -262,7 +262,7 @@ turn(struct member *m, int n, int wait_ms)
 			continue;
 		}
 		ck_assert_int_ge(haq_ctx_dispatch(m[i].ctx), 0);
-		if (m[i].slow && m[i].wid && !m[i].wpaused) {
+		if (m[i].wid && !m[i].wpaused) {
 			write_some(&m[i]);
 		}
 	}
@@ -400,10 +400,13 @@ START_TEST(test_join_under_load)
 		}
 	}
 	ck_assert(converge(m, N, 2000, 30000));
-	ck_assert_int_eq(m[0].pdones + m[1].pdones, 2);
+	/* One transfer each, or one shared by both joiners. */
+	ck_assert_int_ge(m[0].pdones + m[1].pdones, 1);
+	ck_assert_int_le(m[0].pdones + m[1].pdones, 2);
 	ck_assert_int_eq(m[1].dones, 1);
 	ck_assert_int_eq(m[2].dones, 1);
 	ck_assert_int_eq(m[1].begins + m[2].begins, 2);
+	ck_assert_int_eq(m[1].restarts + m[2].restarts, 0);
 	for (int i = 1; i < N; i++) {
 		uint64_t covered = 0;
 
