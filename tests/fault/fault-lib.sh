@@ -485,7 +485,8 @@ state_stop_all() {
 }
 
 # The transfers the checker found, and each probe's state changes as a
-# receiver (status(error, ms)), kept in $LOGDIR/state.txt.
+# receiver: status(error)[ms since its begin], and for a begin after a
+# restart or failure {ms after it}; kept in $LOGDIR/state.txt.
 report_state() {
 	local label
 	{
@@ -500,6 +501,10 @@ report_state() {
 					if ($i ~ /^ms=/) ms = substr($i, 4)
 				}
 				printf " %s", $4
+				if (($4 == "begin" || $4 == "replace") && stop)
+					printf "{%.0f ms after}", ($1 - stop) / 1000
+				stop = 0
+				if ($4 == "restarted" || $4 == "failed") stop = $1
 				if (e != "" && e != "0") printf "(%s)", e
 				if (ms != "") printf "[%s ms]", ms
 			}' "${PROBE_LOG[$label]}"
