@@ -121,8 +121,8 @@ struct pstate {
 	uint64_t buffer_opt; /* --state-buffer (0: the library's default) */
 	uint64_t stall_opt;  /* --state-stall ms (0: the default) */
 	uint64_t slow;	     /* --slow-provider: bytes per second (0: all) */
-	bool have; /* a state, held or not */
-	bool held; /* haq_group_state_held() as last logged */
+	bool have;	     /* a state, held or not */
+	bool held;	     /* haq_group_state_held() as last logged */
 	uint64_t seed_inc;
 	uint64_t seed_len;
 	uint64_t hash;
@@ -812,7 +812,8 @@ on_state_provide(haq_group_t *g, uint64_t transfer, void *ud)
 	      " count=%" PRIu64 " bytes=%" PRIu64 " held=%d",
 	      transfer, st->hash, st->count, st->wtotal, st->held);
 	if (!st->held) {
-		logf_(p, "state bad transfer=%" PRIx64 " why=provider-not-holding",
+		logf_(p,
+		      "state bad transfer=%" PRIx64 " why=provider-not-holding",
 		      transfer);
 	}
 	if (!st->slow) {
@@ -839,8 +840,8 @@ on_state_writable(haq_group_t *g, uint64_t transfer, void *ud)
 }
 
 static void
-on_state_chunk(haq_group_t *g, uint64_t transfer, const void *data,
-	       size_t len, void *ud)
+on_state_chunk(haq_group_t *g, uint64_t transfer, const void *data, size_t len,
+	       void *ud)
 {
 	struct probe *p = ud;
 	struct pstate *st = &p->st;
@@ -874,12 +875,12 @@ on_state_chunk(haq_group_t *g, uint64_t transfer, const void *data,
 			}
 			continue;
 		}
-		if (!st->rbad && (st->rlen - STATE_HDR >= st->rseed_len ||
-				  b[i] != seed_byte(st->rseed_inc,
-						    st->rlen - STATE_HDR))) {
+		if (!st->rbad &&
+		    (st->rlen - STATE_HDR >= st->rseed_len ||
+		     b[i] != seed_byte(st->rseed_inc, st->rlen - STATE_HDR))) {
 			st->rbad = true;
-			snprintf(st->rwhy, sizeof(st->rwhy),
-				 "byte-%" PRIu64, st->rlen);
+			snprintf(st->rwhy, sizeof(st->rwhy), "byte-%" PRIu64,
+				 st->rlen);
 		}
 	}
 }
@@ -937,7 +938,9 @@ on_state_status(haq_group_t *g, uint64_t transfer, int role, int status,
 		      " role=receiver error=%d err=\"\" ms=%.1f bytes=%" PRIu64,
 		      transfer, error, ms_since(st->rstart_us), st->rlen);
 		if (transfer != st->rid) {
-			logf_(p, "state bad transfer=%" PRIx64 " why=done-of-%" PRIx64,
+			logf_(p,
+			      "state bad transfer=%" PRIx64
+			      " why=done-of-%" PRIx64,
 			      transfer, st->rid);
 		} else if (st->rbad || st->rlen < STATE_HDR ||
 			   st->rlen != STATE_HDR + st->rseed_len) {
@@ -971,7 +974,8 @@ on_state_status(haq_group_t *g, uint64_t transfer, int role, int status,
 	default:
 		logf_(p,
 		      "state %s transfer=%" PRIx64
-		      " role=receiver error=%d err=\"%s\" ms=%.1f bytes=%" PRIu64,
+		      " role=receiver error=%d err=\"%s\" ms=%.1f "
+		      "bytes=%" PRIu64,
 		      state_status_str(status), transfer, error,
 		      error ? haq_strerror(error) : "", ms_since(st->rstart_us),
 		      st->rlen);
@@ -1189,8 +1193,8 @@ main(int argc, char **argv)
 	p->size = PROBE_HDR;
 	p->drain_ms = 5000;
 	p->st.seed_opt = 65536;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:TE:U:L:W:h", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:TE:U:L:W:h",
+				opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -1320,10 +1324,9 @@ main(int argc, char **argv)
 		    (p->st.stall_opt &&
 		     (rc = haq_group_state_limit(p->g, HAQ_STATE_STALL,
 						 p->st.stall_opt)) < 0) ||
-		    (rc = haq_group_set_state_cbs(p->g, on_state_provide,
-						  on_state_writable,
-						  on_state_chunk,
-						  on_state_status, p)) < 0) {
+		    (rc = haq_group_set_state_cbs(
+			     p->g, on_state_provide, on_state_writable,
+			     on_state_chunk, on_state_status, p)) < 0) {
 			fprintf(stderr, "haq-probe: state transfer: %s\n",
 				haq_strerror(rc));
 			return 1;
