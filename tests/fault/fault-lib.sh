@@ -539,3 +539,25 @@ probes_start_together() {
 		say "probe $label on node ${s#*:}: pid ${PROBE_PID[$label]}"
 	done
 }
+
+# restart_gap_ms LABEL: ms from the probe's last transfer that restarted
+# or failed (as receiver) to the begin of the next one (empty: none).
+restart_gap_ms() {
+	awk '$3 == "state" && / role=receiver / {
+		if ($4 == "restarted" || $4 == "failed") { stop = $1 }
+		else if (($4 == "begin" || $4 == "replace") && stop) {
+			gap = ($1 - stop) / 1000; stop = 0
+		}
+	} END { if (gap != "") printf "%.0f\n", gap }' "${PROBE_LOG[$1]}"
+}
+
+# check_restart_gap LABEL: the transfer that replaced a stopped one began
+# well within HAQ_STATE_STALL (10 s): the next provider offers as soon as
+# it is its turn (LIBRARY-BUGS.txt 7).
+check_restart_gap() {
+	local gap
+	gap=$(restart_gap_ms "$1")
+	[[ -n $gap ]] || fail "probe $1: no transfer after a restart"
+	say "probe $1: the next transfer began $gap ms after the restart"
+	((gap < 5000)) || fail "probe $1 waited $gap ms for the restart"
+}

@@ -7,7 +7,8 @@
 #    of its own; after the heal the quorate side's state replaces it.
 # 2. probe 3 is replaced by a fresh probe 3b, which receives the state
 #    from probe 1 again; mid-transfer the provider's node 1 is isolated.
-#    Nodes 2 and 3 (quorate) restart the transfer from probe 2; node 1
+#    Nodes 2 and 3 (quorate) restart the transfer from probe 2 (well
+#    within HAQ_STATE_STALL of the view); node 1
 #    goes on alone; after the heal its state is replaced by the quorate
 #    side's.
 # Every probe ends with the same state, equal to the agreed stream applied
@@ -58,6 +59,7 @@ wait_until 20 "node $node alone" view_size_is "$prov" 1
 wait_until 30 "probe 3b to hold the state" holds 3b
 log_has 3b " state restarted transfer=$t role=receiver" ||
 	fail "probe 3b did not hear transfer $t restarted"
+check_restart_gap 3b
 let_traffic_flow 50 1 2 3b
 fault_mark "heal node $node"
 "$H" heal "$node"

@@ -27,6 +27,7 @@ probe_kill "$prov" KILL
 wait_until 30 "probe 3 to hold the state" holds 3
 log_has 3 " state restarted transfer=$t role=receiver error=-112 " ||
 	fail "probe 3 did not hear transfer $t restarted (-EHOSTDOWN)"
+check_restart_gap 3
 let_traffic_flow 100 2 3
 
 probe_start 1b 1 "${STATE_OPTS[@]}"
