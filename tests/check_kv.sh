@@ -1,0 +1,272 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# haq-kv on a real 3-node cluster: updates in the agreed order and state
+# transfer to joiners, under load.
+#  1. haq-kv on node 1 alone holds the state; 1000 keys are set;
+#  2. haq-kv starts on nodes 2 and 3 while node 1 keeps setting keys (and
+#     overwriting some): both receive the state and hold it;
+#  3. all three set keys (200 of them on all three at once, with values
+#     that depend on the agreed order), set keys of their own and delete
+#     keys, at the same time;
+#  4. two rounds of "sync" (the second starts after every member's first
+#     came back, so it is ordered after every update), then "dump": the
+#     three dumps are equal, their checksums equal and agree with the
+#     entries, and a reference model of the updates says which keys exist
+#     with which values (the keys all three set: one of the three values,
+#     the same on every node); then "quit": exit status 0.
+# Uses the cluster HAQ_CLUSTER_DIR names, else a 3-node cluster of its own.
+# HAQ_TEST_LOG=1: haq-kv prints libhaq's debug log on its stderr, which is
+# shown on failure with the rest of its stderr.
+set -euo pipefail
+srcdir=${srcdir:-.}
+harness=$(readlink -f "${HAQ_CLUSTER:-$srcdir/tests/harness/haq-cluster}")
+if [[ -z ${HAQ_CLUSTER_DIR:-} ]]; then
+	exec "$harness" run 3 --cmd-timeout 600 -- "$0" "$@"
+fi
+H=$harness
+kv=$PWD/examples/haq-kv
+[[ -x $kv ]] || {
+	echo "FAIL: $kv was not built"
+	exit 99
+}
+group="check-kv-$$"
+verbose=()
+[[ -n ${HAQ_TEST_LOG:-} ]] && verbose=(-vv)
+# HAQ_KV_WRAPPER="valgrind -q": a command that runs each haq-kv.
+read -r -a wrapper <<<"${HAQ_KV_WRAPPER:-}"
+
+tmp=$(mktemp -d)
+declare -a pids=() fds=()
+writer=
+cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	[[ -n $writer ]] && kill "$writer" 2>/dev/null
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	[[ -n $writer ]] && { wait "$writer" 2>/dev/null || true; }
+	if ((rc != 0)); then
+		for k in 1 2 3; do
+			[[ -f $tmp/err$k ]] || continue
+			echo "--- stderr of haq-kv on node $k (last 60 lines)"
+			tail -n 60 "$tmp/err$k"
+		done
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+# Start haq-kv on node K, its standard input a FIFO kept open on fds[K].
+start_kv() { # K
+	local k=$1 fd
+	mkfifo "$tmp/in$k"
+	ip netns exec "$("$H" ns "$k")" "${wrapper[@]}" "$kv" --group "$group" --dump \
+		"${verbose[@]}" <"$tmp/in$k" >"$tmp/out$k" 2>"$tmp/err$k" &
+	pids[k]=$!
+	exec {fd}>"$tmp/in$k"
+	fds[k]=$fd
+}
+
+say() { # K LINE...
+	local k=$1
+	shift
+	printf '%s\n' "$@" >&"${fds[k]}"
+}
+
+# Wait until node K's output has COUNT lines equal to LINE.
+wait_lines() { # K LINE COUNT [TIMEOUT_S]
+	local k=$1 line=$2 count=$3 limit=$((${4:-60} * 10)) i n
+	for ((i = 0; i < limit; i++)); do
+		n=$(grep -cx -- "$line" "$tmp/out$k" || true)
+		((n >= count)) && return 0
+		kill -0 "${pids[k]}" 2>/dev/null || fail "haq-kv on node $k exited (waiting for '$line')"
+		sleep 0.1
+	done
+	fail "node $k: no ${count}th '$line' line after ${4:-60} s"
+}
+
+echo "== node 1 alone: 1000 keys"
+start_kv 1
+say 1 wait-held
+wait_lines 1 held 1
+seq 0 999 | awk '{ print "set k" $1 " v" $1 }' >&"${fds[1]}"
+say 1 sync
+wait_lines 1 synced 1
+
+echo "== nodes 2 and 3 join while node 1 sets 2000 more keys"
+# Paced (about 3 s) so that the joins and the transfers happen under it;
+# it also overwrites k900..k999.
+(
+	for ((b = 0; b < 100; b++)); do
+		for ((i = b * 20; i < b * 20 + 20; i++)); do
+			echo "set k$((1000 + i)) v$((1000 + i))"
+		done
+		echo "set k$((900 + b)) w$((900 + b))"
+		sleep 0.03
+	done >&"${fds[1]}"
+) &
+writer=$!
+start_kv 2
+start_kv 3
+say 2 wait-held
+say 3 wait-held
+wait_lines 2 held 1
+wait_lines 3 held 1
+wait "$writer" || fail "the writer to node 1 failed"
+writer=
+for k in 2 3; do
+	grep -q '^haq-kv: state: done, [0-9]* keys' "$tmp/err$k" ||
+		fail "node $k holds the state without a completed transfer"
+done
+grep -q '^haq-kv: state: provided' "$tmp/err1" || fail "node 1 never provided the state"
+for k in 1 2 3; do
+	sed -n "s/^haq-kv: state: /node $k: state: /p" "$tmp/err$k"
+done
+
+echo "== all three set, overwrite and delete at once"
+for k in 1 2 3; do
+	{
+		for ((i = 0; i < 300; i++)); do
+			echo "set own-$k-$i o$k-$i"
+			((i < 200)) && echo "set shared-$i from-$k"
+			((i < 200)) && echo "del k$((3 * i + k - 1))"
+		done
+		echo sync
+	} >"$tmp/cmds$k"
+done
+cats=()
+for k in 1 2 3; do
+	cat "$tmp/cmds$k" >&"${fds[k]}" &
+	cats+=($!)
+done
+for p in "${cats[@]}"; do
+	wait "$p" || fail "writing the commands failed (did a haq-kv exit?)"
+done
+wait_lines 1 synced 2
+wait_lines 2 synced 1
+wait_lines 3 synced 1
+echo "== second sync round, then dump"
+say 1 sync
+say 2 sync
+say 3 sync
+wait_lines 1 synced 3
+wait_lines 2 synced 2
+wait_lines 3 synced 2
+for k in 1 2 3; do
+	say "$k" dump
+done
+for k in 1 2 3; do
+	wait_lines "$k" "checksum [0-9a-f]*" 1
+done
+
+echo "== quit"
+for k in 1 2 3; do
+	say "$k" quit
+	fd=${fds[k]}
+	exec {fd}>&-
+done
+for k in 1 2 3; do
+	st=0
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "${pids[k]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "${pids[k]}" || st=$?
+	((st == 0)) || fail "haq-kv on node $k exited with status $st"
+	pids[k]=
+done
+
+echo "== compare with the reference model"
+python3 - "$tmp" <<'EOF' || fail "the dumps disagree (above)"
+import sys
+
+tmp = sys.argv[1]
+
+
+def fnv(table):
+    h = 0xCBF29CE484222325
+    for k in sorted(table, key=lambda s: s.encode()):
+        for b in k.encode() + b"\0" + table[k].encode() + b"\0":
+            h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+def dumps(k):
+    """Every dump in node k's output: (entries, checksum) in order."""
+    out, cur = [], None
+    for line in open("%s/out%d" % (tmp, k)).read().splitlines():
+        if line in ("held", "synced"):
+            cur = None
+        elif line.startswith("checksum "):
+            out.append((cur or [], line.split()[1]))
+            cur = None
+        else:
+            cur = (cur or []) + [line]
+    return out
+
+
+# The reference: what the updates imply, in any agreed order.
+model = {}
+for j in range(3000):
+    model["k%d" % j] = "v%d" % j
+for j in range(900, 1000):
+    model["k%d" % j] = "w%d" % j
+for k in (1, 2, 3):
+    for i in range(300):
+        model["own-%d-%d" % (k, i)] = "o%d-%d" % (k, i)
+    for i in range(200):
+        model.pop("k%d" % (3 * i + k - 1), None)
+shared = {"shared-%d" % i for i in range(200)}
+
+bad = False
+sums = {}
+for k in (1, 2, 3):
+    d = dumps(k)
+    if len(d) != 2:
+        print("node %d: %d dumps, expected 2 (the command, at exit)" % (k, len(d)))
+        bad = True
+        continue
+    for n, (lines, csum) in enumerate(d):
+        table = dict(l.split(" ", 1) for l in lines)
+        keys = [l.split(" ", 1)[0] for l in lines]
+        if keys != sorted(keys, key=lambda s: s.encode()):
+            print("node %d dump %d: keys not sorted" % (k, n))
+            bad = True
+        if fnv(table) != csum:
+            print("node %d dump %d: checksum %s, entries give %s" % (k, n, csum, fnv(table)))
+            bad = True
+        want = dict(model)
+        for s in shared:
+            v = table.get(s)
+            if v not in ("from-1", "from-2", "from-3"):
+                print("node %d: %s is %r" % (k, s, v))
+                bad = True
+            want[s] = v
+        if table != want:
+            extra = sorted(set(table) - set(want))[:5]
+            missing = sorted(set(want) - set(table))[:5]
+            diff = sorted(x for x in set(want) & set(table) if want[x] != table[x])[:5]
+            print("node %d dump %d: %d keys, model %d; extra %s missing %s different %s"
+                  % (k, n, len(table), len(want), extra, missing, diff))
+            bad = True
+        sums[(k, n)] = csum
+    print("node %d: %d keys, checksum %s" % (k, len(d[0][0]), d[0][1]))
+if len(set(sums.values())) != 1:
+    print("checksums differ: %s" % sums)
+    bad = True
+print("model: %d keys" % (len(model) + len(shared)))
+sys.exit(1 if bad else 0)
+EOF
+echo "PASS"
