@@ -92,6 +92,7 @@ struct haq_state {
 	bool receiving;
 	bool draining; /* complete: kept messages are being delivered */
 	bool abort_sent;
+	uint64_t gave_up; /* our GIVEUP of this transfer is not back yet */
 	uint64_t progress_at; /* the transfer's last BEGIN or CHUNK */
 	struct haq_kept *kept;
 	struct haq_kept *kept_tail;

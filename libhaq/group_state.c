@@ -18,9 +18,12 @@
 #define DRAIN_BUDGET 256
 #define DRAIN_BYTES (1u << 20)
 
-#define STATE_MAX_SIZE_DEFAULT (1ull << 30)
-#define STATE_BUFFER_DEFAULT (64ull << 20)
-#define STATE_STALL_MS_DEFAULT 10000ull
+/*
+ * A provider offers this long after a member came to need the state, so
+ * that processes joining together share one transfer.
+ */
+#define STATE_SETTLE_NS (100ull * 1000000ull)
+
 
 /* A message kept by a receiver until its state is complete. */
 struct haq_kept {
@@ -252,6 +255,7 @@ give_up(struct haq_group *g, int error)
 		 "group %s: giving up state transfer %llx: %s", g->name,
 		 (unsigned long long)id, haq_strerror(error));
 	st->receiving = false;
+	st->gave_up = id;
 	kept_clear(st);
 	haq__xfer_abort_encode(id, error, body);
 	send_frame(g, HAQ_CONTROL_XFER_GIVEUP, body, sizeof(body), true);
@@ -276,7 +280,10 @@ apply(struct haq_group *g, const struct haq_xfer_result *r, uint64_t id)
 				     HAQ_STATE_RESTARTED, r->error);
 			}
 		}
-		if (r->was_provider || st->wid == id) {
+		if (!haq__group_alive(g)) {
+			return;
+		}
+		if (r->was_provider || (st->wid && st->wid == id)) {
 			writer_close(st);
 			st->wended = id;
 			tell(g, id, HAQ_STATE_PROVIDER, HAQ_STATE_FAILED,
@@ -292,6 +299,9 @@ apply(struct haq_group *g, const struct haq_xfer_result *r, uint64_t id)
 			     -ENODATA);
 		}
 	}
+	if (!haq__group_alive(g)) {
+		return;
+	}
 	if (r->bits & HAQ_XFER_STARTED) {
 		st->need_since = 0;
 		st->progress_at = haq__now();
@@ -302,6 +312,9 @@ apply(struct haq_group *g, const struct haq_xfer_result *r, uint64_t id)
 			tell(g, id, HAQ_STATE_RECEIVER,
 			     r->replace ? HAQ_STATE_REPLACE : HAQ_STATE_BEGIN,
 			     0);
+			if (!haq__group_alive(g)) {
+				return;
+			}
 		}
 		if (st->x.self_provides && haq__group_alive(g)) {
 			st->wid = id;
@@ -318,7 +331,7 @@ apply(struct haq_group *g, const struct haq_xfer_result *r, uint64_t id)
 		if (st->receiving) {
 			if (st->x.bytes > st->max_size) {
 				give_up(g, -EFBIG);
-			} else if (st->chunk) {
+			} else if (haq__group_alive(g)) {
 				st->chunk(g, id, r->data, r->len, st->ud);
 			}
 		}
@@ -384,7 +397,7 @@ reevaluate(struct haq_group *g, uint64_t now)
 
 	st->due = 0;
 	if (!st->on || !g->joined || !g->have_view || !g->handle_valid ||
-	    st->offered || !haq__group_alive(g)) {
+	    st->offered || st->gave_up || !haq__group_alive(g)) {
 		return;
 	}
 	if (haq__xfer_lost(&st->x) && !haq__xfer_holds(&st->x)) {
@@ -401,7 +414,8 @@ reevaluate(struct haq_group *g, uint64_t now)
 	if (!st->need_since) {
 		st->need_since = now;
 	}
-	st->due = st->need_since + (uint64_t)rank * stall_ns(g);
+	st->due = st->need_since + STATE_SETTLE_NS +
+		  (uint64_t)rank * stall_ns(g);
 	if (st->due <= now) {
 		st->due = 0;
 		offer(g, false);
@@ -448,9 +462,9 @@ haq__state_init(struct haq_group *g)
 
 	haq__xfer_init(&st->x, g->ctx->local_nodeid,
 		       (uint32_t)g->ctx->owner_pid);
-	st->max_size = STATE_MAX_SIZE_DEFAULT;
-	st->buffer = STATE_BUFFER_DEFAULT;
-	st->stall_ms = STATE_STALL_MS_DEFAULT;
+	st->max_size = HAQ_STATE_MAX_SIZE_DEFAULT;
+	st->buffer = HAQ_STATE_BUFFER_DEFAULT;
+	st->stall_ms = HAQ_STATE_STALL_DEFAULT_MS;
 }
 
 void
@@ -472,6 +486,11 @@ haq__state_view(struct haq_group *g, bool first)
 
 	if (!st->on || !g->joined) {
 		return;
+	}
+	if (first) {
+		/* A fresh join: nothing of ours is in flight any more. */
+		st->offered = 0;
+		st->gave_up = 0;
 	}
 	/* The local nodeid is known once connected. */
 	st->x.self_nodeid = g->ctx->local_nodeid;
@@ -540,6 +559,9 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	default:
 		rc = haq__xfer_on_giveup(&st->x, nodeid, pid, data + 1,
 					 len - 1, &r);
+		if (self && rc == 0) {
+			st->gave_up = 0; /* everyone knows now */
+		}
 		break;
 	}
 	if (rc == -ENOMEM) {
@@ -582,7 +604,7 @@ haq__state_message(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	struct haq_kept *k;
 
 	if (!st->receiving && !st->draining) {
-		if (haq__xfer_holds(&st->x)) {
+		if (haq__xfer_holds(&st->x) && !st->gave_up) {
 			return false;
 		}
 		g->counters[HAQ_COUNTER_STATE_COVERED]++;
@@ -630,6 +652,7 @@ haq__state_lost(struct haq_group *g)
 	}
 	haq__xfer_reset(&st->x, &r);
 	st->offered = 0;
+	st->gave_up = 0;
 	st->need_since = 0;
 	st->due = 0;
 	if (st->wid) {
@@ -802,5 +825,5 @@ haq_group_state_held(const haq_group_t *g)
 	if (!g->st.on) {
 		return -EINVAL;
 	}
-	return haq__xfer_holds(&g->st.x) && !g->st.draining ? 1 : 0;
+	return haq__xfer_holds(&g->st.x) && !g->st.gave_up ? 1 : 0;
 }

@@ -332,6 +332,7 @@ haq__xfer_on_end(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	r->bits = HAQ_XFER_DONE;
 	r->was_receiver = x->self_receives;
 	r->was_provider = x->self_provides;
+	x->last_id = x->id;
 	x->id = 0;
 	x->nr = 0;
 	x->self_receives = false;
@@ -369,6 +370,14 @@ haq__xfer_on_giveup(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	memset(r, 0, sizeof(*r));
 	if (haq__xfer_abort_decode(body, len, &id, &error) < 0) {
 		return -EBADMSG;
+	}
+	if (id == x->last_id && has(x->S, x->ns, nodeid, pid)) {
+		/*
+		 * It gave up before the END, which came first: it never held
+		 * the state (its own process knows, and waits for this).
+		 */
+		drop(x->S, &x->ns, nodeid, pid);
+		return 0;
 	}
 	if (!x->id || id != x->id || !has(x->R, x->nr, nodeid, pid)) {
 		r->bits = HAQ_XFER_IGNORED;

@@ -23,7 +23,8 @@
  *   must rest only on what both sides see.
  * - ABORT (a member saw no progress for the stall time) passes the
  *   provider over; GIVEUP (a receiver's buffer overflowed, or the state
- *   outgrew its limit) takes its sender out of the receivers only.
+ *   outgrew its limit) takes its sender out of the receivers only, or,
+ *   delivered after the END it raced with, out of the holders again.
  * - Who offers (haq__xfer_bid_rank()): holders only, one at a time: the
  *   leader when it holds the state, else the lowest holder not passed
  *   over; the others in turn, each after one more stall time, so that a
@@ -90,6 +91,7 @@ struct haq_xfer {
 	uint32_t prov_pid;
 	struct haq_memb *R; /* its receivers in the view, not given up */
 	size_t nr;
+	uint64_t last_id;    /* the last transfer that ended DONE */
 	uint64_t next_index; /* the CHUNK expected next */
 	uint64_t bytes;      /* data bytes of its CHUNKs so far */
 	/* This process's part in it. */

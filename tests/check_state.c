@@ -262,7 +262,7 @@ turn(struct member *m, int n, int wait_ms)
 			continue;
 		}
 		ck_assert_int_ge(haq_ctx_dispatch(m[i].ctx), 0);
-		if (m[i].slow && m[i].wid && !m[i].wpaused) {
+		if (m[i].wid && !m[i].wpaused) {
 			write_some(&m[i]);
 		}
 	}

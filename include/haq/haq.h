@@ -869,15 +869,24 @@ enum haq_state_status {
 	HAQ_STATE_FAILED = 5,  /**< failed (error says why) */
 };
 
+/** Default of HAQ_STATE_MAX_SIZE: 1 GiB. */
+#define HAQ_STATE_MAX_SIZE_DEFAULT (1024ull * 1024 * 1024)
+/** Default of HAQ_STATE_BUFFER: 64 MiB. */
+#define HAQ_STATE_BUFFER_DEFAULT (64ull * 1024 * 1024)
+/** Default of HAQ_STATE_STALL, in milliseconds (10 s). */
+#define HAQ_STATE_STALL_DEFAULT_MS 10000
+
 /** The limits of haq_group_state_limit(). */
 enum haq_state_limit {
 	HAQ_STATE_MAX_SIZE = 0, /**< bytes of state a provider may write and a
-				     receiver accepts (default 1 GiB) */
+				     receiver accepts
+				     (HAQ_STATE_MAX_SIZE_DEFAULT) */
 	HAQ_STATE_BUFFER,       /**< bytes of messages a receiver keeps while
-				     its transfer runs (default 64 MiB) */
+				     its transfer runs
+				     (HAQ_STATE_BUFFER_DEFAULT) */
 	HAQ_STATE_STALL,        /**< milliseconds without progress after which
 				     a transfer is restarted from another
-				     provider (default 10000) */
+				     provider (HAQ_STATE_STALL_DEFAULT_MS) */
 };
 
 /**
