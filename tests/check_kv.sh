@@ -25,10 +25,13 @@ if [[ -z ${HAQ_CLUSTER_DIR:-} ]]; then
 fi
 H=$harness
 kv=$PWD/examples/haq-kv
-[[ -x $kv ]] || {
-	echo "FAIL: $kv was not built"
-	exit 99
-}
+peer=$PWD/tests/kv-peer
+for p in "$kv" "$peer"; do
+	[[ -x $p ]] || {
+		echo "ERROR: $p was not built (make ${p#"$PWD"/})"
+		exit 99
+	}
+done
 group="check-kv-$$"
 verbose=()
 [[ -n ${HAQ_TEST_LOG:-} ]] && verbose=(-vv)
@@ -50,11 +53,15 @@ cleanup() {
 	done
 	[[ -n $writer ]] && { wait "$writer" 2>/dev/null || true; }
 	if ((rc != 0)); then
-		for k in 1 2 3; do
+			for k in 1 2 3; do
 			[[ -f $tmp/err$k ]] || continue
 			echo "--- stderr of haq-kv on node $k (last 60 lines)"
 			tail -n 60 "$tmp/err$k"
 		done
+		if [[ -f $tmp/peer.err ]]; then
+			echo "--- stderr of kv-peer"
+			tail -n 20 "$tmp/peer.err"
+		fi
 	fi
 	rm -rf "$tmp"
 	exit "$rc"
@@ -269,4 +276,51 @@ if len(set(sums.values())) != 1:
 print("model: %d keys" % (len(model) + len(shared)))
 sys.exit(1 if bad else 0)
 EOF
+
+echo "== a malformed state and malformed updates (tests/kv-peer)"
+# kv-peer holds the state of a fresh group and provides it; its first
+# state is malformed: haq-kv says so, leaves, joins again and receives the
+# second one, which is valid. Then kv-peer's malformed updates are dropped
+# and counted, and the valid one after them is applied.
+bad="$group-bad"
+ip netns exec "$("$H" ns 1)" "$peer" "$bad" >"$tmp/peer.out" 2>"$tmp/peer.err" &
+pids[4]=$!
+for ((i = 0; i < 300; i++)); do
+	grep -qx ready "$tmp/peer.out" 2>/dev/null && break
+	kill -0 "${pids[4]}" 2>/dev/null || fail "kv-peer exited: $(cat "$tmp/peer.err")"
+	sleep 0.1
+done
+grep -qx ready "$tmp/peer.out" || fail "kv-peer never held the state"
+group=$bad
+rm -f "$tmp/out2" "$tmp/err2" "$tmp/in2"
+start_kv 2
+say 2 wait-held
+wait_lines 2 held 1
+grep -q "^haq-kv: state: malformed state in transfer [0-9a-f]* after [0-9]* bytes: an entry with a bad key or value length; leaving the group and joining it again\$" \
+	"$tmp/err2" || fail "haq-kv did not report the malformed state"
+grep -q "^haq-kv: joined group '$bad' again\$" "$tmp/err2" || fail "haq-kv did not join again"
+grep -qx "provided 2" "$tmp/peer.out" || fail "kv-peer did not provide twice"
+say 2 dump
+wait_lines 2 "checksum [0-9a-f]*" 1
+[[ $(grep -v -x -e held "$tmp/out2") == "peer-key ok"$'\n'"checksum 3868d1849ffd7dc9" ]] ||
+	fail "after the second transfer: $(cat "$tmp/out2")"
+kill -USR1 "${pids[4]}"
+for ((i = 0; i < 300; i++)); do
+	(($(grep -c '^haq-kv: dropped a malformed update' "$tmp/err2") >= 7)) && break
+	sleep 0.1
+done
+grep '^haq-kv: dropped' "$tmp/err2"
+(($(grep -c '^haq-kv: dropped a malformed update' "$tmp/err2") == 7)) ||
+	fail "haq-kv did not drop the 7 malformed updates"
+say 2 "get junk-end"
+wait_lines 2 "value ok" 1 10
+say 2 quit
+fd=${fds[2]}
+exec {fd}>&-
+st=0
+wait "${pids[2]}" || st=$?
+pids[2]=
+((st == 0)) || fail "haq-kv exited with status $st after the malformed updates"
+grep -qx "haq-kv: 7 malformed update(s) from peers were dropped" "$tmp/err2" ||
+	fail "haq-kv did not count the dropped updates"
 echo "PASS"
