@@ -4,7 +4,7 @@
 # transfer to joiners, under load.
 #  1. haq-kv on node 1 alone holds the state; 1000 keys are set;
 #  2. haq-kv starts on nodes 2 and 3 while node 1 keeps setting keys (and
-#     overwriting some): both receive the state and hold it;
+#     overwriting some) until both receive the state and hold it;
 #  3. all three set keys (200 of them on all three at once, with values
 #     that depend on the agreed order), set keys of their own and delete
 #     keys, at the same time;
@@ -112,17 +112,21 @@ seq 0 999 | awk '{ print "set k" $1 " v" $1 }' >&"${fds[1]}"
 say 1 sync
 wait_lines 1 synced 1
 
-echo "== nodes 2 and 3 join while node 1 sets 2000 more keys"
-# Paced (about 3 s) so that the joins and the transfers happen under it;
-# it also overwrites k900..k999.
+echo "== nodes 2 and 3 join while node 1 keeps setting keys"
+# 20 keys every 30 ms, until both joiners hold the state and at least
+# 2000 keys were set: the joins and the transfers happen under it. It also
+# overwrites k900..k999, one per batch. The keys it set: $tmp/nwritten.
 (
-	for ((b = 0; b < 100; b++)); do
+	b=0
+	while ((b < 100)) || [[ ! -e $tmp/stop ]]; do
 		for ((i = b * 20; i < b * 20 + 20; i++)); do
 			echo "set k$((1000 + i)) v$((1000 + i))"
 		done
-		echo "set k$((900 + b)) w$((900 + b))"
+		((b < 100)) && echo "set k$((900 + b)) w$((900 + b))"
+		b=$((b + 1))
 		sleep 0.03
 	done >&"${fds[1]}"
+	echo $((b * 20)) >"$tmp/nwritten"
 ) &
 writer=$!
 start_kv 2
@@ -131,11 +135,15 @@ say 2 wait-held
 say 3 wait-held
 wait_lines 2 held 1
 wait_lines 3 held 1
+touch "$tmp/stop"
 wait "$writer" || fail "the writer to node 1 failed"
 writer=
+nkeys=$((1000 + $(cat "$tmp/nwritten")))
+echo "node 1 set $nkeys keys in all"
 for k in 2 3; do
-	grep -q '^haq-kv: state: done, [0-9]* keys' "$tmp/err$k" ||
-		fail "node $k holds the state without a completed transfer"
+	n=$(sed -n 's/^haq-kv: state: done, \([0-9]*\) keys.*/\1/p' "$tmp/err$k" | tail -n 1)
+	[[ -n $n ]] || fail "node $k holds the state without a completed transfer"
+	((n < nkeys)) || echo "(node $k received the state after the last update: no load)"
 done
 grep -q '^haq-kv: state: provided' "$tmp/err1" || fail "node 1 never provided the state"
 for k in 1 2 3; do
@@ -196,10 +204,11 @@ for k in 1 2 3; do
 done
 
 echo "== compare with the reference model"
-python3 - "$tmp" <<'EOF' || fail "the dumps disagree (above)"
+python3 - "$tmp" "$nkeys" <<'EOF' || fail "the dumps disagree (above)"
 import sys
 
 tmp = sys.argv[1]
+nkeys = int(sys.argv[2])
 
 
 def fnv(table):
@@ -226,7 +235,7 @@ def dumps(k):
 
 # The reference: what the updates imply, in any agreed order.
 model = {}
-for j in range(3000):
+for j in range(nkeys):
     model["k%d" % j] = "v%d" % j
 for j in range(900, 1000):
     model["k%d" % j] = "w%d" % j
