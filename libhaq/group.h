@@ -76,6 +76,9 @@ struct haq_lead {
 
 struct haq_kept;
 
+/* Frame buffers a provider keeps for reuse (its window, and one more). */
+#define STATE_POOL 6
+
 /* This process's side of state transfer (group_state.c). */
 struct haq_state {
 	bool on; /* haq_group_set_state_cbs() was called */
@@ -102,7 +105,9 @@ struct haq_state {
 	uint64_t wid;
 	uint64_t wended;  /* the last one ended or stopped */
 	uint64_t wout_id; /* whose CHUNKs wout counts */
-	uint8_t *wbuf;
+	uint8_t *wbuf; /* the frame being filled (NULL: take one) */
+	uint8_t *pool[STATE_POOL]; /* frames given back by the queue */
+	unsigned int npool;
 	size_t wlen;
 	uint64_t windex;
 	uint64_t wbytes;
@@ -270,6 +275,9 @@ void haq__tx_frag_done(struct haq_group *g);
 void haq__tx_own_refused(struct haq_group *g, uint64_t seq);
 int haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 			  size_t len);
+int haq__tx_queue_control_lent(struct haq_group *g, const uint8_t *frame,
+			       size_t len, haq_release_fn release,
+			       void *userdata);
 int haq__tx_control_now(struct haq_group *g, const uint8_t *payload,
 			size_t len);
 void haq__tx_retry(struct haq_group *g, bool backoff);

@@ -94,7 +94,32 @@ writer_close(struct haq_state *st)
 	st->wblocked = false;
 }
 
-/* Hand the frame being filled to the send queue. */
+#define FRAME_BYTES (1 + HAQ_XFER_CHUNK_HDR + CHUNK_MAX)
+
+/* A frame buffer: a kept one (pages already touched), or a new one. */
+static uint8_t *
+frame_take(struct haq_state *st)
+{
+	if (st->npool) {
+		return st->pool[--st->npool];
+	}
+	return malloc(FRAME_BYTES);
+}
+
+/* The send queue is done with a frame (haq_release_fn). */
+static void
+frame_release(void *frame, void *ud)
+{
+	struct haq_state *st = ud;
+
+	if (st->npool < STATE_POOL) {
+		st->pool[st->npool++] = frame;
+	} else {
+		free(frame);
+	}
+}
+
+/* Hand the frame being filled to the send queue (lent: no copy). */
 static int
 emit(struct haq_group *g)
 {
@@ -106,11 +131,13 @@ emit(struct haq_group *g)
 	}
 	st->wbuf[0] = HAQ_CONTROL_XFER_CHUNK;
 	haq__xfer_chunk_hdr_encode(st->wid, st->windex, st->wbuf + 1);
-	rc = haq__tx_queue_control(g, st->wbuf,
-				   1 + HAQ_XFER_CHUNK_HDR + st->wlen);
+	rc = haq__tx_queue_control_lent(g, st->wbuf,
+					1 + HAQ_XFER_CHUNK_HDR + st->wlen,
+					frame_release, st);
 	if (rc < 0) {
 		return rc;
 	}
+	st->wbuf = NULL;
 	st->windex++;
 	st->wbytes += st->wlen;
 	st->wlen = 0;
@@ -172,6 +199,13 @@ haq_group_state_write(haq_group_t *g, uint64_t transfer, const void *data,
 	while (taken < len) {
 		size_t n = len - taken;
 
+		if (!st->wbuf) {
+			st->wbuf = frame_take(st);
+			if (!st->wbuf) {
+				return taken ? (ssize_t)taken : -ENOMEM;
+			}
+		}
+
 		if (st->wlen == CHUNK_MAX) {
 			if (st->wout >= STATE_WINDOW) {
 				break;
@@ -180,6 +214,7 @@ haq_group_state_write(haq_group_t *g, uint64_t transfer, const void *data,
 			if (rc < 0) {
 				return taken ? (ssize_t)taken : rc;
 			}
+			continue; /* a fresh frame */
 		}
 		if (n > CHUNK_MAX - st->wlen) {
 			n = CHUNK_MAX - st->wlen;
@@ -473,6 +508,9 @@ haq__state_free(struct haq_group *g)
 	kept_clear(&g->st);
 	free(g->st.wbuf);
 	g->st.wbuf = NULL;
+	while (g->st.npool) {
+		free(g->st.pool[--g->st.npool]);
+	}
 	haq__xfer_free(&g->st.x);
 }
 
@@ -539,7 +577,10 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		    haq__get_le64(data + 1) == st->offered) {
 			st->offered = 0;
 		}
-		id = st->x.id;
+		/* An EMPTY starts no transfer: it is told under its own id. */
+		id = rc == 0 && (r.bits & HAQ_XFER_EMPTY)
+			     ? haq__get_le64(data + 1)
+			     : st->x.id;
 		break;
 	case HAQ_CONTROL_XFER_CHUNK:
 		rc = haq__xfer_on_chunk(&st->x, nodeid, pid, data + 1, len - 1,
@@ -571,7 +612,9 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	if (rc < 0 || (r.bits & HAQ_XFER_IGNORED)) {
 		/* Malformed, or a transfer this process does not follow. */
-		if (rc < 0) {
+		if (rc == 0) {
+			g->counters[HAQ_COUNTER_STATE_FOREIGN]++;
+		} else {
 			g->counters[HAQ_COUNTER_MALFORMED]++;
 			haq__log(g->ctx, HAQ_LOG_DEBUG,
 				 "group %s: dropped a malformed state "
@@ -754,10 +797,6 @@ haq_group_set_state_cbs(haq_group_t *g, haq_state_provide_fn provide,
 	}
 	if (g->view_seq) {
 		return -EISCONN;
-	}
-	st->wbuf = malloc(1 + HAQ_XFER_CHUNK_HDR + CHUNK_MAX);
-	if (!st->wbuf) {
-		return -ENOMEM;
 	}
 	st->provide = provide;
 	st->writable = writable;

@@ -328,6 +328,27 @@ haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 }
 
 /*
+ * As haq__tx_queue_control(), for a large frame in a buffer libhaq lends
+ * (state transfer's CHUNKs): release gives it back once corosync took it.
+ */
+int
+haq__tx_queue_control_lent(struct haq_group *g, const uint8_t *frame,
+			   size_t len, haq_release_fn release, void *userdata)
+{
+	int rc;
+
+	rc = haq__sendq_push_lent_control(&g->q, HAQ_WIRE_CONTROL, g->next_seq,
+					  frame, len, release, userdata);
+	if (rc < 0) {
+		return rc;
+	}
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
+/*
  * Hand one of libhaq's own frames to corosync now, ahead of the queue:
  * control frames stand outside the message sequence, so they may pass the
  * caller's messages (the election's frames must not wait behind megabytes

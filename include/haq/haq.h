@@ -873,7 +873,7 @@ enum haq_state_status {
 #define HAQ_STATE_MAX_SIZE_DEFAULT (1024ull * 1024 * 1024)
 /** Default of HAQ_STATE_BUFFER: 64 MiB. */
 #define HAQ_STATE_BUFFER_DEFAULT (64ull * 1024 * 1024)
-/** Default of HAQ_STATE_STALL, in milliseconds (10 s). */
+/** Default of HAQ_STATE_STALL, in milliseconds: 10000. */
 #define HAQ_STATE_STALL_DEFAULT_MS 10000
 
 /** The limits of haq_group_state_limit(). */
@@ -977,8 +977,11 @@ typedef void (*haq_state_status_fn)(haq_group_t *group, uint64_t transfer,
  *         already had its first view: a process must be ready to receive
  *         before it is a member).
  *
- * Every member of a group that uses state transfer must call this (a
- * member that does not is counted as holding the state). The rules, all
+ * Every member of a group that uses state transfer calls this. A member
+ * that does not (or runs libhaq before 0.4, which drops the transfer's
+ * frames and counts them in HAQ_COUNTER_MALFORMED) is counted as holding
+ * the state but never offers it: when it would be the provider, the next
+ * holder offers after HAQ_STATE_STALL. The rules, all
  * decided from the agreed stream so every member draws the same
  * conclusion, and none waiting for every member to answer:
  *
@@ -1091,6 +1094,12 @@ enum haq_group_counter {
 	HAQ_COUNTER_STATE_COVERED, /**< messages not given to this process
 					because the state it receives covers
 					them */
+	HAQ_COUNTER_STATE_FOREIGN, /**< state transfer frames dropped because
+					they belong to no transfer this process
+					follows (a joiner sees the end of the
+					one before its cut; a stale offer; a
+					frame from a member that does not
+					provide it) */
 };
 
 /**
