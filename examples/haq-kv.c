@@ -1345,6 +1345,39 @@ chunk_cb(haq_group_t *group, uint64_t transfer, const void *data, size_t len,
 	}
 }
 
+/*
+ * Why a transfer stopped, in the words of haq_state_status_fn's
+ * documentation: haq_strerror() speaks of the send path and of corosync,
+ * and knows no text for several of these.
+ */
+static const char *
+state_why(int error)
+{
+	switch (error) {
+	case -EHOSTDOWN:
+		return "the provider left or lost its connection";
+	case -ETIMEDOUT:
+		return "the provider made no progress for the stall time";
+	case -ECONNRESET:
+		return "a healed partition started the decision anew";
+	case -EBADMSG:
+		return "the provider sent frames out of order";
+	case -EFBIG:
+		return "the state is larger than the maximum state size";
+	case -ENOBUFS:
+		return "this process kept more updates than --buffer allows "
+		       "while it received";
+	case -ENODATA:
+		return "no member holds the group's state any more";
+	case -ENOTCONN:
+		return "this process lost its connection to corosync";
+	case -ESTALE:
+		return "the transfer was stopped";
+	default:
+		return error < 0 ? strerror(-error) : "no error";
+	}
+}
+
 static void
 state_status_cb(haq_group_t *group, uint64_t transfer, int role, int status,
 		int error, void *userdata)
@@ -1361,7 +1394,7 @@ state_status_cb(haq_group_t *group, uint64_t transfer, int role, int status,
 			     "state: providing %s: %s (transfer %" PRIx64 ")",
 			     status == HAQ_STATE_RESTARTED ? "restarted"
 							   : "failed",
-			     haq_strerror(error), transfer);
+			     state_why(error), transfer);
 		}
 		if (transfer == c->tx_id && status != HAQ_STATE_DONE) {
 			tx_clear(c);
@@ -1401,27 +1434,17 @@ state_status_cb(haq_group_t *group, uint64_t transfer, int role, int status,
 		break;
 	case HAQ_STATE_RESTARTED:
 		note(c, "state: restarted: %s (transfer %" PRIx64 ")",
-		     haq_strerror(error), transfer);
+		     state_why(error), transfer);
 		parser_reset(&c->p);
 		c->rx_id = 0;
 		markers_lost(c);
 		break;
 	default:
-		if (error == -ENOBUFS) {
-			note(c,
-			     "state: failed: %s (transfer %" PRIx64
-			     "): waiting for the next transfer",
-			     haq_strerror(error), transfer);
-		} else if (error == -ENODATA) {
-			note(c,
-			     "state: failed: %s (transfer %" PRIx64
-			     "): no member holds the state; keeping this "
-			     "table",
-			     haq_strerror(error), transfer);
-		} else {
-			note(c, "state: failed: %s (transfer %" PRIx64 ")",
-			     haq_strerror(error), transfer);
-		}
+		note(c, "state: failed: %s (transfer %" PRIx64 ")%s",
+		     state_why(error), transfer,
+		     error == -ENOBUFS	 ? ": waiting for the next transfer"
+		     : error == -ENODATA ? ": keeping this table"
+					 : "");
 		if (error == -EFBIG) {
 			fprintf(stderr, PROG ": state: the group's state is "
 					     "larger than --max-state\n");
