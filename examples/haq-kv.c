@@ -45,8 +45,11 @@
 
 #define KEY_MAX 255u
 #define VALUE_MAX 65536u
-/* The longest command line: "set", a key, a value and the separators. */
-#define LINE_LIMIT (8u + KEY_MAX + VALUE_MAX)
+/*
+ * Longer lines are skipped unread (memory stays bounded); shorter ones that
+ * break the rules above are told why.
+ */
+#define LINE_LIMIT (1024u * 1024u)
 #define READ_CHUNK 65536
 
 /* Updates on the wire: a type byte, then lengths (little-endian), bytes. */
@@ -874,7 +877,8 @@ execute_lines(struct kv *c)
 		} else {
 			if (avail > LINE_LIMIT) {
 				c->lineno++;
-				line_error(c, "the line is too long: skipped");
+				line_error(c, "the line is longer than 1 MiB: "
+					      "skipped");
 				c->skipping = true;
 				c->start = c->len;
 			}
@@ -882,7 +886,7 @@ execute_lines(struct kv *c)
 		}
 		if (n > LINE_LIMIT) {
 			c->lineno++;
-			line_error(c, "the line is too long: skipped");
+			line_error(c, "the line is longer than 1 MiB: skipped");
 			c->start += used;
 			continue;
 		}
@@ -1755,6 +1759,15 @@ main(int argc, char **argv)
 			short_usage();
 			return 2;
 		}
+	}
+	/* The ranges haq_group_state_limit() accepts. */
+	if (c.max_state > (1ull << 48)) {
+		fprintf(stderr, PROG ": --max-state: at most 256 TiB\n");
+		return 2;
+	}
+	if (c.buffer && (c.buffer < (1ull << 20) || c.buffer > (1ull << 48))) {
+		fprintf(stderr, PROG ": --buffer: 1 MiB to 256 TiB\n");
+		return 2;
 	}
 	if (optind != argc || c.name[0] == '\0') {
 		short_usage();
