@@ -14,14 +14,19 @@
 #     entries, and a reference model of the updates says which keys exist
 #     with which values (the keys all three set: one of the three values,
 #     the same on every node); then "quit": exit status 0.
-# Uses the cluster HAQ_CLUSTER_DIR names, else a 3-node cluster of its own.
+#  5. corosync is killed on node 3 and started again while node 1 sets
+#     keys: haq-kv on node 3 reconnects and receives the state again; more
+#     updates from nodes 2 and 3, sync, dump: equal again, and the model's.
+# Runs on a 3-node cluster of its own (it kills a corosync).
 # HAQ_TEST_LOG=1: haq-kv prints libhaq's debug log on its stderr, which is
 # shown on failure with the rest of its stderr.
 set -euo pipefail
 srcdir=${srcdir:-.}
 harness=$(readlink -f "${HAQ_CLUSTER:-$srcdir/tests/harness/haq-cluster}")
-if [[ -z ${HAQ_CLUSTER_DIR:-} ]]; then
-	exec "$harness" run 3 --cmd-timeout 600 -- "$0" "$@"
+# It kills a corosync: always on a cluster of its own.
+if [[ ${HAQ_KV_INNER:-} != 1 ]]; then
+	export HAQ_KV_INNER=1
+	exec env -u HAQ_CLUSTER_DIR "$harness" run 3 --cmd-timeout 600 -- "$0" "$@"
 fi
 H=$harness
 kv=$PWD/examples/haq-kv
@@ -80,7 +85,7 @@ start_kv() { # K
 	local k=$1 fd
 	mkfifo "$tmp/in$k"
 	ip netns exec "$("$H" ns "$k")" "${wrapper[@]}" "$kv" --group "$group" --dump \
-		"${verbose[@]}" <"$tmp/in$k" >"$tmp/out$k" 2>"$tmp/err$k" &
+		"${verbose[@]}" <"$tmp/in$k" >>"$tmp/out$k" 2>"$tmp/err$k" &
 	pids[k]=$!
 	exec {fd}>"$tmp/in$k"
 	fds[k]=$fd
@@ -102,6 +107,103 @@ wait_lines() { # K LINE COUNT [TIMEOUT_S]
 		sleep 0.1
 	done
 	fail "node $k: no ${count}th '$line' line after ${4:-60} s"
+}
+
+# The dumps in node K's output against a reference model: what the
+# updates imply, in any agreed order. Args: RESTARTED (0 or 1: the updates
+# of step 5 too), DUMPS (how many each output holds).
+cat >"$tmp/model.py" <<'EOF'
+import sys
+
+tmp = sys.argv[1]
+nkeys = int(sys.argv[2])
+restarted = sys.argv[3] == "1"
+ndumps = int(sys.argv[4])
+
+
+def fnv(table):
+    h = 0xCBF29CE484222325
+    for k in sorted(table, key=lambda s: s.encode()):
+        for b in k.encode() + b"\0" + table[k].encode() + b"\0":
+            h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+def dumps(k):
+    """Every dump in node k's output: (entries, checksum) in order."""
+    out, cur = [], None
+    for line in open("%s/out%d" % (tmp, k)).read().splitlines():
+        if line in ("held", "synced"):
+            cur = None
+        elif line.startswith("checksum "):
+            out.append((cur or [], line.split()[1]))
+            cur = None
+        else:
+            cur = (cur or []) + [line]
+    return out
+
+
+# The reference: what the updates imply, in any agreed order.
+model = {}
+for j in range(nkeys):
+    model["k%d" % j] = "v%d" % j
+for j in range(900, 1000):
+    model["k%d" % j] = "w%d" % j
+for k in (1, 2, 3):
+    for i in range(300):
+        model["own-%d-%d" % (k, i)] = "o%d-%d" % (k, i)
+    for i in range(200):
+        model.pop("k%d" % (3 * i + k - 1), None)
+shared = {"shared-%d" % i for i in range(200)}
+if restarted:
+    for i in range(200):
+        model["during-%d" % i] = "d%d" % i
+    for i in range(100):
+        model["after-2-%d" % i] = "a%d" % i
+        model["after-3-%d" % i] = "a%d" % i
+        model.pop("own-3-%d" % i, None)
+
+bad = False
+sums = {}
+for k in (1, 2, 3):
+    d = dumps(k)
+    if len(d) != ndumps:
+        print("node %d: %d dumps, expected %d" % (k, len(d), ndumps))
+        bad = True
+        continue
+    for n, (lines, csum) in enumerate(d):
+        table = dict(l.split(" ", 1) for l in lines)
+        keys = [l.split(" ", 1)[0] for l in lines]
+        if keys != sorted(keys, key=lambda s: s.encode()):
+            print("node %d dump %d: keys not sorted" % (k, n))
+            bad = True
+        if fnv(table) != csum:
+            print("node %d dump %d: checksum %s, entries give %s" % (k, n, csum, fnv(table)))
+            bad = True
+        want = dict(model)
+        for s in shared:
+            v = table.get(s)
+            if v not in ("from-1", "from-2", "from-3"):
+                print("node %d: %s is %r" % (k, s, v))
+                bad = True
+            want[s] = v
+        if table != want:
+            extra = sorted(set(table) - set(want))[:5]
+            missing = sorted(set(want) - set(table))[:5]
+            diff = sorted(x for x in set(want) & set(table) if want[x] != table[x])[:5]
+            print("node %d dump %d: %d keys, model %d; extra %s missing %s different %s"
+                  % (k, n, len(table), len(want), extra, missing, diff))
+            bad = True
+        sums[(k, n)] = csum
+    print("node %d: %d keys, checksum %s" % (k, len(d[0][0]), d[0][1]))
+if len(set(sums.values())) != 1:
+    print("checksums differ: %s" % sums)
+    bad = True
+print("model: %d keys" % (len(model) + len(shared)))
+sys.exit(1 if bad else 0)
+EOF
+check_dumps() { # RESTARTED DUMPS
+	python3 "$tmp/model.py" "$tmp" "$nkeys" "$1" "$2" || fail "the dumps disagree (above)"
 }
 
 echo "== node 1 alone: 1000 keys"
@@ -186,6 +288,67 @@ for k in 1 2 3; do
 	wait_lines "$k" "checksum [0-9a-f]*" 1
 done
 
+echo "== compare with the reference model"
+check_dumps 0 1
+for k in 1 2 3; do
+	: >"$tmp/out$k" # appended to: the next lines start at 0
+done
+
+echo "== corosync killed on node 3 and started again, node 1 sets keys meanwhile"
+"$H" kill 3
+grep_wait() { # K REGEX [TIMEOUT_S]
+	local i
+	for ((i = 0; i < ${3:-60} * 10; i++)); do
+		grep -q -- "$2" "$tmp/err$1" && return 0
+		sleep 0.1
+	done
+	fail "node $1: no line '$2' on stderr after ${3:-60} s"
+}
+grep_wait 3 '^haq-kv: lost the connection to corosync; reconnecting$'
+for ((i = 0; i < 200; i++)); do
+	echo "set during-$i d$i"
+done >&"${fds[1]}"
+"$H" start-node 3
+"$H" wait-members 1 3
+"$H" wait-members 3 3
+grep_wait 3 '^haq-kv: reconnected to corosync$'
+# The state received after the reconnect (a plain join, or a replace if
+# node 3 formed a ring of its own for a moment).
+for ((i = 0; i < 600; i++)); do
+	awk '/^haq-kv: reconnected to corosync$/ { r = 1 }
+		r && /^haq-kv: state: done, / { f = 1 } END { exit !f }' \
+		"$tmp/err3" && break
+	sleep 0.1
+done
+sed -n '/^haq-kv: reconnected/,$p' "$tmp/err3" | grep '^haq-kv: \(state\|view\)' ||
+	true
+awk '/^haq-kv: reconnected to corosync$/ { r = 1 }
+	r && /^haq-kv: state: done, / { f = 1 } END { exit !f }' "$tmp/err3" ||
+	fail "node 3 did not receive the state after its reconnect"
+say 3 wait-held
+wait_lines 3 held 1
+for ((i = 0; i < 100; i++)); do
+	echo "set after-2-$i a$i"
+done >&"${fds[2]}"
+for ((i = 0; i < 100; i++)); do
+	echo "set after-3-$i a$i"
+	echo "del own-3-$i"
+done >&"${fds[3]}"
+for round in 1 2; do
+	for k in 1 2 3; do
+		say "$k" sync
+	done
+	for k in 1 2 3; do
+		wait_lines "$k" synced "$round"
+	done
+done
+for k in 1 2 3; do
+	say "$k" dump
+done
+for k in 1 2 3; do
+	wait_lines "$k" "checksum [0-9a-f]*" 1
+done
+
 echo "== quit"
 for k in 1 2 3; do
 	say "$k" quit
@@ -202,89 +365,8 @@ for k in 1 2 3; do
 	((st == 0)) || fail "haq-kv on node $k exited with status $st"
 	pids[k]=
 done
-
-echo "== compare with the reference model"
-python3 - "$tmp" "$nkeys" <<'EOF' || fail "the dumps disagree (above)"
-import sys
-
-tmp = sys.argv[1]
-nkeys = int(sys.argv[2])
-
-
-def fnv(table):
-    h = 0xCBF29CE484222325
-    for k in sorted(table, key=lambda s: s.encode()):
-        for b in k.encode() + b"\0" + table[k].encode() + b"\0":
-            h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return "%016x" % h
-
-
-def dumps(k):
-    """Every dump in node k's output: (entries, checksum) in order."""
-    out, cur = [], None
-    for line in open("%s/out%d" % (tmp, k)).read().splitlines():
-        if line in ("held", "synced"):
-            cur = None
-        elif line.startswith("checksum "):
-            out.append((cur or [], line.split()[1]))
-            cur = None
-        else:
-            cur = (cur or []) + [line]
-    return out
-
-
-# The reference: what the updates imply, in any agreed order.
-model = {}
-for j in range(nkeys):
-    model["k%d" % j] = "v%d" % j
-for j in range(900, 1000):
-    model["k%d" % j] = "w%d" % j
-for k in (1, 2, 3):
-    for i in range(300):
-        model["own-%d-%d" % (k, i)] = "o%d-%d" % (k, i)
-    for i in range(200):
-        model.pop("k%d" % (3 * i + k - 1), None)
-shared = {"shared-%d" % i for i in range(200)}
-
-bad = False
-sums = {}
-for k in (1, 2, 3):
-    d = dumps(k)
-    if len(d) != 2:
-        print("node %d: %d dumps, expected 2 (the command, at exit)" % (k, len(d)))
-        bad = True
-        continue
-    for n, (lines, csum) in enumerate(d):
-        table = dict(l.split(" ", 1) for l in lines)
-        keys = [l.split(" ", 1)[0] for l in lines]
-        if keys != sorted(keys, key=lambda s: s.encode()):
-            print("node %d dump %d: keys not sorted" % (k, n))
-            bad = True
-        if fnv(table) != csum:
-            print("node %d dump %d: checksum %s, entries give %s" % (k, n, csum, fnv(table)))
-            bad = True
-        want = dict(model)
-        for s in shared:
-            v = table.get(s)
-            if v not in ("from-1", "from-2", "from-3"):
-                print("node %d: %s is %r" % (k, s, v))
-                bad = True
-            want[s] = v
-        if table != want:
-            extra = sorted(set(table) - set(want))[:5]
-            missing = sorted(set(want) - set(table))[:5]
-            diff = sorted(x for x in set(want) & set(table) if want[x] != table[x])[:5]
-            print("node %d dump %d: %d keys, model %d; extra %s missing %s different %s"
-                  % (k, n, len(table), len(want), extra, missing, diff))
-            bad = True
-        sums[(k, n)] = csum
-    print("node %d: %d keys, checksum %s" % (k, len(d[0][0]), d[0][1]))
-if len(set(sums.values())) != 1:
-    print("checksums differ: %s" % sums)
-    bad = True
-print("model: %d keys" % (len(model) + len(shared)))
-sys.exit(1 if bad else 0)
-EOF
+echo "== compare with the reference model (the dump command, at exit)"
+check_dumps 1 2
 
 echo "== a malformed state and malformed updates (tests/kv-peer)"
 # kv-peer holds the state of a fresh group and provides it; its first
