@@ -16,7 +16,10 @@
 #     the same on every node); then "quit": exit status 0.
 #  5. corosync is killed on node 3 and started again while node 1 sets
 #     keys: haq-kv on node 3 reconnects and receives the state again; more
-#     updates from nodes 2 and 3, sync, dump: equal again, and the model's.
+#     updates from nodes 2 and 3, sync, dump: equal again, and the model's;
+#  6. node 3 is cut off (not quorate) and applies updates alone while node 1
+#     updates too; at the heal node 3 receives node 1's state (a replace):
+#     node 3's updates are gone, node 1's are everywhere, the model's.
 # Runs on a 3-node cluster of its own (it kills a corosync).
 # HAQ_TEST_LOG=1: haq-kv prints libhaq's debug log on its stderr, which is
 # shown on failure with the rest of its stderr.
@@ -58,7 +61,7 @@ cleanup() {
 	done
 	[[ -n $writer ]] && { wait "$writer" 2>/dev/null || true; }
 	if ((rc != 0)); then
-			for k in 1 2 3; do
+		for k in 1 2 3; do
 			[[ -f $tmp/err$k ]] || continue
 			echo "--- stderr of haq-kv on node $k (last 60 lines)"
 			tail -n 60 "$tmp/err$k"
@@ -110,14 +113,14 @@ wait_lines() { # K LINE COUNT [TIMEOUT_S]
 }
 
 # The dumps in node K's output against a reference model: what the
-# updates imply, in any agreed order. Args: RESTARTED (0 or 1: the updates
-# of step 5 too), DUMPS (how many each output holds).
+# updates imply, in any agreed order. Args: STAGE (0: steps 1-4, 1: and
+# step 5, 2: and step 6), DUMPS (how many each output holds).
 cat >"$tmp/model.py" <<'EOF'
 import sys
 
 tmp = sys.argv[1]
 nkeys = int(sys.argv[2])
-restarted = sys.argv[3] == "1"
+stage = int(sys.argv[3])
 ndumps = int(sys.argv[4])
 
 
@@ -155,13 +158,17 @@ for k in (1, 2, 3):
     for i in range(200):
         model.pop("k%d" % (3 * i + k - 1), None)
 shared = {"shared-%d" % i for i in range(200)}
-if restarted:
+if stage >= 1:
     for i in range(200):
         model["during-%d" % i] = "d%d" % i
     for i in range(100):
         model["after-2-%d" % i] = "a%d" % i
         model["after-3-%d" % i] = "a%d" % i
         model.pop("own-3-%d" % i, None)
+if stage >= 2:
+    for i in range(50):
+        model["majority-%d" % i] = "M%d" % i
+        model.pop("after-2-%d" % i, None)
 
 bad = False
 sums = {}
@@ -202,7 +209,7 @@ if len(set(sums.values())) != 1:
 print("model: %d keys" % (len(model) + len(shared)))
 sys.exit(1 if bad else 0)
 EOF
-check_dumps() { # RESTARTED DUMPS
+check_dumps() { # STAGE DUMPS
 	python3 "$tmp/model.py" "$tmp" "$nkeys" "$1" "$2" || fail "the dumps disagree (above)"
 }
 
@@ -348,6 +355,56 @@ done
 for k in 1 2 3; do
 	wait_lines "$k" "checksum [0-9a-f]*" 1
 done
+check_dumps 1 1
+for k in 1 2 3; do
+	: >"$tmp/out$k"
+done
+
+echo "== node 3 cut off; both sides update; healed: node 3's state is replaced"
+"$H" isolate 3
+"$H" wait-quorate 3 no
+"$H" wait-members 1 2
+nerr3=$(wc -l <"$tmp/err3")
+# Node 3 alone still holds its state and applies its own updates...
+for ((i = 0; i < 50; i++)); do
+	echo "set minority-$i m$i"
+done >&"${fds[3]}"
+say 3 sync "get minority-0"
+wait_lines 3 synced 1
+wait_lines 3 "value m0" 1
+for ((i = 0; i < 50; i++)); do
+	echo "set majority-$i M$i"
+	echo "del after-2-$i"
+done >&"${fds[1]}"
+say 1 sync
+wait_lines 1 synced 1
+"$H" heal 3
+"$H" wait-members 3 3
+"$H" wait-members 1 3
+# ...which the quorate side's state replaces at the heal.
+for ((i = 0; i < 600; i++)); do
+	tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: done, ' && break
+	sleep 0.1
+done
+tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep '^haq-kv: \(state\|view\)' || true
+tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: replaced after a heal' ||
+	fail "node 3's state was not replaced after the heal"
+tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: done, ' ||
+	fail "node 3 did not receive the state after the heal"
+for round in 2 3; do
+	for k in 1 2 3; do
+		say "$k" sync
+	done
+	for k in 1 2 3; do
+		wait_lines "$k" synced "$((round - (k == 2 ? 1 : 0)))"
+	done
+done
+for k in 1 2 3; do
+	say "$k" dump
+done
+for k in 1 2 3; do
+	wait_lines "$k" "checksum [0-9a-f]*" 1
+done
 
 echo "== quit"
 for k in 1 2 3; do
@@ -366,7 +423,7 @@ for k in 1 2 3; do
 	pids[k]=
 done
 echo "== compare with the reference model (the dump command, at exit)"
-check_dumps 1 2
+check_dumps 2 2
 
 echo "== a malformed state and malformed updates (tests/kv-peer)"
 # kv-peer holds the state of a fresh group and provides it; its first
