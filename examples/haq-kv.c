@@ -653,8 +653,10 @@ poll_timer_cb(void *data)
 	wait_check(c);
 }
 
-/* Look again soon: libhaq tells no callback when the state becomes held
- * (after the messages kept during the transfer were delivered). */
+/*
+ * Look again soon: no callback tells when the state becomes held (after
+ * the messages kept during the transfer were delivered).
+ */
 static void
 poll_arm(struct kv *c)
 {
