@@ -19,7 +19,11 @@
 #     updates from nodes 2 and 3, sync, dump: equal again, and the model's;
 #  6. node 3 is cut off (not quorate) and applies updates alone while node 1
 #     updates too; at the heal node 3 receives node 1's state (a replace):
-#     node 3's updates are gone, node 1's are everywhere, the model's.
+#     node 3's updates are gone, node 1's are everywhere, the model's;
+#  7. in another group, tests/kv-peer provides four malformed states, then a
+#     valid one: haq-kv says why each time, leaves, joins again, and ends
+#     with the valid one; kv-peer's malformed updates are dropped, counted,
+#     and the valid one after them is applied.
 # Runs on a 3-node cluster of its own (it kills a corosync).
 # HAQ_TEST_LOG=1: haq-kv prints libhaq's debug log on its stderr, which is
 # shown on failure with the rest of its stderr.
@@ -426,9 +430,9 @@ echo "== compare with the reference model (the dump command, at exit)"
 check_dumps 2 2
 
 echo "== a malformed state and malformed updates (tests/kv-peer)"
-# kv-peer holds the state of a fresh group and provides it; its first
-# state is malformed: haq-kv says so, leaves, joins again and receives the
-# second one, which is valid. Then kv-peer's malformed updates are dropped
+# kv-peer holds the state of a fresh group and provides it; its first four
+# states are malformed: each time haq-kv says why, leaves, joins again and
+# receives the next one; the fifth is valid. Then kv-peer's malformed updates are dropped
 # and counted, and the valid one after them is applied.
 bad="$group-bad"
 ip netns exec "$("$H" ns 1)" "$peer" "$bad" >"$tmp/peer.out" 2>"$tmp/peer.err" &
@@ -444,10 +448,16 @@ rm -f "$tmp/out2" "$tmp/err2" "$tmp/in2"
 start_kv 2
 say 2 wait-held
 wait_lines 2 held 1
-grep -q "^haq-kv: state: malformed state in transfer [0-9a-f]* after [0-9]* bytes: an entry with a bad key or value length; leaving the group and joining it again\$" \
-	"$tmp/err2" || fail "haq-kv did not report the malformed state"
-grep -q "^haq-kv: joined group '$bad' again\$" "$tmp/err2" || fail "haq-kv did not join again"
-grep -qx "provided 2" "$tmp/peer.out" || fail "kv-peer did not provide twice"
+grep '^haq-kv: state: malformed' "$tmp/err2" || true
+want="an entry with a bad key or value length
+keys out of order
+the checksum does not match the entries
+the state ended early"
+got=$(sed -n 's/^haq-kv: state: malformed state in transfer [0-9a-f]* after [0-9]* bytes: \(.*\); leaving the group and joining it again$/\1/p' "$tmp/err2")
+[[ $got == "$want" ]] || fail "haq-kv did not report the 4 malformed states in turn"
+(($(grep -cx "haq-kv: joined group '$bad' again" "$tmp/err2") == 4)) ||
+	fail "haq-kv did not join again 4 times"
+grep -qx "provided 5" "$tmp/peer.out" || fail "kv-peer did not provide 5 times"
 say 2 dump
 wait_lines 2 "checksum [0-9a-f]*" 1
 [[ $(grep -v -x -e held "$tmp/out2") == "peer-key ok"$'\n'"checksum 3868d1849ffd7dc9" ]] ||

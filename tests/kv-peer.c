@@ -2,11 +2,12 @@
 /*
  * A helper of tests/check_kv.sh: a member of a haq-kv group that
  * misbehaves on purpose. Started first in a fresh group, it holds the state
- * and provides it (it leads). Its first state is malformed (an entry whose
- * key is 300 bytes long); every later one is a valid state with the one
- * entry "peer-key ok". At SIGUSR1 it sends malformed updates, then the
- * valid update "set junk-end ok". Prints "ready" once it holds the state,
- * "provided N" after its N-th state and "sent-junk" after the updates.
+ * and provides it (it leads). Its first four states are malformed (a key
+ * 300 bytes long, keys out of order, a wrong checksum, no checksum); every
+ * later one is a valid state with the one entry "peer-key ok". At SIGUSR1 it
+ * sends malformed updates, then the valid update "set junk-end ok". Prints
+ * "ready" once it holds the state, "provided N" after its N-th state and
+ * "sent-junk" after the updates.
  */
 #include <errno.h>
 #include <signal.h>
@@ -58,28 +59,61 @@ fnv1a(const unsigned char *p, size_t len)
 	return h;
 }
 
-/* A state of haq-kv's format (haq-kv(1)) holding one entry. */
+/* What the N-th state is: malformed four ways, then valid. */
+enum kind {
+	BAD_LENGTH = 1, /* an entry whose key is 300 bytes long */
+	BAD_ORDER,	/* two entries, the second key below the first */
+	BAD_SUM,	/* the checksum of other entries */
+	TRUNCATED,	/* the end comes before the checksum */
+	VALID,		/* "peer-key ok" */
+};
+
 static size_t
-make_state(unsigned char *buf, bool bad)
+put_entry(unsigned char *p, const char *key, const char *val)
+{
+	size_t klen = strlen(key);
+	size_t vlen = strlen(val);
+
+	put_le32(p, (uint32_t)klen);
+	put_le32(p + 4, (uint32_t)vlen);
+	memcpy(p + 8, key, klen);
+	memcpy(p + 8 + klen, val, vlen);
+	return 8 + klen + vlen;
+}
+
+/* A state of haq-kv's format (haq-kv(1)). */
+static size_t
+make_state(unsigned char *buf, int kind)
 {
 	static const unsigned char magic[8] = {'H', 'A', 'Q', 'K',
 					       'V', 0,	 0,   1};
+	/* The checksum: "peer-key" NUL "ok" NUL (sizeof counts the last). */
 	static const unsigned char sum_in[] = "peer-key\0ok";
-	size_t len;
+	size_t len = 16;
 
 	memcpy(buf, magic, 8);
-	put_le64(buf + 8, 1);
-	put_le32(buf + 16, bad ? 300 : 8);
-	put_le32(buf + 20, 2);
-	len = 24;
-	if (bad) {
-		memset(buf + len, 'k', 300);
-		len += 300;
-	} else {
-		memcpy(buf + len, "peer-keyok", 10);
-		len += 10;
+	put_le64(buf + 8, kind == BAD_ORDER ? 2 : 1);
+	switch (kind) {
+	case BAD_LENGTH:
+		put_le32(buf + len, 300);
+		put_le32(buf + len + 4, 2);
+		memset(buf + len + 8, 'k', 300);
+		len += 8 + 300 + 2;
+		break;
+	case BAD_ORDER:
+		len += put_entry(buf + len, "peer-key", "ok");
+		len += put_entry(buf + len, "peer-a", "ok");
+		break;
+	case BAD_SUM:
+		len += put_entry(buf + len, "peer-key", "not-ok");
+		break;
+	default:
+		len += put_entry(buf + len, "peer-key", "ok");
+		break;
 	}
-	/* The checksum: "peer-key" NUL "ok" NUL (sizeof counts the last). */
+	if (kind == TRUNCATED) {
+		return len;
+	}
 	put_le64(buf + len, fnv1a(sum_in, sizeof(sum_in)));
 	return len + 8;
 }
@@ -89,7 +123,8 @@ on_provide(haq_group_t *g, uint64_t transfer, void *userdata)
 {
 	struct peer *p = userdata;
 	unsigned char buf[512];
-	size_t len = make_state(buf, ++p->transfers == 1);
+	int kind = ++p->transfers < VALID ? p->transfers : VALID;
+	size_t len = make_state(buf, kind);
 	ssize_t rc = haq_group_state_write(g, transfer, buf, len);
 
 	/* A few hundred bytes go out at once while the window is idle. */
