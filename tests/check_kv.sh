@@ -51,12 +51,15 @@ verbose=()
 read -r -a wrapper <<<"${HAQ_KV_WRAPPER:-}"
 
 tmp=$(mktemp -d)
-declare -a pids=() fds=()
+declare -a pids=() fds=() cats=()
 writer=
 cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
 	[[ -n $writer ]] && kill "$writer" 2>/dev/null
+	for p in "${cats[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
 	for p in "${pids[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
@@ -274,7 +277,6 @@ for k in 1 2 3; do
 		echo sync
 	} >"$tmp/cmds$k"
 done
-cats=()
 for k in 1 2 3; do
 	cat "$tmp/cmds$k" >&"${fds[k]}" &
 	cats+=($!)
@@ -282,6 +284,7 @@ done
 for p in "${cats[@]}"; do
 	wait "$p" || fail "writing the commands failed (did a haq-kv exit?)"
 done
+cats=()
 wait_lines 1 synced 2
 wait_lines 2 synced 1
 wait_lines 3 synced 1
