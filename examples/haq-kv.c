@@ -194,7 +194,7 @@ static const char help_text[] =
 	"Reads answer \"not-held\" until this process holds the state.\n"
 	"\n"
 	"  -g, --group NAME       the group (default \"" DEFAULT_GROUP "\")\n"
-	"  -d, --dump             dump at exit and at SIGUSR1\n"
+	"  -d, --dump             dump at exit (SIGUSR1 dumps at any time)\n"
 	"  -q, --quiet            no state, view, connection lines (stderr)\n"
 	"  -m, --max-state BYTES  largest state sent or accepted (K, M, G)\n"
 	"  -b, --buffer BYTES     updates kept while receiving (K, M, G)\n"
