@@ -954,7 +954,10 @@ typedef void (*haq_state_chunk_fn)(haq_group_t *group, uint64_t transfer,
  *
  * A receiver hears HAQ_STATE_BEGIN or HAQ_STATE_REPLACE, its chunks, and
  * then exactly one of DONE, RESTARTED or FAILED; after DONE the messages
- * delivered after the cut follow, in order. A provider hears DONE when
+ * delivered after the cut follow, in order. One FAILED comes without a
+ * BEGIN: -ENODATA, under the id of the offer that said no member holds
+ * the state any more (every holder left before this process received
+ * it); this process then holds what it has (nothing, for a joiner). A provider hears DONE when
  * its end came back through the agreed stream, RESTARTED or FAILED when
  * the transfer stopped first (its writes then fail with -ESTALE).
  */
