@@ -280,6 +280,7 @@ group_destroy(struct haq_service *s, bool finalize)
 	haq__peers_free(&g->peers);
 	haq__view_clear(&g->view);
 	haq__election_free(&g->election);
+	free(g->bundle_buf);
 	while (g->failures) {
 		struct haq_send_failure *f = g->failures;
 
@@ -367,6 +368,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	g->q.limit = HAQ_QUEUE_LIMIT_DEFAULT;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
 	haq__leader_init(g);
+	haq__bundle_init(g);
 	haq__service_add(ctx, &g->svc, &group_ops);
 	saved = haq__netns_enter(ctx);
 	rc = group_connect(&g->svc);
@@ -525,6 +527,6 @@ haq_group_counter(const haq_group_t *g, int counter, uint64_t *value)
 	return 0;
 }
 
-_Static_assert(HAQ_COUNTER_JOIN_RETRIES < HAQ_NCOUNTERS &&
+_Static_assert(HAQ_COUNTER_BUNDLED < HAQ_NCOUNTERS &&
 		       HAQ_COUNTER_SEQ_GAPS < HAQ_NCOUNTERS,
 	       "every public counter has a slot");

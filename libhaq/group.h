@@ -25,6 +25,16 @@
  */
 #define HAQ_FRAG_WINDOW (2u * HAQ_FRAG_PAYLOAD_MAX)
 
+/*
+ * Frames of ours (whole messages or bundles) that may be out with
+ * corosync and not yet back before a small message waits in the queue
+ * to be bundled (a power of two: the ring in struct haq_group). At low
+ * load fewer are out and every message goes at once, alone.
+ */
+#define HAQ_BUNDLE_WINDOW 4u
+/* Messages one bundle carries at most (a receiver's dispatch share). */
+#define HAQ_BUNDLE_MSGS_MAX 256u
+
 struct haq_view {
 	uint32_t ring_nodeid;
 	uint64_t ring_seq;
@@ -108,6 +118,7 @@ struct haq_group {
 	uint64_t handed;         /* highest own seq handed to corosync */
 	struct haq_sendq q;
 	size_t rx_bytes; /* frame bytes received in this dispatch */
+	size_t rx_units; /* events and bundled messages in this dispatch */
 	size_t max_message;
 	bool want_writable;
 	uint64_t retry_at; /* monotonic ns, 0 = no retry scheduled */
@@ -117,6 +128,21 @@ struct haq_group {
 	unsigned int ipc_unchecked;
 	uint64_t retry_delay;
 	struct haq_send_failure *failures; /* to report, oldest first */
+
+	/*
+	 * Bundling (group_bundle.c, group_tx.c): the bound set by the
+	 * caller (0 off); the largest message bundled now (half the bound
+	 * while every member decodes bundles, else 0: nothing is bundled
+	 * or held back); the buffer a bundle is built in; the last seq of
+	 * each of our last HAQ_BUNDLE_WINDOW frames (win_n of them handed).
+	 */
+	size_t bundle_max;
+	size_t bundle_small;
+	bool bundle_peers_ok; /* every member of the view announced bundles */
+	bool caps_off; /* test switch HAQ_TEST_NO_CAPS: acts as libhaq 0.3 */
+	uint8_t *bundle_buf;
+	uint64_t win[HAQ_BUNDLE_WINDOW];
+	unsigned int win_n;
 
 	/* The ring of the latest totem configuration change. */
 	uint32_t ring_nodeid;
@@ -205,6 +231,12 @@ void haq__leader_lost(struct haq_group *g);
 void haq__leader_leaving(struct haq_group *g);
 void haq__leader_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__leader_deadline(const struct haq_group *g);
+
+/* group_bundle.c: bundling's negotiation. */
+void haq__bundle_init(struct haq_group *g);
+void haq__bundle_view(struct haq_group *g);
+void haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		      const uint8_t *data, size_t len);
 
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);

@@ -7,6 +7,8 @@
 #include "group.h"
 
 #include <errno.h>
+
+#include "bundle.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +32,44 @@ group_of(cpg_handle_t handle)
 	return p;
 }
 
+/*
+ * A bundle's messages, one by one, as if each had come alone (its seqs
+ * were consumed whole: rx->seq.. rx->seq + rx->count - 1). Delivered from
+ * corosync's buffer: nothing is allocated.
+ */
+static void
+deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+	       const struct haq_rx *rx)
+{
+	struct haq_bundle_iter it;
+	const uint8_t *data;
+	size_t len;
+
+	if (__builtin_expect(g->caps_off, 0)) {
+		/* The test switch: refused as libhaq 0.3 refuses it. */
+		g->counters[HAQ_COUNTER_MALFORMED]++;
+		return;
+	}
+	if (haq__is_self(g, nodeid, pid)) {
+		g->self_delivered = rx->seq + (rx->count - 1);
+	}
+	/* The dispatch's share counts each message (rx_more()). */
+	g->rx_units += rx->count - 1;
+	haq__bundle_iter_init(&it, rx->data, rx->len);
+	while (haq__bundle_next(&it, &data, &len) && haq__group_alive(g)) {
+		if (len > g->max_message) {
+			g->counters[HAQ_COUNTER_OVERSIZE]++;
+			haq__log(g->ctx, HAQ_LOG_WARNING,
+				 "group %s: dropped a message from %u/%u "
+				 "above the %zu byte limit",
+				 g->name, nodeid, pid, g->max_message);
+			continue;
+		}
+		g->counters[HAQ_COUNTER_DELIVERED]++;
+		(void)haq__group_call(g, on_message, nodeid, pid, data, len);
+	}
+}
+
 static void
 process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	      const void *msg, size_t len)
@@ -42,6 +82,10 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (rc < 0) {
 		if ((rc == -EMSGSIZE || rc == -ENOMEM) &&
 		    haq__is_self(g, nodeid, pid)) {
+			/* Back, though not delivered here. */
+			if (rx.seq > g->self_delivered) {
+				g->self_delivered = rx.seq;
+			}
 			haq__tx_own_refused(g, rx.seq);
 		}
 		switch (rc) {
@@ -92,7 +136,15 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			haq__tx_frag_done(g);
 		}
 	}
+	if (rc == HAQ_RX_BUNDLE) {
+		deliver_bundle(g, nodeid, pid, &rx);
+		return;
+	}
 	if (rc == HAQ_RX_CONTROL) {
+		if (((const uint8_t *)rx.data)[0] == HAQ_CONTROL_CAPS) {
+			haq__bundle_caps(g, nodeid, pid, rx.data, rx.len);
+			return;
+		}
 		haq__leader_control(g, nodeid, pid, rx.data, rx.len);
 		return;
 	}
@@ -140,6 +192,13 @@ haq__rx_release_held(struct haq_group *g, bool force)
 		haq__held_free(h, free_view);
 	}
 	g->svc.held = !haq__holdq_empty(&g->held);
+	/*
+	 * Our own frames may have come back among them: messages waiting
+	 * for that (bundling's window) go now, not at the next event.
+	 */
+	if (g->q.head && haq__group_alive(g) && g->handle_valid) {
+		haq__tx_after_dispatch(g);
+	}
 }
 
 void
@@ -305,7 +364,8 @@ rx_more(void *arg)
 	 * next dispatch continues).
 	 */
 	return haq__group_alive(g) && g->handle_valid &&
-	       g->rx_bytes < HAQ_DISPATCH_BYTES;
+	       g->rx_bytes < HAQ_DISPATCH_BYTES &&
+	       ++g->rx_units < HAQ_DISPATCH_BUDGET;
 }
 
 /* The group's service dispatch: its CPG events, then the send queue. */
@@ -321,6 +381,7 @@ haq__rx_dispatch(struct haq_service *s, uint32_t revents)
 		return 0;
 	}
 	g->rx_bytes = 0;
+	g->rx_units = 0;
 	*slot = g;
 	taken = haq__dispatch_budgeted(g->ctx, cpg_dispatch, g->handle, s->fd,
 				       HAQ_DISPATCH_BUDGET, rx_more, g);

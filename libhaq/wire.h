@@ -19,7 +19,10 @@
  * message's seq; a data frame is a whole message; a control frame carries
  * libhaq's own protocol (first payload byte: enum haq_control) and the
  * sender's next seq, which it does not consume: receivers apply no sequence
- * rules to control frames.
+ * rules to control frames. A bundle frame carries several whole messages
+ * with consecutive seqs from the header's on (layout in bundle.h); it is
+ * sent only to groups whose every member announced that it decodes them
+ * (HAQ_CONTROL_CAPS), since older receivers refuse the type.
  */
 #ifndef HAQ_WIRE_H
 #define HAQ_WIRE_H
@@ -45,6 +48,7 @@ enum haq_wire_type {
 	HAQ_WIRE_DATA = 1,
 	HAQ_WIRE_FRAG = 2,
 	HAQ_WIRE_CONTROL = 3,
+	HAQ_WIRE_BUNDLE = 4,
 };
 
 enum haq_control {
@@ -58,6 +62,18 @@ enum haq_control {
 	HAQ_CONTROL_RENEW = 3,
 	HAQ_CONTROL_RESIGN = 4,
 	HAQ_CONTROL_ELIGIBLE = 5,
+	/* 6..11: state transfer. */
+	/*
+	 * What the sender decodes beyond version 1 (LE32 of enum haq_caps
+	 * bits after the type byte; longer payloads: later bits, ignored).
+	 * Sent after every view.
+	 */
+	HAQ_CONTROL_CAPS = 12,
+};
+
+/* Capabilities a member announces with HAQ_CONTROL_CAPS. */
+enum haq_caps {
+	HAQ_CAP_BUNDLE = 1u << 0, /* HAQ_WIRE_BUNDLE frames */
 };
 
 struct haq_wire_hdr {
@@ -100,6 +116,7 @@ struct haq_peer {
 	uint64_t frag_seq; /* seq of the message being reassembled, 0 none */
 	uint64_t skip_seq; /* seq of an oversize message being skipped, 0 none */
 	int resync;        /* continuations without a partial are expected */
+	uint32_t caps;     /* enum haq_caps it announced (0 until then) */
 	uint8_t *buf;      /* reassembly buffer, total bytes */
 	size_t total;
 	size_t have;
@@ -117,6 +134,8 @@ enum haq_rx_result {
 	HAQ_RX_DELIVER = 1, /* a whole message: out->data, out->len */
 	HAQ_RX_PENDING = 2, /* a fragment was absorbed; nothing to deliver */
 	HAQ_RX_CONTROL = 3, /* a control frame: out->data, out->len */
+	HAQ_RX_BUNDLE = 4,  /* out->count messages from out->seq on, in the
+			       checked bundle payload out->data, out->len */
 };
 
 struct haq_rx {
@@ -124,6 +143,7 @@ struct haq_rx {
 	size_t len;
 	void *owned;   /* non-NULL: a reassembled buffer the caller free()s */
 	uint64_t seq;
+	size_t count;  /* messages in a bundle (HAQ_RX_BUNDLE), else 1 */
 	int gap;       /* 1 when seq skipped ahead of the expected one: this
 			  receiver missed messages of the sender */
 };
@@ -138,7 +158,9 @@ struct haq_rx {
  * order or inconsistent with the message in progress, which is then
  * discarded), -EMSGSIZE the message is larger than max_msg (it and its
  * further fragments are dropped), -EALREADY a duplicate (seq already seen),
- * -ENOMEM. A new incarnation of a (nodeid, pid) resets its state.
+ * -ENOMEM. A new incarnation of a (nodeid, pid) resets its state. A
+ * bundle is checked whole before anything is taken from it, and its
+ * messages are consumed at once; the caller applies max_msg to each.
  */
 int haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		  const void *frame, size_t len, size_t max_msg,
@@ -168,6 +190,10 @@ uint64_t haq__peers_partial(struct haq_peers *peers, uint32_t nodeid,
  */
 size_t haq__peers_partial_have(struct haq_peers *peers, uint32_t nodeid,
 			       uint32_t pid, uint64_t seq);
+
+/* The state of sender (nodeid, pid), or NULL if none was seen. */
+struct haq_peer *haq__peers_get(struct haq_peers *peers, uint32_t nodeid,
+				uint32_t pid);
 
 /* Free all receive state. */
 void haq__peers_free(struct haq_peers *peers);

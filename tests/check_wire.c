@@ -278,7 +278,8 @@ END_TEST
 
 START_TEST(test_decode_bad_type)
 {
-	static const uint8_t bad[] = {0, 4, 5, 0x81, 0xff};
+	/* 4 is HAQ_WIRE_BUNDLE. */
+	static const uint8_t bad[] = {0, 5, 6, 0x81, 0xff};
 	uint8_t f[FRAME_MAX];
 	struct haq_wire_hdr h;
 	size_t n = mkfrag(f, INC1, 1, 100, 0, 10);

@@ -63,6 +63,10 @@ extern "C" {
 #define HAQ_MESSAGE_MAX_DEFAULT (64u * 1024u * 1024u)
 /** Default bound on the bytes a group queues for sending: 8 MiB. */
 #define HAQ_QUEUE_LIMIT_DEFAULT (8u * 1024u * 1024u)
+/** Default bound on one bundle of small messages: 64 KiB. */
+#define HAQ_BUNDLE_DEFAULT (64u * 1024u)
+/** Smallest bound haq_group_set_bundle() takes (other than 0, off). */
+#define HAQ_BUNDLE_MIN 64u
 /**
  * The largest message that goes out in one frame (1,047,528 bytes):
  * larger ones travel in fragments, and haq_group_send_zc() spares them a
@@ -640,6 +644,39 @@ int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
 int haq_group_set_max_message(haq_group_t *group, size_t bytes);
 
 /**
+ * @brief Bound the bundles of small messages the group sends, or turn
+ *        bundling off.
+ * @param group the group.
+ * @param bytes 0 to turn bundling off, or HAQ_BUNDLE_MIN..
+ *        HAQ_MESSAGE_FRAME_MAX: the most bytes of messages (with one to
+ *        four bytes of framing each) one bundle carries. Default
+ *        HAQ_BUNDLE_DEFAULT.
+ * @return 0, or -EINVAL (NULL group, a group already left, or bytes
+ *         out of range), -ECHILD (a forked child).
+ *
+ * When several messages of the group wait to be handed to corosync (it
+ * pushed back, or several frames of this process are on their way
+ * through the agreed stream already), they go out as one CPG message
+ * and every member delivers them one by one, in order, exactly as if
+ * they had been sent apart: the same ids, callbacks, total order and
+ * per-sender order. Nothing waits to fill a bundle: a message sent while
+ * few of this process's frames are out goes alone, at once. Only
+ * messages of at most half the bound are bundled; fragmented messages,
+ * haq_group_send_zc() buffers and libhaq's own frames are never in a
+ * bundle and never overtaken by one.
+ *
+ * Bundles are sent only while every member of the view announced that
+ * it decodes them: a group with a member running libhaq 0.3 or older
+ * sends every message alone. Such a member that joins while bundles are
+ * on their way may receive the last few ones, which it drops (counted
+ * as malformed).
+ *
+ * The bound is this process's: each member bounds the bundles it sends;
+ * a member receives bundles of any size up to one frame.
+ */
+int haq_group_set_bundle(haq_group_t *group, size_t bytes);
+
+/**
  * @brief How much the group has queued: not yet handed to corosync, or,
  *        for a message of several frames, not yet delivered back whole
  *        (it is sent again if a view change cuts it).
@@ -854,6 +891,8 @@ enum haq_group_counter {
 				        was joined again on a fresh handle */
 	HAQ_COUNTER_LEASE_EXPIRED, /**< leaderships this process gave up
 				        because its lease ran out */
+	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
+				        bundles (haq_group_set_bundle()) */
 };
 
 /**

@@ -99,6 +99,7 @@ struct opts {
 	bool all;
 	unsigned int batch; /* 0: no limit */
 	size_t queue_limit; /* libhaq: 0 keeps the default */
+	long bundle;        /* libhaq: bundle bound, -1 keeps the default */
 	bool no_timing;
 	bool cpu_timing; /* also time each call in thread CPU time */
 	int timeout_s;
@@ -414,6 +415,14 @@ haq_open(struct bench *b)
 		if (rc < 0) {
 			fprintf(stderr,
 				PROG ": haq_group_set_queue_limit: %s\n",
+				haq_strerror(rc));
+			return rc;
+		}
+	}
+	if (b->o.bundle >= 0) {
+		rc = haq_group_set_bundle(b->group, (size_t)b->o.bundle);
+		if (rc < 0) {
+			fprintf(stderr, PROG ": haq_group_set_bundle: %s\n",
 				haq_strerror(rc));
 			return rc;
 		}
@@ -942,6 +951,7 @@ report(struct bench *b, int status)
 {
 	struct rusage ru;
 	uint64_t try_again = 0;
+	uint64_t bundled = 0;
 	double secs = b->t1 > b->t0 ? (double)(b->t1 - b->t0) / 1e9 : 0;
 	double rate = secs > 0 ? (double)b->delivered / secs : 0;
 	double allocs = b->delivered && b->allocs1 >= b->allocs0
@@ -962,6 +972,7 @@ report(struct bench *b, int status)
 	 */
 	if (b->be == &haq_backend && b->group) {
 		haq_group_counter(b->group, HAQ_COUNTER_RETRIES, &try_again);
+		haq_group_counter(b->group, HAQ_COUNTER_BUNDLED, &bundled);
 	} else {
 		try_again = b->retries;
 	}
@@ -972,7 +983,8 @@ report(struct bench *b, int status)
 	printf("RESULT backend=%s mode=%s nodes=%d members=%d senders=%s "
 	       "size=%zu count=%" PRIu64 " batch=%u nodeid=%" PRIu32
 	       " role=%s secs=%.6f msgs_s=%.1f MB_s=%.3f delivered=%" PRIu64
-	       " sent=%" PRIu64 " retries=%" PRIu64 " pushback=%" PRIu64
+	       " sent=%" PRIu64 " bundled=%" PRIu64 " retries=%" PRIu64
+	       " pushback=%" PRIu64
 	       " lat_n=%" PRIu64 " lat_p50_us=%.1f lat_p99_us=%.1f"
 	       " lat_max_us=%.1f max_send_us=%.1f max_dispatch_us=%.1f"
 	       " max_send_cpu_us=%.1f max_dispatch_cpu_us=%.1f"
@@ -985,7 +997,8 @@ report(struct bench *b, int status)
 	       b->members_at_go, b->o.all ? "all" : "one", b->o.size,
 	       b->o.count, b->o.batch, b->nodeid,
 	       b->is_sender ? "sender" : "receiver", secs, rate,
-	       rate * (double)b->o.size / 1e6, b->delivered, b->sent, try_again,
+	       rate * (double)b->o.size / 1e6, b->delivered, b->sent, bundled,
+	       try_again,
 	       b->retries, b->nlat, pct_us(b->lat, b->nlat, 50),
 	       pct_us(b->lat, b->nlat, 99),
 	       b->nlat ? (double)b->lat[b->nlat - 1] / 1000.0 : -1,
@@ -1063,6 +1076,8 @@ usage(FILE *f)
 		"                        (default 64)\n"
 		"  -q, --queue-limit B   libhaq queue limit (default: "
 		"library's)\n"
+		"  -U, --bundle B        libhaq bundle bound, 0 off (default:\n"
+		"                        library's)\n"
 		"  -r, --retry-ms MS     raw: wait after CS_ERR_TRY_AGAIN (1)\n"
 		"  -T, --no-timing       do not time each call (callgrind)\n"
 		"  -C, --cpu-timing      also time each call in thread CPU "
@@ -1091,6 +1106,7 @@ main(int argc, char **argv)
 		{"all", no_argument, NULL, 'a'},
 		{"batch", required_argument, NULL, 'B'},
 		{"queue-limit", required_argument, NULL, 'q'},
+		{"bundle", required_argument, NULL, 'U'},
 		{"retry-ms", required_argument, NULL, 'r'},
 		{"no-timing", no_argument, NULL, 'T'},
 		{"cpu-timing", no_argument, NULL, 'C'},
@@ -1112,9 +1128,10 @@ main(int argc, char **argv)
 	b.o.warmup = 100;
 	b.o.nodes = 1;
 	b.o.batch = 64;
+	b.o.bundle = -1;
 	b.o.timeout_s = 120;
 	b.o.retry_ms = 1;
-	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:r:TCPt:h",
+	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:U:r:TCPt:h",
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -1153,6 +1170,9 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			b.o.queue_limit = parse_size(optarg);
+			break;
+		case 'U':
+			b.o.bundle = (long)parse_size(optarg);
 			break;
 		case 'r':
 			b.o.retry_ms = atoi(optarg);
