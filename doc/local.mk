@@ -64,9 +64,14 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_set_message_cb.3 \
 	doc/man3/haq_group_set_queue_limit.3 \
 	doc/man3/haq_group_set_send_failed_cb.3 \
+	doc/man3/haq_group_set_state_cbs.3 \
 	doc/man3/haq_group_set_uncertain_cb.3 \
 	doc/man3/haq_group_set_view_cb.3 \
 	doc/man3/haq_group_set_writable_cb.3 \
+	doc/man3/haq_group_state_end.3 \
+	doc/man3/haq_group_state_held.3 \
+	doc/man3/haq_group_state_limit.3 \
+	doc/man3/haq_group_state_write.3 \
 	doc/man3/haq_group_t.3 \
 	doc/man3/haq_group_view.3 \
 	doc/man3/haq_grouplist_count.3 \
@@ -98,6 +103,13 @@ HAQ_MAN3 = \
 	doc/man3/haq_reason_str.3 \
 	doc/man3/haq_release_fn.3 \
 	doc/man3/haq_send_failed_fn.3 \
+	doc/man3/haq_state_chunk_fn.3 \
+	doc/man3/haq_state_limit.3 \
+	doc/man3/haq_state_provide_fn.3 \
+	doc/man3/haq_state_role.3 \
+	doc/man3/haq_state_status.3 \
+	doc/man3/haq_state_status_fn.3 \
+	doc/man3/haq_state_writable_fn.3 \
 	doc/man3/haq_strerror.3 \
 	doc/man3/haq_uncertain_fn.3 \
 	doc/man3/haq_version.3 \

@@ -203,6 +203,9 @@ group_timers(struct haq_service *s, uint64_t now)
 	if (haq__group_alive(g)) {
 		haq__leader_timers(g, now);
 	}
+	if (haq__group_alive(g)) {
+		haq__state_timers(g, now);
+	}
 	if (!haq__holdq_empty(&g->held) && haq__group_alive(g) &&
 	    haq__holdq_deadline(&g->held, HAQ_VIEW_HOLD_NS) <= now) {
 		haq__log(g->ctx, HAQ_LOG_WARNING,
@@ -233,6 +236,10 @@ group_deadline(const struct haq_service *s)
 	if (ld && (!d || ld < d)) {
 		d = ld;
 	}
+	ld = haq__state_deadline(g);
+	if (ld && (!d || ld < d)) {
+		d = ld;
+	}
 	return d;
 }
 
@@ -243,6 +250,10 @@ group_lost(struct haq_service *s)
 	struct haq_group *g = (struct haq_group *)s;
 
 	haq__leader_lost(g);
+	if (!haq__group_alive(g)) {
+		return;
+	}
+	haq__state_lost(g);
 	if (!haq__group_alive(g)) {
 		return;
 	}
@@ -264,6 +275,13 @@ group_destroy(struct haq_service *s, bool finalize)
 		/* A forked child: the handle is the parent's. */
 		g->handle_valid = false;
 	}
+	if (g->handle_valid && g->joined && g->q.head && !g->leaving &&
+	    !g->ctx->lost_pending) {
+		/* As haq_group_leave(): what waited to be bundled goes now. */
+		g->leaving = true;
+		g->want_writable = false;
+		haq__tx_flush(g);
+	}
 	if (g->handle_valid && g->joined) {
 		/*
 		 * Say goodbye, so peers see "leave" rather than "procdown".
@@ -281,6 +299,7 @@ group_destroy(struct haq_service *s, bool finalize)
 	haq__view_clear(&g->view);
 	haq__election_free(&g->election);
 	free(g->bundle_buf);
+	haq__state_free(g);
 	while (g->failures) {
 		struct haq_send_failure *f = g->failures;
 
@@ -369,6 +388,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
 	haq__leader_init(g);
 	haq__bundle_init(g);
+	haq__state_init(g);
 	haq__service_add(ctx, &g->svc, &group_ops);
 	saved = haq__netns_enter(ctx);
 	rc = group_connect(&g->svc);
@@ -390,6 +410,15 @@ haq_group_leave(haq_group_t *g)
 
 	if (rc < 0) {
 		return rc;
+	}
+	if (g->q.head && g->joined && g->handle_valid) {
+		/*
+		 * Messages held back only to be bundled go now, as they
+		 * would have without bundling; nobody waits for room.
+		 */
+		g->leaving = true;
+		g->want_writable = false;
+		haq__tx_flush(g);
 	}
 	discarded = (int)g->q.user_count;
 	if (discarded) {

@@ -3,8 +3,8 @@
  * A group's state and the interfaces between its files: group.c (the
  * lifecycle and settings, the service ops), group_rx.c (the receive path),
  * group_view.c (views), group_leader.c (the election glue) and group_tx.c
- * (the send path). Calls go one way only: lifecycle -> rx -> view ->
- * leader -> tx; never back.
+ * (the send path), group_state.c (state transfer). Calls go one way
+ * only: lifecycle -> rx -> view -> leader -> state -> tx; never back.
  */
 #ifndef HAQ_GROUP_H
 #define HAQ_GROUP_H
@@ -18,6 +18,7 @@
 #include "memb.h"
 #include "sendq.h"
 #include "wire.h"
+#include "xfer.h"
 
 /*
  * Bytes of one fragmented message of ours that may be out with corosync
@@ -83,6 +84,52 @@ struct haq_lead {
 	uint32_t ring_nodes; /* nodes in the latest totem ring */
 };
 
+struct haq_kept;
+
+/* Frame buffers a provider keeps for reuse (its window, and one more). */
+#define STATE_POOL 6
+
+/* This process's side of state transfer (group_state.c). */
+struct haq_state {
+	bool on; /* haq_group_set_state_cbs() was called */
+	haq_state_provide_fn provide;
+	haq_state_writable_fn writable;
+	haq_state_chunk_fn chunk;
+	haq_state_status_fn status;
+	void *ud;
+	uint64_t max_size;
+	uint64_t buffer;
+	uint64_t stall_ms;
+	struct haq_xfer x; /* what the stream decided */
+	/* Receiver: chunks go to the application; messages kept. */
+	bool receiving;
+	bool draining; /* complete: kept messages are being delivered */
+	bool abort_sent;
+	uint64_t gave_up; /* our GIVEUP of this transfer is not back yet */
+	uint64_t progress_at; /* the transfer's last BEGIN or CHUNK */
+	struct haq_kept *kept;
+	struct haq_kept *kept_tail;
+	size_t kept_bytes;
+	size_t kept_count;
+	/* Provider: the transfer being written (0 none), its frame. */
+	uint64_t wid;
+	uint64_t wended;  /* the last one ended or stopped */
+	uint64_t wout_id; /* whose CHUNKs wout counts */
+	uint8_t *wbuf; /* the frame being filled (NULL: take one) */
+	uint8_t *pool[STATE_POOL]; /* frames given back by the queue */
+	unsigned int npool;
+	size_t wlen;
+	uint64_t windex;
+	uint64_t wbytes;
+	unsigned int wout; /* CHUNKs queued or out, not back */
+	bool wblocked;
+	/* Offers. */
+	uint64_t offered;    /* our BEGIN not back yet */
+	uint64_t need_since; /* a member needs the state since */
+	uint64_t due;        /* our turn to offer, or 0 */
+	uint64_t ids;
+};
+
 #define HAQ_CALLBACK(type)                                                 \
 	struct {                                                           \
 		type fn;                                                   \
@@ -140,6 +187,7 @@ struct haq_group {
 	size_t bundle_small;
 	bool bundle_peers_ok; /* every member of the view announced bundles */
 	bool caps_off; /* test switch HAQ_TEST_NO_CAPS: acts as libhaq 0.3 */
+	bool leaving;  /* haq_group_leave(): nothing is held back any more */
 	uint8_t *bundle_buf;
 	uint64_t win[HAQ_BUNDLE_WINDOW];
 	unsigned int win_n;
@@ -155,6 +203,7 @@ struct haq_group {
 
 	struct haq_election election;
 	struct haq_lead lead;
+	struct haq_state st;
 	uint64_t counters[HAQ_NCOUNTERS];
 };
 
@@ -232,6 +281,19 @@ void haq__leader_leaving(struct haq_group *g);
 void haq__leader_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__leader_deadline(const struct haq_group *g);
 
+/* group_state.c: state transfer. */
+void haq__state_init(struct haq_group *g);
+void haq__state_free(struct haq_group *g);
+void haq__state_view(struct haq_group *g, bool first);
+void haq__state_poke(struct haq_group *g);
+void haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			const uint8_t *data, size_t len);
+bool haq__state_message(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+			const void *data, size_t len);
+void haq__state_lost(struct haq_group *g);
+void haq__state_timers(struct haq_group *g, uint64_t now);
+uint64_t haq__state_deadline(const struct haq_group *g);
+
 /* group_bundle.c: bundling's negotiation. */
 void haq__bundle_init(struct haq_group *g);
 void haq__bundle_view(struct haq_group *g);
@@ -246,6 +308,9 @@ void haq__tx_frag_done(struct haq_group *g);
 void haq__tx_own_refused(struct haq_group *g, uint64_t seq);
 int haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 			  size_t len);
+int haq__tx_queue_control_lent(struct haq_group *g, const uint8_t *frame,
+			       size_t len, haq_release_fn release,
+			       void *userdata);
 int haq__tx_control_now(struct haq_group *g, const uint8_t *payload,
 			size_t len);
 void haq__tx_retry(struct haq_group *g, bool backoff);

@@ -27,9 +27,9 @@ bundle_update(struct haq_group *g)
 			: 0;
 }
 
-/* Whether every member of the view announced that it decodes bundles. */
+/* Whether every member of the view announced capability cap. */
 static bool
-all_decode_bundles(struct haq_group *g)
+all_have(struct haq_group *g, uint32_t cap)
 {
 	if (!g->have_view) {
 		return false;
@@ -42,7 +42,7 @@ all_decode_bundles(struct haq_group *g)
 			continue;
 		}
 		p = haq__peers_get(&g->peers, m->nodeid, m->pid);
-		if (!p || !(p->caps & HAQ_CAP_BUNDLE)) {
+		if (!p || !(p->caps & cap)) {
 			return false;
 		}
 	}
@@ -83,7 +83,7 @@ haq__bundle_view(struct haq_group *g)
 			p->caps = 0;
 		}
 	}
-	g->bundle_peers_ok = all_decode_bundles(g);
+	g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 	bundle_update(g);
 	if (g->caps_off || !g->joined) {
 		return;
@@ -118,7 +118,7 @@ haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	p->caps = haq__get_le32(data + 1);
 	if (!g->bundle_peers_ok) {
-		g->bundle_peers_ok = all_decode_bundles(g);
+		g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 		bundle_update(g);
 	}
 }

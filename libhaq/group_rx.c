@@ -65,6 +65,11 @@ deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 				 g->name, nodeid, pid, g->max_message);
 			continue;
 		}
+		/* As process_frame(): a state being received may cover it. */
+		if (__builtin_expect(g->st.on, 0) &&
+		    haq__state_message(g, nodeid, pid, data, len)) {
+			continue;
+		}
 		g->counters[HAQ_COUNTER_DELIVERED]++;
 		(void)haq__group_call(g, on_message, nodeid, pid, data, len);
 	}
@@ -141,11 +146,24 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		return;
 	}
 	if (rc == HAQ_RX_CONTROL) {
-		if (((const uint8_t *)rx.data)[0] == HAQ_CONTROL_CAPS) {
-			haq__bundle_caps(g, nodeid, pid, rx.data, rx.len);
-			return;
+		const uint8_t *c = rx.data;
+
+		if (rx.len >= 1 && c[0] >= HAQ_CONTROL_XFER_BEGIN &&
+		    c[0] <= HAQ_CONTROL_XFER_GIVEUP) {
+			haq__state_control(g, nodeid, pid, c, rx.len);
+		} else if (c[0] == HAQ_CONTROL_CAPS) {
+			haq__bundle_caps(g, nodeid, pid, c, rx.len);
+		} else {
+			haq__leader_control(g, nodeid, pid, c, rx.len);
+			if (haq__group_alive(g)) {
+				haq__state_poke(g);
+			}
 		}
-		haq__leader_control(g, nodeid, pid, rx.data, rx.len);
+		return;
+	}
+	if (__builtin_expect(g->st.on, 0) &&
+	    haq__state_message(g, nodeid, pid, rx.data, rx.len)) {
+		free(rx.owned);
 		return;
 	}
 	g->counters[HAQ_COUNTER_DELIVERED]++;
@@ -211,6 +229,9 @@ haq__rx_quorum_changed(struct haq_group *g)
 	/* A verdict that changed within the ring the group is in. */
 	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
 		haq__leader_quorum_changed(g);
+		if (haq__group_alive(g)) {
+			haq__state_poke(g);
+		}
 	}
 }
 

@@ -330,7 +330,7 @@ haq__tx_flush(struct haq_group *g)
 		if (e->type == HAQ_WIRE_DATA && e->len <= g->bundle_small) {
 			size_t n, blen;
 
-			if (window_full(g)) {
+			if (window_full(g) && !g->leaving) {
 				/*
 				 * Our frames come back: the dispatch that
 				 * takes them flushes again, and whatever
@@ -462,6 +462,27 @@ haq__tx_queue_control(struct haq_group *g, const uint8_t *payload,
 
 	rc = haq__sendq_push(&g->q, HAQ_WIRE_CONTROL, true, g->next_seq, &iov,
 			     1, len);
+	if (rc < 0) {
+		return rc;
+	}
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
+/*
+ * As haq__tx_queue_control(), for a large frame in a buffer libhaq lends
+ * (state transfer's CHUNKs): release gives it back once corosync took it.
+ */
+int
+haq__tx_queue_control_lent(struct haq_group *g, const uint8_t *frame,
+			   size_t len, haq_release_fn release, void *userdata)
+{
+	int rc;
+
+	rc = haq__sendq_push_lent_control(&g->q, HAQ_WIRE_CONTROL, g->next_seq,
+					  frame, len, release, userdata);
 	if (rc < 0) {
 		return rc;
 	}

@@ -141,6 +141,10 @@ haq__view_apply(struct haq_group *g, struct haq_view *v)
 	if (!haq__group_alive(g)) {
 		return;
 	}
+	haq__state_view(g, !was_joined && g->joined);
+	if (!haq__group_alive(g)) {
+		return;
+	}
 	if ((!was_joined && g->joined) || g->resend_pending) {
 		/* Messages sent before the join was confirmed go out now. */
 		g->resend_pending = false;

@@ -157,6 +157,23 @@ haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 	return 0;
 }
 
+int
+haq__sendq_push_lent_control(struct haq_sendq *q, uint8_t type, uint64_t seq,
+			     const void *data, size_t len,
+			     haq_release_fn release, void *userdata)
+{
+	int rc = haq__sendq_push_borrowed(q, type, seq, data, len, release,
+					  userdata);
+
+	if (rc == 0) {
+		/* libhaq's own: out of the caller's counts. */
+		q->tail->control = true;
+		q->user_bytes -= len;
+		q->user_count--;
+	}
+	return rc;
+}
+
 void
 haq__sendq_pop(struct haq_sendq *q)
 {

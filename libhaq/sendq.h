@@ -77,6 +77,10 @@ int haq__sendq_push_urgent(struct haq_sendq *q, uint8_t type, uint64_t seq,
 int haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 			     const void *data, size_t len,
 			     haq_release_fn release, void *userdata);
+/* Queue one of libhaq's own frames from a buffer it lends: no copy. */
+int haq__sendq_push_lent_control(struct haq_sendq *q, uint8_t type,
+				 uint64_t seq, const void *data, size_t len,
+				 haq_release_fn release, void *userdata);
 void haq__sendq_pop(struct haq_sendq *q);
 /* Memory one queued message of len bytes holds. */
 size_t haq__sendq_footprint(size_t len);

@@ -62,7 +62,13 @@ enum haq_control {
 	HAQ_CONTROL_RENEW = 3,
 	HAQ_CONTROL_RESIGN = 4,
 	HAQ_CONTROL_ELIGIBLE = 5,
-	/* 6..11: state transfer. */
+	/* State transfer's frames (xfer.h). */
+	HAQ_CONTROL_XFER_BEGIN = 6,
+	HAQ_CONTROL_XFER_CHUNK = 7,
+	HAQ_CONTROL_XFER_END = 8,
+	HAQ_CONTROL_XFER_ABORT = 9,
+	HAQ_CONTROL_XFER_GIVEUP = 10,
+	/* 11: reserved for state transfer. */
 	/*
 	 * What the sender decodes beyond version 1 (LE32 of enum haq_caps
 	 * bits after the type byte; longer payloads: later bits, ignored).

@@ -63,7 +63,7 @@ END_TEST
 START_TEST(test_version)
 {
 	ck_assert_uint_eq(haq_version(), HAQ_VERSION_HEX);
-	ck_assert_str_eq(haq_version_string(), "0.3.0");
+	ck_assert_str_eq(haq_version_string(), "0.4.0");
 }
 END_TEST
 

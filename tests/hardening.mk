@@ -42,7 +42,7 @@ tests_hardening_fuzz_election_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 # Uses HAQ_CLUSTER_DIR when set, else starts one cluster for the whole run.
 HARDENING_MEMCHECK_TESTS = $(UNIT_TESTS) $(HARDENING_REPLAY) \
 	tests/check_ctx tests/check_group tests/check_leader tests/check_config \
-	tests/check_misuse tests/check_inject
+	tests/check_misuse tests/check_inject tests/check_state
 
 check-valgrind: libhaq/libhaq.la $(HARDENING_MEMCHECK_TESTS)
 if HAVE_VALGRIND

@@ -40,6 +40,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <qb/qbloop.h>
 
@@ -491,6 +492,9 @@ int haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret);
  *         corosync and are discarded (0 when the queue was empty), or
  *         -EINVAL, -ECHILD (a forked child).
  *
+ * Queued messages are handed to corosync first, as far as it takes them
+ * (messages that only waited to be bundled go out, in bundles).
+ *
  * Inside a callback the release is deferred; no further callback runs for
  * the group. The group pointer is invalid after the call.
  */
@@ -877,6 +881,242 @@ enum haq_group_leader_timing {
 int haq_group_leader_timing(const haq_group_t *group, int which,
 			    uint32_t *value);
 
+/*
+ * State transfer. Total order keeps replicas equal only when they start
+ * equal: a process that joins a group with members, and the members of
+ * a healed partition that lost (see haq_group_set_state_cbs()), receive
+ * the group's state from one provider, at a cut in the agreed stream.
+ */
+
+/** Which side of a state transfer a status callback speaks for. */
+enum haq_state_role {
+	HAQ_STATE_PROVIDER = 1, /**< this process sends its state */
+	HAQ_STATE_RECEIVER = 2, /**< this process receives the state */
+};
+
+/** What happened to a state transfer (haq_state_status_fn). */
+enum haq_state_status {
+	HAQ_STATE_BEGIN = 1,   /**< receiver: a transfer to this process
+				    starts at a cut; chunks follow */
+	HAQ_STATE_REPLACE = 2, /**< receiver: as HAQ_STATE_BEGIN, and the state
+				    this process held is being replaced (its
+				    side of a healed partition lost) */
+	HAQ_STATE_DONE = 3,    /**< complete: a receiver now holds the group's
+				    state; the messages after the cut follow */
+	HAQ_STATE_RESTARTED = 4, /**< abandoned (error says why): a receiver
+				      discards what it got; a new transfer
+				      from a new cut follows */
+	HAQ_STATE_FAILED = 5,  /**< failed (error says why) */
+};
+
+/** Default of HAQ_STATE_MAX_SIZE: 1 GiB. */
+#define HAQ_STATE_MAX_SIZE_DEFAULT (1024ull * 1024 * 1024)
+/** Default of HAQ_STATE_BUFFER: 64 MiB. */
+#define HAQ_STATE_BUFFER_DEFAULT (64ull * 1024 * 1024)
+/** Default of HAQ_STATE_STALL, in milliseconds: 10000. */
+#define HAQ_STATE_STALL_DEFAULT_MS 10000
+
+/** The limits of haq_group_state_limit(). */
+enum haq_state_limit {
+	HAQ_STATE_MAX_SIZE = 0, /**< bytes of state a provider may write and a
+				     receiver accepts
+				     (HAQ_STATE_MAX_SIZE_DEFAULT) */
+	HAQ_STATE_BUFFER,       /**< bytes of messages a receiver keeps while
+				     its transfer runs
+				     (HAQ_STATE_BUFFER_DEFAULT) */
+	HAQ_STATE_STALL,        /**< milliseconds without progress after which
+				     a transfer is restarted from another
+				     provider (HAQ_STATE_STALL_DEFAULT_MS) */
+};
+
+/**
+ * @brief Asks this process for the group's state, at the cut.
+ * @param group the group.
+ * @param transfer the transfer's id, for haq_group_state_write() and
+ *        haq_group_state_end().
+ * @param userdata as given to haq_group_set_state_cbs().
+ *
+ * Runs at the cut itself: every message delivered before this call is in
+ * the state, none delivered after it. Take the state as it is now (copy
+ * it, or keep it unchanged until it is written), then write it with
+ * haq_group_state_write() and finish with haq_group_state_end(), now or
+ * from later callbacks; messages keep being delivered meanwhile.
+ */
+typedef void (*haq_state_provide_fn)(haq_group_t *group, uint64_t transfer,
+				     void *userdata);
+
+/**
+ * @brief Called when a provider whose haq_group_state_write() failed with
+ *        -EAGAIN may write again.
+ * @param group the group.
+ * @param transfer the transfer.
+ * @param userdata as given to haq_group_set_state_cbs().
+ */
+typedef void (*haq_state_writable_fn)(haq_group_t *group, uint64_t transfer,
+				      void *userdata);
+
+/**
+ * @brief Receives the next piece of the state, in the provider's order.
+ * @param group the group.
+ * @param transfer the transfer (as told by HAQ_STATE_BEGIN or
+ *        HAQ_STATE_REPLACE).
+ * @param data the bytes; borrowed until the callback returns.
+ * @param len their length (at least 1).
+ * @param userdata as given to haq_group_set_state_cbs().
+ *
+ * Pieces do not keep the provider's write boundaries. Build the new
+ * state apart from the old one and switch at HAQ_STATE_DONE: a restart
+ * throws the pieces away.
+ */
+typedef void (*haq_state_chunk_fn)(haq_group_t *group, uint64_t transfer,
+				   const void *data, size_t len,
+				   void *userdata);
+
+/**
+ * @brief Tells a provider or a receiver what became of a transfer.
+ * @param group the group.
+ * @param transfer the transfer.
+ * @param role one of enum haq_state_role.
+ * @param status one of enum haq_state_status.
+ * @param error 0, or why a transfer was restarted or failed:
+ *        -EHOSTDOWN the provider left or disconnected, -ETIMEDOUT it made
+ *        no progress for HAQ_STATE_STALL (it is not asked again in this
+ *        view), -ECONNRESET a healed partition started the decision anew,
+ *        -EBADMSG the provider sent frames out of order, -EFBIG more than
+ *        HAQ_STATE_MAX_SIZE, -ENOBUFS this receiver's buffer of messages
+ *        overflowed (the messages it held are covered by the next
+ *        transfer's state, which follows), -ENODATA no member holds the
+ *        group's state any more (every member that did left: each member
+ *        keeps what it has and holds it from now on), -ENOTCONN this
+ *        process lost its connection (it rejoins and receives again), or
+ *        a provider's own error given to haq_group_state_end().
+ * @param userdata as given to haq_group_set_state_cbs().
+ *
+ * A receiver hears HAQ_STATE_BEGIN or HAQ_STATE_REPLACE, its chunks, and
+ * then exactly one of DONE, RESTARTED or FAILED; after DONE the messages
+ * delivered after the cut follow, in order. A provider hears DONE when
+ * its end came back through the agreed stream, RESTARTED or FAILED when
+ * the transfer stopped first (its writes then fail with -ESTALE).
+ */
+typedef void (*haq_state_status_fn)(haq_group_t *group, uint64_t transfer,
+				    int role, int status, int error,
+				    void *userdata);
+
+/**
+ * @brief Take part in the group's state transfer, as provider and receiver.
+ * @param group the group, joined and not yet past its first view: call
+ *        this right after haq_group_join().
+ * @param provide asks this process for its state (required).
+ * @param writable room to write again (required).
+ * @param chunk receives the state (required).
+ * @param status tells each side what became of a transfer (required).
+ * @param userdata passed to the four callbacks.
+ * @return 0, or -EINVAL (NULL group or callback, a group already left),
+ *         -ECHILD (a forked child), -EALREADY (set before), -EBUSY (a
+ *         transfer of this process is under way), -EISCONN (the group
+ *         already had its first view: a process must be ready to receive
+ *         before it is a member).
+ *
+ * Every member of a group that uses state transfer calls this. A member
+ * that does not (or runs libhaq before 0.4, which drops the transfer's
+ * frames and counts them in HAQ_COUNTER_MALFORMED) is counted as holding
+ * the state but never offers it: when it would be the provider, the next
+ * holder offers after HAQ_STATE_STALL. The rules, all
+ * decided from the agreed stream so every member draws the same
+ * conclusion, and none waiting for every member to answer:
+ *
+ * - Who holds the state: the first member of an empty group; every
+ *   receiver whose transfer is DONE. A process that joins a group with
+ *   members receives; until its cut, messages it is delivered are
+ *   covered by the state and are not given to it (counted as
+ *   HAQ_COUNTER_STATE_COVERED).
+ * - Who provides: the leader (haq_group_leader()) when it holds the
+ *   state; else, while the group has no leader, the holder with the
+ *   lowest (nodeid, pid). A holder that stalls or fails is passed over
+ *   for the rest of the view, in turn. One transfer at a time: receivers
+ *   that join while one runs get the next one; every receiver of the
+ *   view at the cut shares one multicast stream.
+ * - After a healed partition: the side that held quorum (its leader kept
+ *   leadership) provides, and the other side's members receive
+ *   (HAQ_STATE_REPLACE). Where no side held quorum, the side of the
+ *   leader the healed group elects wins; and in a group that still has
+ *   no quorum, the side whose provider's offer comes first in the agreed
+ *   order. Until its cut a losing member delivers messages as before;
+ *   the state replaces what it made of them.
+ * - Faults: a provider that leaves, disconnects, stalls or fails is
+ *   replaced and the transfer restarts from a new cut (receivers discard
+ *   what they got, and what they held); a receiver that leaves affects
+ *   nobody. A receiver keeps the messages delivered after its cut, up to
+ *   HAQ_STATE_BUFFER bytes; past it, it fails with -ENOBUFS, and receives
+ *   again at the next transfer, which starts when this one ends.
+ */
+int haq_group_set_state_cbs(haq_group_t *group, haq_state_provide_fn provide,
+			    haq_state_writable_fn writable,
+			    haq_state_chunk_fn chunk,
+			    haq_state_status_fn status, void *userdata);
+
+/**
+ * @brief Write the next bytes of this process's state (provider).
+ * @param group the group.
+ * @param transfer the transfer given to the provide callback.
+ * @param data the bytes (copied).
+ * @param len their length (0 is allowed and takes nothing).
+ * @return the bytes taken, from 1 to len (fewer than len when the
+ *         transfer's window filled: write the rest after the writable
+ *         callback), 0 for len 0; or -EAGAIN (the window is full: the
+ *         writable callback follows), -ESTALE (the transfer was restarted,
+ *         failed, or is not this process's), -EALREADY (ended already),
+ *         -EFBIG (past HAQ_STATE_MAX_SIZE: the transfer ends with this
+ *         error), -EINVAL (NULL data with len, NULL group, a group already
+ *         left, or haq_group_set_state_cbs() not called), -ECHILD,
+ *         -ENOMEM.
+ *
+ * Never blocks: the bytes are copied into frames of up to one CPG
+ * message (about 1 MiB), which go out behind the messages queued before
+ * them, a few frames at a time. A frame goes out when it is full, or at
+ * once while none of this transfer is out, so small writes are gathered
+ * only while the stream is busy.
+ */
+ssize_t haq_group_state_write(haq_group_t *group, uint64_t transfer,
+			      const void *data, size_t len);
+
+/**
+ * @brief End this process's state transfer (provider).
+ * @param group the group.
+ * @param transfer the transfer given to the provide callback.
+ * @param error 0 when the whole state was written; a negative errno
+ *        when the provider cannot give it (receivers then hear
+ *        HAQ_STATE_RESTARTED with it, and another provider is asked).
+ * @return 0, or -ESTALE, -EALREADY, -EINVAL (error positive, NULL group,
+ *         a group already left), -ECHILD, -ENOMEM.
+ *
+ * The end follows the last byte written; the provider hears
+ * HAQ_STATE_DONE when it came back through the agreed stream.
+ */
+int haq_group_state_end(haq_group_t *group, uint64_t transfer, int error);
+
+/**
+ * @brief Set one of the group's state transfer limits.
+ * @param group the group.
+ * @param which one of enum haq_state_limit.
+ * @param value the new value: HAQ_STATE_MAX_SIZE 1 byte to 2^48 bytes,
+ *        HAQ_STATE_BUFFER at least 1 MiB, HAQ_STATE_STALL 100 ms to one
+ *        hour.
+ * @return 0, or -EINVAL (out of range, unknown which, NULL group, a
+ *         group already left), -ECHILD, -EBUSY (a transfer of this
+ *         process is under way).
+ */
+int haq_group_state_limit(haq_group_t *group, int which, uint64_t value);
+
+/**
+ * @brief Whether this process holds the group's state.
+ * @param group the group.
+ * @return 1 holds it, 0 does not yet (waiting for or receiving a
+ *         transfer), -EINVAL (NULL group, a group already left, or
+ *         haq_group_set_state_cbs() not called), -ECHILD.
+ */
+int haq_group_state_held(const haq_group_t *group);
+
 /** Counters of one group, for observability. */
 enum haq_group_counter {
 	HAQ_COUNTER_SENT = 0,      /**< messages handed to corosync */
@@ -891,6 +1131,9 @@ enum haq_group_counter {
 				        was joined again on a fresh handle */
 	HAQ_COUNTER_LEASE_EXPIRED, /**< leaderships this process gave up
 				        because its lease ran out */
+	HAQ_COUNTER_STATE_COVERED, /**< messages not given to this process
+					because the state it receives covers
+					them */
 	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
 				        bundles (haq_group_set_bundle()) */
 };

@@ -9,8 +9,11 @@
 # "+=" on a variable never set: the benchmark is an EXTRA_PROGRAMS entry
 # that "all" builds through all-local (a prerequisite-only rule, which merges
 # with any other fragment's all-local).
-EXTRA_PROGRAMS = tests/bench/haq-bench
-all-local: tests/bench/haq-bench$(EXEEXT)
+EXTRA_PROGRAMS = tests/bench/haq-bench tests/bench/haq-state-bench
+all-local: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
+tests_bench_haq_state_bench_SOURCES = tests/bench/haq-state-bench.c
+tests_bench_haq_state_bench_LDADD = libhaq/libhaq.la
+tests_bench_haq_state_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_bench_haq_bench_SOURCES = tests/bench/haq-bench.c \
 	tests/bench/malloc-count.c tests/bench/malloc-count.h
 tests_bench_haq_bench_CFLAGS = $(AM_CFLAGS) $(CPG_CFLAGS)
@@ -19,7 +22,8 @@ tests_bench_haq_bench_LDADD = libhaq/libhaq.la $(CPG_LIBS) $(QB_LIBS)
 # script), so valgrind and strace see the benchmark itself.
 tests_bench_haq_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 
-EXTRA_DIST += tests/bench/run-bench tests/bench/README.md
+EXTRA_DIST += tests/bench/run-bench tests/bench/run-state-bench \
+	tests/bench/README.md
 
 BENCH_ARGS =
 .PHONY: bench
@@ -28,9 +32,19 @@ bench: tests/bench/haq-bench$(EXEEXT)
 		--bench $(abs_top_builddir)/tests/bench/haq-bench \
 		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
 		--doc $(abs_top_srcdir)/doc $(BENCH_ARGS)
+	$(MAKE) $(AM_MAKEFLAGS) bench-state
+
+# State transfer (issue 13): doc/performance-state.md.
+STATE_BENCH_ARGS =
+.PHONY: bench-state
+bench-state: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
+	$(abs_top_srcdir)/tests/bench/run-state-bench \
+		--bench-dir $(abs_top_builddir)/tests/bench \
+		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
+		--out $(abs_top_srcdir)/doc/performance-state.md $(STATE_BENCH_ARGS)
 
 # EXTRA_PROGRAMS are not removed by "make clean" on their own.
 clean-local: clean-bench
 .PHONY: clean-bench
 clean-bench:
-	-rm -f tests/bench/haq-bench$(EXEEXT)
+	-rm -f tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT)
