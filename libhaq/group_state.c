@@ -577,7 +577,10 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		    haq__get_le64(data + 1) == st->offered) {
 			st->offered = 0;
 		}
-		id = st->x.id;
+		/* An EMPTY starts no transfer: it is told under its own id. */
+		id = rc == 0 && (r.bits & HAQ_XFER_EMPTY)
+			     ? haq__get_le64(data + 1)
+			     : st->x.id;
 		break;
 	case HAQ_CONTROL_XFER_CHUNK:
 		rc = haq__xfer_on_chunk(&st->x, nodeid, pid, data + 1, len - 1,
@@ -609,7 +612,9 @@ haq__state_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	}
 	if (rc < 0 || (r.bits & HAQ_XFER_IGNORED)) {
 		/* Malformed, or a transfer this process does not follow. */
-		if (rc < 0) {
+		if (rc == 0) {
+			g->counters[HAQ_COUNTER_STATE_FOREIGN]++;
+		} else {
 			g->counters[HAQ_COUNTER_MALFORMED]++;
 			haq__log(g->ctx, HAQ_LOG_DEBUG,
 				 "group %s: dropped a malformed state "

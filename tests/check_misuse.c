@@ -500,7 +500,7 @@ START_TEST(test_invalid_args_with_a_context)
 		-EINVAL);
 	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
-	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_LEASE_EXPIRED; c++) {
+	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_STATE_FOREIGN; c++) {
 		ck_assert_int_eq(haq_group_counter(g, c, &u64), 0);
 	}
 

@@ -263,6 +263,37 @@ START_TEST(test_urgent_control_goes_first)
 }
 END_TEST
 
+/* libhaq's own lent frames: not the caller's, given back once. */
+START_TEST(test_lent_control_frames)
+{
+	struct haq_sendq q = {0};
+	static char frame[3000];
+	char msg[] = "caller";
+	struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg)};
+	int n = 0;
+
+	q.limit = 1u << 20;
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_DATA, false, 1, &iov, 1,
+					 sizeof(msg)),
+			 0);
+	ck_assert_int_eq(haq__sendq_push_lent_control(&q, HAQ_WIRE_CONTROL, 2,
+						      frame, sizeof(frame),
+						      released, &n),
+			 0);
+	ck_assert(q.tail->control);
+	ck_assert_ptr_eq(haq__sendq_data(q.tail), (const uint8_t *)frame);
+	ck_assert_uint_eq(q.user_count, 1);
+	ck_assert_uint_eq(q.user_bytes, sizeof(msg));
+	ck_assert_uint_eq(q.count, 2);
+	ck_assert_uint_eq(q.bytes, sizeof(msg) + sizeof(frame));
+	/* Clearing gives the frame back and counts only the caller's. */
+	ck_assert_uint_eq(haq__sendq_clear(&q), 1);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(q.user_bytes, 0);
+	ck_assert_uint_eq(q.bytes, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -275,5 +306,6 @@ main(void)
 	ADD_TCASE(s, test_borrowed_buffers_given_back_once, 5);
 	ADD_TCASE(s, test_control_frames_not_counted_as_callers, 5);
 	ADD_TCASE(s, test_urgent_control_goes_first, 5);
+	ADD_TCASE(s, test_lent_control_frames, 5);
 	return run_suite(s);
 }

@@ -36,6 +36,9 @@ struct member {
 	uint64_t sent;
 	bool slow; /* the provider writes 16 KiB per loop turn */
 	bool drop_provider; /* leave the group at the first write */
+	bool stuck;         /* asked to provide, writes nothing (a ghost) */
+	int fail_with;      /* asked to provide, ends with this error */
+	int wfbig;          /* writes refused with -EFBIG */
 };
 
 static void
@@ -90,6 +93,15 @@ write_some(struct member *m)
 			m->wpaused = true;
 			return;
 		}
+		if (rc == -EFBIG) {
+			/* Past its own limit: libhaq ended the transfer. */
+			m->wfbig++;
+			ck_assert_int_eq(haq_group_state_write(m->g, m->wid,
+							       "x", 1),
+					 -EALREADY);
+			m->wid = 0;
+			return;
+		}
 		ck_assert_int_gt(rc, 0);
 		m->woff += (size_t)rc;
 		budget -= (size_t)rc;
@@ -118,6 +130,15 @@ on_provide(haq_group_t *g, uint64_t transfer, void *ud)
 	if (m->drop_provider) {
 		ck_assert_int_eq(haq_group_leave(m->g), 0);
 		m->g = NULL;
+		return;
+	}
+	if (m->stuck) {
+		return;
+	}
+	if (m->fail_with) {
+		ck_assert_int_eq(haq_group_state_end(m->g, transfer,
+						     m->fail_with),
+				 0);
 		return;
 	}
 	m->wid = transfer;
@@ -504,6 +525,198 @@ START_TEST(test_receiver_overflow)
 }
 END_TEST
 
+/* Two holders and a joiner; the holder asked first misbehaves. */
+static void
+second_provider_takes_over(bool stuck, int expect_error)
+{
+	struct member m[N];
+	char name[64];
+
+	unique_group(name, sizeof(name), stuck ? "state-stuck" : "state-err");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_STALL, 1000),
+			 0);
+	wait_held(m, N, 0);
+	seed(&m[0], 1u << 20);
+	member_join(&m[1], name);
+	ck_assert_int_eq(haq_group_state_limit(m[1].g, HAQ_STATE_STALL, 1000),
+			 0);
+	ck_assert(converge(m, 2, 200, 20000));
+	/* The first asked is the leader: it misbehaves. */
+	{
+		uint32_t leader = 0;
+		int who;
+
+		ck_assert_int_ge(haq_group_leader(m[0].g, &leader, NULL, NULL),
+				 0);
+		ck_assert_uint_ne(leader, 0);
+		who = leader == m[0].nodeid ? 0 : 1;
+		ck_assert_uint_eq(leader, m[who].nodeid);
+		m[who].stuck = stuck;
+		m[who].fail_with = stuck ? 0 : -EIO;
+	}
+	member_join(&m[2], name);
+	ck_assert_int_eq(haq_group_state_limit(m[2].g, HAQ_STATE_STALL, 1000),
+			 0);
+	{
+		uint64_t end = test_now_ms() + 20000;
+
+		while (test_now_ms() < end && !m[2].restarts) {
+			load(m, N);
+			turn(m, N, 5);
+		}
+	}
+	ck_assert_int_eq(m[2].restarts, 1);
+	ck_assert_int_eq(m[2].last_error, expect_error);
+	m[0].stuck = m[1].stuck = false;
+	m[0].fail_with = m[1].fail_with = 0;
+	ck_assert(converge(m, N, 500, 30000));
+	ck_assert_int_eq(m[2].dones, 1);
+	for (int i = 0; i < N; i++) {
+		member_free(&m[i]);
+	}
+}
+
+/* A provider that never writes is passed over after the stall time. */
+START_TEST(test_provider_stalls)
+{
+	second_provider_takes_over(true, -ETIMEDOUT);
+}
+END_TEST
+
+/* A provider that ends with an error hands the transfer to another. */
+START_TEST(test_provider_fails)
+{
+	second_provider_takes_over(false, -EIO);
+}
+END_TEST
+
+/* The only holder leaves at its cut: the joiner starts from nothing. */
+START_TEST(test_state_lost)
+{
+	struct member m[2];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-lost");
+	for (int i = 0; i < 2; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	wait_held(m, 2, 0);
+	seed(&m[0], 1u << 20);
+	m[0].drop_provider = true;
+	member_join(&m[1], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].fails) {
+		turn(m, 2, 5);
+	}
+	ck_assert_ptr_null(m[0].g);
+	ck_assert_int_eq(m[1].fails, 1);
+	ck_assert_int_eq(m[1].last_error, -ENODATA);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 1);
+	for (int i = 0; i < 2; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
+/* Two joiners share one transfer; one leaves in the middle of it. */
+START_TEST(test_receiver_leaves)
+{
+	struct member m[N];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-rleave");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	wait_held(m, N, 0);
+	seed(&m[0], 4u << 20);
+	m[0].slow = true;
+	member_join(&m[1], name);
+	member_join(&m[2], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && (!m[1].inlen || !m[2].inlen)) {
+		load(m, N);
+		turn(m, N, 2);
+	}
+	/* Both receive the one stream: joins within the settle time. */
+	ck_assert_int_eq(m[1].begins, 1);
+	ck_assert_int_eq(m[2].begins, 1);
+	member_free(&m[1]);
+	m[0].slow = false;
+	ck_assert(converge(m, N, 500, 30000));
+	ck_assert_int_eq(m[2].dones, 1);
+	ck_assert_int_eq(m[2].restarts, 0);
+	ck_assert_int_eq(m[0].pdones, 1);
+	ck_assert_int_eq(m[0].pfails, 0);
+	for (int i = 0; i < N; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
+/* HAQ_STATE_MAX_SIZE on the provider's side, then on the receiver's. */
+START_TEST(test_max_size)
+{
+	struct member m[2];
+	char name[64];
+	uint64_t end;
+
+	unique_group(name, sizeof(name), "state-max");
+	for (int i = 0; i < 2; i++) {
+		member_new(&m[i], i + 1);
+	}
+	member_join(&m[0], name);
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_MAX_SIZE,
+					       1u << 20),
+			 0);
+	wait_held(m, 2, 0);
+	seed(&m[0], 2u << 20);
+	member_join(&m[1], name);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].restarts) {
+		turn(m, 2, 5);
+	}
+	ck_assert_int_ge(m[0].wfbig, 1);
+	ck_assert_int_eq(m[1].restarts, 1);
+	ck_assert_int_eq(m[1].last_error, -EFBIG);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 0);
+	member_free(&m[1]);
+	/* Now the receiver's limit. */
+	ck_assert_int_eq(haq_group_state_limit(m[0].g, HAQ_STATE_MAX_SIZE,
+					       1u << 30),
+			 0);
+	member_new(&m[1], 2);
+	ck_assert_int_eq(haq_group_join(m[1].ctx, name, &m[1].g), 0);
+	ck_assert_int_eq(haq_group_set_message_cb(m[1].g, on_message, &m[1]),
+			 0);
+	ck_assert_int_eq(haq_group_state_limit(m[1].g, HAQ_STATE_MAX_SIZE,
+					       1u << 20),
+			 0);
+	ck_assert_int_eq(haq_group_set_state_cbs(m[1].g, on_provide,
+						 on_writable, on_chunk,
+						 on_status, &m[1]),
+			 0);
+	end = test_now_ms() + 20000;
+	while (test_now_ms() < end && !m[1].fails) {
+		turn(m, 2, 5);
+	}
+	ck_assert_int_eq(m[1].fails, 1);
+	ck_assert_int_eq(m[1].last_error, -EFBIG);
+	ck_assert_int_eq(haq_group_state_held(m[1].g), 0);
+	for (int i = 0; i < 2; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
 /* Bad calls. */
 START_TEST(test_misuse)
 {
@@ -554,6 +767,11 @@ main(void)
 	ADD_TCASE(s, test_join_under_load, 120);
 	ADD_TCASE(s, test_provider_leaves, 120);
 	ADD_TCASE(s, test_receiver_overflow, 120);
+	ADD_TCASE(s, test_provider_stalls, 120);
+	ADD_TCASE(s, test_provider_fails, 120);
+	ADD_TCASE(s, test_state_lost, 60);
+	ADD_TCASE(s, test_max_size, 60);
+	ADD_TCASE(s, test_receiver_leaves, 120);
 	ADD_TCASE(s, test_misuse, 60);
 	return run_suite(s);
 }

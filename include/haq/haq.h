@@ -1134,6 +1134,12 @@ enum haq_group_counter {
 	HAQ_COUNTER_STATE_COVERED, /**< messages not given to this process
 					because the state it receives covers
 					them */
+	HAQ_COUNTER_STATE_FOREIGN, /**< state transfer frames dropped because
+					they belong to no transfer this process
+					follows (a joiner sees the end of the
+					one before its cut; a stale offer; a
+					frame from a member that does not
+					provide it) */
 	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
 				        bundles (haq_group_set_bundle()) */
 };

@@ -323,6 +323,37 @@ round_of_garbage(uint8_t *b, bool big)
 	send_frame(b, n + 13, F_CONTROL);
 	n = frame(b, W_CONTROL, ++seq, 0, 0, 1 + rnd() % 64);
 	send_frame(b, n, F_CONTROL);
+	/*
+	 * State transfer's frames (BEGIN .. GIVEUP, types 6..10): random
+	 * bodies (malformed for a member that takes part in state transfer),
+	 * and a CHUNK and an END of a transfer nobody runs. A member that
+	 * takes part drops and counts them; one that does not ignores them.
+	 */
+	for (uint8_t t = 6; t <= 10; t++) {
+		size_t h = hdr(b, W_CONTROL, ++seq, 0, 0);
+
+		n = frame(b, W_CONTROL, seq, 0, 0, 1 + rnd() % 48);
+		b[h] = t;
+		send_frame(b, n, F_CONTROL);
+	}
+	{
+		size_t h = hdr(b, W_CONTROL, ++seq, 0, 0);
+
+		b[h] = 7; /* CHUNK: id, index, 8 zero bytes, data */
+		put64(b + h + 1, rnd() | 1);
+		put64(b + h + 9, 0);
+		put64(b + h + 17, 0);
+		memset(b + h + 25, 0x5a, 100);
+		send_frame(b, h + 125, F_CONTROL);
+		h = hdr(b, W_CONTROL, ++seq, 0, 0);
+		b[h] = 8; /* END: id, chunks, bytes, error, 0 */
+		put64(b + h + 1, rnd() | 1);
+		put64(b + h + 9, 1);
+		put64(b + h + 17, 100);
+		put32(b + h + 25, 0);
+		put32(b + h + 29, 0);
+		send_frame(b, h + 33, F_CONTROL);
+	}
 
 	if (big) {
 		/*
