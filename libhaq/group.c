@@ -556,6 +556,6 @@ haq_group_counter(const haq_group_t *g, int counter, uint64_t *value)
 	return 0;
 }
 
-_Static_assert(HAQ_COUNTER_BUNDLED < HAQ_NCOUNTERS &&
+_Static_assert(HAQ_COUNTER_COMPRESSED < HAQ_NCOUNTERS &&
 		       HAQ_COUNTER_SEQ_GAPS < HAQ_NCOUNTERS,
 	       "every public counter has a slot");

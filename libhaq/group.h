@@ -188,6 +188,14 @@ struct haq_group {
 	bool bundle_peers_ok; /* every member of the view announced bundles */
 	bool caps_off; /* test switch HAQ_TEST_NO_CAPS: acts as libhaq 0.3 */
 	bool leaving;  /* haq_group_leave(): nothing is held back any more */
+	/*
+	 * Compression (group_bundle.c, group_tx.c): messages of at least
+	 * compress_min bytes (0 off) are compressed while every member
+	 * decodes lz4: then compress_from is compress_min, else SIZE_MAX.
+	 */
+	size_t compress_min;
+	size_t compress_from;
+	bool lz4_peers_ok;
 	uint8_t *bundle_buf;
 	uint64_t win[HAQ_BUNDLE_WINDOW];
 	unsigned int win_n;
@@ -294,7 +302,7 @@ void haq__state_lost(struct haq_group *g);
 void haq__state_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__state_deadline(const struct haq_group *g);
 
-/* group_bundle.c: bundling's negotiation. */
+/* group_bundle.c: the capabilities members announce (bundling, lz4). */
 void haq__bundle_init(struct haq_group *g);
 void haq__bundle_view(struct haq_group *g);
 void haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Bundling's negotiation and setting: the capabilities each member
- * announces in the agreed stream after every view (HAQ_CONTROL_CAPS),
- * and whether this process may send bundles now (every member of the
- * view announced that it decodes them). Packing is the send path's
- * (group_tx.c), unpacking the receive path's (group_rx.c), the codec
- * bundle.c's.
+ * The capabilities each member announces in the agreed stream after
+ * every view (HAQ_CONTROL_CAPS), and the settings they gate: whether this
+ * process may send bundles now, or compressed messages (every member of
+ * the view announced that it decodes them). Packing and compressing are
+ * the send path's (group_tx.c), unpacking the receive path's
+ * (group_rx.c), the codecs bundle.c's and compress.c's.
  */
 #include "group.h"
 
@@ -13,11 +13,11 @@
 #include <stdlib.h>
 
 /* What this build decodes. */
-#define HAQ_CAPS_OURS ((uint32_t)HAQ_CAP_BUNDLE)
+#define HAQ_CAPS_OURS ((uint32_t)(HAQ_CAP_BUNDLE | HAQ_CAP_LZ4))
 /* A CAPS frame: the type byte and LE32 caps. */
 #define HAQ_CAPS_LEN 5
 
-/* The largest message bundled now (0: none). */
+/* The largest message bundled now (0: none), the smallest compressed. */
 static void
 bundle_update(struct haq_group *g)
 {
@@ -25,6 +25,9 @@ bundle_update(struct haq_group *g)
 		g->bundle_max && g->bundle_peers_ok && !g->caps_off
 			? g->bundle_max / 2
 			: 0;
+	g->compress_from = g->compress_min && g->lz4_peers_ok && !g->caps_off
+				   ? g->compress_min
+				   : SIZE_MAX;
 }
 
 /* Whether every member of the view announced capability cap. */
@@ -61,6 +64,7 @@ haq__bundle_init(struct haq_group *g)
 	 */
 	g->caps_off = off && *off && *off != '0';
 	g->bundle_max = HAQ_BUNDLE_DEFAULT;
+	g->compress_min = 0;
 	bundle_update(g);
 }
 
@@ -84,6 +88,7 @@ haq__bundle_view(struct haq_group *g)
 		}
 	}
 	g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
+	g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
 	bundle_update(g);
 	if (g->caps_off || !g->joined) {
 		return;
@@ -117,8 +122,9 @@ haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		return; /* the receive path made it: out of memory */
 	}
 	p->caps = haq__get_le32(data + 1);
-	if (!g->bundle_peers_ok) {
+	if (!g->bundle_peers_ok || !g->lz4_peers_ok) {
 		g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
+		g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
 		bundle_update(g);
 	}
 }
@@ -141,6 +147,22 @@ haq_group_set_bundle(haq_group_t *g, size_t bytes)
 		g->bundle_buf = NULL;
 	}
 	g->bundle_max = bytes;
+	bundle_update(g);
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_set_compress(haq_group_t *g, size_t threshold)
+{
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (threshold != 0 && threshold < HAQ_COMPRESS_MIN) {
+		return -EINVAL;
+	}
+	g->compress_min = threshold;
 	bundle_update(g);
 	return 0;
 }

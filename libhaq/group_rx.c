@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "bundle.h"
+#include "compress.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,60 @@ deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		g->counters[HAQ_COUNTER_DELIVERED]++;
 		(void)haq__group_call(g, on_message, nodeid, pid, data, len);
 	}
+}
+
+/*
+ * A compressed message, made whole again in a buffer rx then owns: its
+ * stated size is checked against the group's maximum before anything is
+ * allocated. False when it was dropped (and counted).
+ */
+static bool
+decompressed(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+	     struct haq_rx *rx)
+{
+	size_t n = 0;
+	uint8_t *buf = NULL;
+	int rc = g->caps_off ? -EBADMSG
+			     : haq__decompress_check(rx->data, rx->len,
+						     g->max_message, &n);
+
+	if (rc == 0) {
+		buf = malloc(n);
+		if (!buf) {
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: out of memory decompressing a "
+				 "message from %u/%u",
+				 g->name, nodeid, pid);
+			free(rx->owned);
+			return false;
+		}
+		rc = haq__decompress(rx->data, rx->len, buf, n);
+		if (rc < 0) {
+			free(buf);
+		}
+	}
+	free(rx->owned);
+	rx->owned = NULL;
+	if (rc == -EMSGSIZE) {
+		g->counters[HAQ_COUNTER_OVERSIZE]++;
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: dropped a message from %u/%u above the "
+			 "%zu byte limit",
+			 g->name, nodeid, pid, g->max_message);
+		return false;
+	}
+	if (rc < 0) {
+		g->counters[HAQ_COUNTER_MALFORMED]++;
+		haq__log(g->ctx, HAQ_LOG_DEBUG,
+			 "group %s: dropped a compressed message from %u/%u "
+			 "that does not decompress",
+			 g->name, nodeid, pid);
+		return false;
+	}
+	rx->owned = buf;
+	rx->data = buf;
+	rx->len = n;
+	return true;
 }
 
 static void
@@ -159,6 +214,10 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 				haq__state_poke(g);
 			}
 		}
+		return;
+	}
+	if (__builtin_expect(rx.flags & HAQ_WIRE_F_COMPRESSED, 0) &&
+	    !decompressed(g, nodeid, pid, &rx)) {
 		return;
 	}
 	if (__builtin_expect(g->st.on, 0) &&

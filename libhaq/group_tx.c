@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 
 #include "bundle.h"
+#include "compress.h"
 #include "sendwin.h"
 
 /*
@@ -295,6 +296,7 @@ haq__tx_flush(struct haq_group *g)
 		struct haq_sendq_entry *e = g->q.head;
 		struct haq_wire_hdr h = {
 			.type = e->type,
+			.flags = e->wflags,
 			.incarnation = g->ctx->incarnation,
 			.seq = e->seq,
 		};
@@ -663,6 +665,86 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	return 0;
 }
 
+static void
+free_compressed(void *data, void *userdata)
+{
+	(void)userdata;
+	free(data);
+}
+
+/*
+ * Send a compressed copy of the message when it is worth it: queued like
+ * a borrowed buffer that the queue frees. Returns 0 when it was queued,
+ * -EAGAIN when the message goes as it is (it does not compress, or no
+ * memory for a try), or another error of the queue.
+ */
+static int
+send_compressed(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+		size_t len, const struct lent *lent)
+{
+	uint8_t *flat = NULL;
+	const uint8_t *src;
+	uint8_t *out;
+	size_t bound = haq__compress_bound(len);
+	size_t clen;
+	uint8_t type;
+	int rc;
+
+	if (!bound) {
+		return -EAGAIN;
+	}
+	if (iovcnt == 1) {
+		src = iov[0].iov_base;
+	} else {
+		size_t off = 0;
+
+		flat = malloc(len);
+		if (!flat) {
+			return -EAGAIN;
+		}
+		for (size_t i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len) {
+				memcpy(flat + off, iov[i].iov_base,
+				       iov[i].iov_len);
+				off += iov[i].iov_len;
+			}
+		}
+		src = flat;
+	}
+	out = malloc(bound);
+	if (!out) {
+		free(flat);
+		return -EAGAIN;
+	}
+	/* A sample first: data that does not compress costs little. */
+	clen = haq__compress_worth(src, len, out)
+		       ? haq__compress(src, len, out, bound)
+		       : 0;
+	free(flat);
+	if (clen == 0) {
+		free(out);
+		return -EAGAIN;
+	}
+	type = clen <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
+	rc = haq__sendq_push_borrowed(&g->q, type, g->next_seq, out, clen,
+				      free_compressed, NULL);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	g->q.tail->wflags = HAQ_WIRE_F_COMPRESSED;
+	g->counters[HAQ_COUNTER_COMPRESSED]++;
+	if (lent && lent->release) {
+		/* The compressed copy is what goes out. */
+		lent->release(lent->data, lent->userdata);
+	}
+	g->next_seq++;
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
 /* The checks and the queueing every send call shares. */
 static int
 send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
@@ -681,6 +763,13 @@ send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 				haq__sendq_footprint(len), g->q.limit)) {
 		g->want_writable = true;
 		return -ENOBUFS;
+	}
+	if (__builtin_expect(len >= g->compress_from, 0)) {
+		int rc2 = send_compressed(g, iov, iovcnt, len, lent);
+
+		if (rc2 != -EAGAIN) {
+			return rc2;
+		}
 	}
 	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
 	if (!g->q.head && g->joined && g->handle_valid &&
@@ -731,7 +820,8 @@ haq_group_send(haq_group_t *g, const void *data, size_t len)
 	/* The common case, checked in a few instructions. */
 	if (data && g && !g->svc.dead && len != 0 &&
 	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->max_message &&
-	    !g->q.head && g->joined && g->handle_valid &&
+	    len < g->compress_from && !g->q.head && g->joined &&
+	    g->handle_valid &&
 	    !g->ctx->free_requested && g->ctx->owner_pid == haq__getpid()) {
 		return send_direct(g, &iov, 1, len, NULL);
 	}

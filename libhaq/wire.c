@@ -67,7 +67,10 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	 * Reserved flags must be 0 so that a later version can give them a
 	 * meaning without being misread by this one.
 	 */
-	if (h->flags != 0 || h->incarnation == 0 || h->seq == 0) {
+	if ((h->flags & ~(h->type == HAQ_WIRE_DATA || h->type == HAQ_WIRE_FRAG
+				  ? HAQ_WIRE_F_COMPRESSED
+				  : 0u)) != 0 ||
+	    h->incarnation == 0 || h->seq == 0) {
 		return -EBADMSG;
 	}
 	/*
@@ -304,6 +307,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	out->owned = NULL;
 	out->seq = 0;
 	out->count = 1;
+	out->flags = 0;
 	out->gap = 0;
 
 	/*
@@ -372,6 +376,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		p->resync = 1;
 	}
 	out->seq = h.seq;
+	out->flags = h.flags;
 
 	/*
 	 * Checked before the duplicate test: next_seq is already past a

@@ -9,7 +9,7 @@
  *     0     4  magic        HAQ_WIRE_MAGIC
  *     4     1  version      HAQ_WIRE_VERSION
  *     5     1  type         enum haq_wire_type
- *     6     2  flags        must be 0 in version 1 (reserved)
+ *     6     2  flags        HAQ_WIRE_F_* (data and fragments), else 0
  *     8     8  incarnation  random per sending context, never 0
  *    16     8  seq          per-sender, per-group message number, from 1
  *   -- fragments only --
@@ -43,6 +43,13 @@
 /* Largest payload of one frame: frames never reach libcpg's fragmenter. */
 #define HAQ_FRAG_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_FRAG_HDR_LEN)
 #define HAQ_DATA_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_HDR_LEN)
+
+/*
+ * The message's payload is compressed (compress.h): set on a data frame
+ * or on every fragment of a message. Sent only to groups whose every
+ * member announced HAQ_CAP_LZ4; other flags are reserved and must be 0.
+ */
+#define HAQ_WIRE_F_COMPRESSED 0x0001u
 
 enum haq_wire_type {
 	HAQ_WIRE_DATA = 1,
@@ -80,6 +87,7 @@ enum haq_control {
 /* Capabilities a member announces with HAQ_CONTROL_CAPS. */
 enum haq_caps {
 	HAQ_CAP_BUNDLE = 1u << 0, /* HAQ_WIRE_BUNDLE frames */
+	HAQ_CAP_LZ4 = 1u << 1,    /* HAQ_WIRE_F_COMPRESSED with lz4 */
 };
 
 struct haq_wire_hdr {
@@ -150,6 +158,7 @@ struct haq_rx {
 	void *owned;   /* non-NULL: a reassembled buffer the caller free()s */
 	uint64_t seq;
 	size_t count;  /* messages in a bundle (HAQ_RX_BUNDLE), else 1 */
+	uint16_t flags; /* HAQ_WIRE_F_* of a delivered message's frame */
 	int gap;       /* 1 when seq skipped ahead of the expected one: this
 			  receiver missed messages of the sender */
 };

@@ -4,7 +4,9 @@
  * messages from every member delivered in one identical order, per-sender
  * FIFO without gaps; bundles beside fragmented and borrowed messages; a
  * mixed group (a member that does not decode bundles: HAQ_TEST_NO_CAPS)
- * that gets none; bundling turned off; bad settings.
+ * that gets none; bundling turned off; bad settings. Compression of large
+ * messages: exact content, incompressible data sent as it is, a receiver
+ * with a lower maximum size, a mixed group that gets none.
  */
 #include "check_common.h"
 
@@ -449,6 +451,235 @@ START_TEST(test_bundles_keep_order_with_large_and_borrowed)
 }
 END_TEST
 
+/* Large messages: JSON text (compresses) or random bytes (does not). */
+static uint8_t *
+big_message(size_t len, bool text, uint32_t tag)
+{
+	uint8_t *b = malloc(len);
+	uint64_t x = 88172645463325252ull ^ tag;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(b);
+	if (text) {
+		unsigned int id = 0;
+
+		while (n + 120 < len) {
+			n += (size_t)snprintf((char *)b + n, len - n,
+					      "{\"tag\":%u,\"id\":%u,\"state\":"
+					      "\"%s\",\"score\":%u},",
+					      tag, id, id % 3 ? "on" : "off",
+					      (id * 2654435761u) % 997);
+			id++;
+		}
+		memset(b + n, ' ', len - n);
+	} else {
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			b[i] = (uint8_t)x;
+		}
+	}
+	memcpy(b, &tag, sizeof(tag));
+	return b;
+}
+
+/* Large deliveries, checked against what was sent. */
+struct large_rx {
+	uint8_t *want[8];
+	size_t want_len[8];
+	int n;
+	int bad;
+};
+
+static void
+on_large(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
+	 size_t len, void *ud)
+{
+	struct large_rx *r = ud;
+
+	(void)g;
+	(void)nodeid;
+	(void)pid;
+	if (r->n >= 8 || len != r->want_len[r->n] ||
+	    memcmp(data, r->want[r->n], len) != 0) {
+		r->bad++;
+	}
+	r->n++;
+}
+
+struct large_done {
+	struct large_rx *r;
+	int nr;
+	int want;
+};
+
+static bool
+large_all(void *arg)
+{
+	struct large_done *d = arg;
+
+	for (int i = 0; i < d->nr; i++) {
+		if (d->r[i].n < d->want) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+zc_free(void *data, void *ud)
+{
+	(*(int *)ud)++;
+	(void)data;
+}
+
+START_TEST(test_compressed_large_messages)
+{
+	struct member m[3];
+	struct large_rx r[3];
+	haq_ctx_t *ctxs[3];
+	char name[64];
+	const size_t sizes[5] = {4u << 20, 100000, 1u << 20, 2u << 20, 300000};
+	const bool text[5] = {true, true, false, true, true};
+	uint8_t *msg[5];
+	int zc_released = 0;
+	uint64_t v;
+
+	unique_group(name, sizeof(name), "bcomp");
+	for (int i = 0; i < 3; i++) {
+		member_join(&m[i], i + 1, name, false);
+		ctxs[i] = m[i].ctx;
+	}
+	ck_assert(wait_for(m, 3, 3, 0, 10000));
+	/*
+	 * One message from each member: each announced its capabilities
+	 * before it, so once all are back everybody knows everybody's.
+	 */
+	for (int i = 0; i < 3; i++) {
+		uint64_t hello = (uint64_t)(i + 1) << 32;
+
+		ck_assert_int_eq(haq_group_send(m[i].g, &hello, 8), 0);
+	}
+	ck_assert(wait_for(m, 3, 3, 3, 10000));
+	memset(r, 0, sizeof(r));
+	for (int k = 0; k < 5; k++) {
+		msg[k] = big_message(sizes[k], text[k], (uint32_t)k + 1);
+	}
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 5; k++) {
+			r[i].want[k] = msg[k];
+			r[i].want_len[k] = sizes[k];
+		}
+		haq_group_set_message_cb(m[i].g, on_large, &r[i]);
+	}
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, 4096), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, msg[0], sizes[0]), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, msg[1], sizes[1]), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, msg[2], sizes[2]), 0);
+	/* Borrowed: given back once compressed, before it is sent. */
+	ck_assert_int_eq(haq_group_send_zc(m[0].g, msg[3], sizes[3], zc_free,
+					   &zc_released),
+			 0);
+	ck_assert_int_eq(zc_released, 1);
+	{
+		struct iovec iov[3] = {
+			{msg[4], 1000},
+			{msg[4] + 1000, 100000},
+			{msg[4] + 101000, sizes[4] - 101000},
+		};
+
+		ck_assert_int_eq(haq_group_sendv(m[0].g, iov, 3), 0);
+	}
+	{
+		struct large_done d = {r, 3, 5};
+
+		ck_assert(pump_until(ctxs, 3, 60000, large_all, &d));
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(r[i].n, 5);
+		ck_assert_int_eq(r[i].bad, 0);
+		ck_assert_uint_eq(counter(&m[i], HAQ_COUNTER_MALFORMED), 0);
+	}
+	/* Four of text; the random megabyte went as it was. */
+	ck_assert_uint_eq(counter(&m[0], HAQ_COUNTER_COMPRESSED), 4);
+
+	/* A receiver with a lower maximum drops what is larger unpacked. */
+	ck_assert_int_eq(haq_group_set_max_message(m[2].g, 1u << 20), 0);
+	for (int i = 0; i < 3; i++) {
+		r[i].n = 0;
+		r[i].want[0] = msg[3];
+		r[i].want_len[0] = sizes[3];
+		r[i].want[1] = msg[1];
+		r[i].want_len[1] = sizes[1];
+	}
+	r[2].want[0] = msg[1];
+	r[2].want_len[0] = sizes[1];
+	ck_assert_int_eq(haq_group_send(m[0].g, msg[3], sizes[3]), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, msg[1], sizes[1]), 0);
+	{
+		struct large_done d = {r, 2, 2};
+
+		ck_assert(pump_until(ctxs, 3, 60000, large_all, &d));
+		ck_assert(pump_until(ctxs, 3, 20000, large_all,
+				     &(struct large_done){r + 2, 1, 1}));
+	}
+	ck_assert_int_eq(r[2].n, 1);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(r[i].bad, 0);
+	}
+	ck_assert_uint_eq(counter(&m[2], HAQ_COUNTER_OVERSIZE), 1);
+	v = counter(&m[0], HAQ_COUNTER_COMPRESSED);
+	ck_assert_uint_eq(v, 6);
+	for (int k = 0; k < 5; k++) {
+		free(msg[k]);
+	}
+	for (int i = 0; i < 3; i++) {
+		member_free(&m[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_compression_mixed_group_sends_plain)
+{
+	struct member m[2];
+	struct large_rx r[2];
+	haq_ctx_t *ctxs[2];
+	char name[64];
+	uint8_t *msg = big_message(1u << 20, true, 7);
+
+	unique_group(name, sizeof(name), "bcompmix");
+	member_join(&m[0], 1, name, false);
+	member_join(&m[1], 2, name, true);
+	ctxs[0] = m[0].ctx;
+	ctxs[1] = m[1].ctx;
+	ck_assert(wait_for(m, 2, 2, 0, 10000));
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 2; i++) {
+		r[i].want[0] = msg;
+		r[i].want_len[0] = 1u << 20;
+		haq_group_set_message_cb(m[i].g, on_large, &r[i]);
+	}
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, HAQ_COMPRESS_MIN), 0);
+	ck_assert_int_eq(haq_group_send(m[0].g, msg, 1u << 20), 0);
+	ck_assert(pump_until(ctxs, 2, 30000, large_all,
+			     &(struct large_done){r, 2, 1}));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(r[i].bad, 0);
+		ck_assert_uint_eq(counter(&m[i], HAQ_COUNTER_MALFORMED), 0);
+	}
+	ck_assert_uint_eq(counter(&m[0], HAQ_COUNTER_COMPRESSED), 0);
+	ck_assert_int_eq(haq_group_set_compress(NULL, 0), -EINVAL);
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, 1), -EINVAL);
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, HAQ_COMPRESS_MIN - 1),
+			 -EINVAL);
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, 0), 0);
+	free(msg);
+	member_free(&m[0]);
+	member_free(&m[1]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -459,5 +690,7 @@ main(void)
 	ADD_TCASE(s, test_mixed_group_gets_no_bundle, 240);
 	ADD_TCASE(s, test_bundling_off_sends_alone, 120);
 	ADD_TCASE(s, test_bundles_keep_order_with_large_and_borrowed, 120);
+	ADD_TCASE(s, test_compressed_large_messages, 120);
+	ADD_TCASE(s, test_compression_mixed_group_sends_plain, 60);
 	return run_suite(s);
 }

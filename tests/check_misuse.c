@@ -297,6 +297,7 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG(haq_group_set_max_message(NULL, 1), -EINVAL);
 	BAD_ARG(haq_group_set_bundle(NULL, HAQ_BUNDLE_DEFAULT), -EINVAL);
 	BAD_ARG(haq_group_set_bundle(NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_set_compress(NULL, 4096), -EINVAL);
 	BAD_ARG(haq_group_queued(NULL, NULL, NULL), -EINVAL);
 	BAD_ARG_NULL(haq_group_name(NULL));
 	BAD_ARG_NULL(haq_group_ctx(NULL));
@@ -478,6 +479,11 @@ START_TEST(test_invalid_args_with_a_context)
 	ck_assert_int_eq(haq_group_set_bundle(g, 0), 0);
 	ck_assert_int_eq(haq_group_set_bundle(g, HAQ_BUNDLE_MIN), 0);
 	ck_assert_int_eq(haq_group_set_bundle(g, HAQ_BUNDLE_DEFAULT), 0);
+	/* Compression: 0 (off) or HAQ_COMPRESS_MIN and up. */
+	BAD_ARG(haq_group_set_compress(g, 1), -EINVAL);
+	BAD_ARG(haq_group_set_compress(g, HAQ_COMPRESS_MIN - 1), -EINVAL);
+	ck_assert_int_eq(haq_group_set_compress(g, HAQ_COMPRESS_MIN), 0);
+	ck_assert_int_eq(haq_group_set_compress(g, 0), 0);
 	ck_assert_int_eq(haq_group_set_max_message(g, 10), 0);
 	BAD_ARG(haq_group_send(g, "0123456789a", 11), -EMSGSIZE);
 	/*
@@ -496,7 +502,7 @@ START_TEST(test_invalid_args_with_a_context)
 
 	/* Counters. */
 	BAD_ARG(haq_group_counter(g, -1, &u64), -EINVAL);
-	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_BUNDLED + 1, &u64),
+	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_COMPRESSED + 1, &u64),
 		-EINVAL);
 	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
@@ -1827,6 +1833,7 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
 	CHILD_ECHILD(haq_group_set_bundle(g, 4096));
+	CHILD_ECHILD(haq_group_set_compress(g, 4096));
 	CHILD_ECHILD(haq_group_send(g, "c", 1));
 	CHILD_ECHILD(haq_group_sendv(g, &iov, 1));
 	CHILD_ECHILD(haq_group_send_zc(g, zc, 1, child_release, &released));

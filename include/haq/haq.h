@@ -68,6 +68,8 @@ extern "C" {
 #define HAQ_BUNDLE_DEFAULT (64u * 1024u)
 /** Smallest bound haq_group_set_bundle() takes (other than 0, off). */
 #define HAQ_BUNDLE_MIN 64u
+/** Smallest threshold haq_group_set_compress() takes (other than 0, off). */
+#define HAQ_COMPRESS_MIN 256u
 /**
  * The largest message that goes out in one frame (1,047,528 bytes):
  * larger ones travel in fragments, and haq_group_send_zc() spares them a
@@ -681,6 +683,32 @@ int haq_group_set_max_message(haq_group_t *group, size_t bytes);
 int haq_group_set_bundle(haq_group_t *group, size_t bytes);
 
 /**
+ * @brief Compress the group's large messages, or stop compressing them.
+ * @param group the group.
+ * @param threshold 0 (the default: off), or HAQ_COMPRESS_MIN or more:
+ *        messages of at least this many bytes are compressed (lz4).
+ * @return 0, or -EINVAL (NULL group, a group already left, or a
+ *         threshold from 1 to HAQ_COMPRESS_MIN - 1), -ECHILD (a forked
+ *         child).
+ *
+ * A message is compressed only when that saves at least 1/16 of it: a
+ * sample of its start is tried first, so data that does not compress
+ * (already compressed or encrypted) costs little and goes as it is. The
+ * compressed copy is what is queued: haq_group_send_zc() gives its
+ * buffer back once it is compressed. Receivers deliver the message as it
+ * was sent; one whose stated size is above their own maximum message size
+ * (haq_group_set_max_message()) is dropped before anything is allocated
+ * for it (HAQ_COUNTER_OVERSIZE), one that does not decompress is dropped
+ * as malformed.
+ *
+ * Messages are compressed only while every member of the view announced
+ * that it decodes them: a group with a member running libhaq 0.3 or
+ * older sends them as they are. The setting is this process's: each
+ * member decides for the messages it sends.
+ */
+int haq_group_set_compress(haq_group_t *group, size_t threshold);
+
+/**
  * @brief How much the group has queued: not yet handed to corosync, or,
  *        for a message of several frames, not yet delivered back whole
  *        (it is sent again if a view change cuts it).
@@ -1142,6 +1170,8 @@ enum haq_group_counter {
 					provide it) */
 	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
 				        bundles (haq_group_set_bundle()) */
+	HAQ_COUNTER_COMPRESSED,    /**< messages sent compressed
+				        (haq_group_set_compress()) */
 };
 
 /**
