@@ -520,6 +520,7 @@ haq_group_set_max_message(haq_group_t *g, size_t bytes)
 		return -EINVAL;
 	}
 	g->max_message = bytes;
+	haq__caps_update(g);
 	return 0;
 }
 

@@ -195,6 +195,8 @@ struct haq_group {
 	 */
 	size_t compress_min;
 	size_t compress_from;
+	/* min(max_message, compress_from - 1): haq_group_send()'s fast path. */
+	size_t direct_max;
 	bool lz4_peers_ok;
 	uint8_t *bundle_buf;
 	uint64_t win[HAQ_BUNDLE_WINDOW];
@@ -304,6 +306,7 @@ uint64_t haq__state_deadline(const struct haq_group *g);
 
 /* group_bundle.c: the capabilities members announce (bundling, lz4). */
 void haq__bundle_init(struct haq_group *g);
+void haq__caps_update(struct haq_group *g);
 void haq__bundle_view(struct haq_group *g);
 void haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		      const uint8_t *data, size_t len);

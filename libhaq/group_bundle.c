@@ -17,9 +17,12 @@
 /* A CAPS frame: the type byte and LE32 caps. */
 #define HAQ_CAPS_LEN 5
 
-/* The largest message bundled now (0: none), the smallest compressed. */
-static void
-bundle_update(struct haq_group *g)
+/*
+ * The largest message bundled now (0: none), the smallest compressed, and
+ * the largest that haq_group_send() may hand straight to corosync.
+ */
+void
+haq__caps_update(struct haq_group *g)
 {
 	g->bundle_small =
 		g->bundle_max && g->bundle_peers_ok && !g->caps_off
@@ -28,6 +31,9 @@ bundle_update(struct haq_group *g)
 	g->compress_from = g->compress_min && g->lz4_peers_ok && !g->caps_off
 				   ? g->compress_min
 				   : SIZE_MAX;
+	g->direct_max = g->max_message < g->compress_from - 1
+				? g->max_message
+				: g->compress_from - 1;
 }
 
 /* Whether every member of the view announced capability cap. */
@@ -65,7 +71,7 @@ haq__bundle_init(struct haq_group *g)
 	g->caps_off = off && *off && *off != '0';
 	g->bundle_max = HAQ_BUNDLE_DEFAULT;
 	g->compress_min = 0;
-	bundle_update(g);
+	haq__caps_update(g);
 }
 
 /*
@@ -89,7 +95,7 @@ haq__bundle_view(struct haq_group *g)
 	}
 	g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 	g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
-	bundle_update(g);
+	haq__caps_update(g);
 	if (g->caps_off || !g->joined) {
 		return;
 	}
@@ -125,7 +131,7 @@ haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (!g->bundle_peers_ok || !g->lz4_peers_ok) {
 		g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 		g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
-		bundle_update(g);
+		haq__caps_update(g);
 	}
 }
 
@@ -147,7 +153,7 @@ haq_group_set_bundle(haq_group_t *g, size_t bytes)
 		g->bundle_buf = NULL;
 	}
 	g->bundle_max = bytes;
-	bundle_update(g);
+	haq__caps_update(g);
 	return 0;
 }
 
@@ -163,6 +169,6 @@ haq_group_set_compress(haq_group_t *g, size_t threshold)
 		return -EINVAL;
 	}
 	g->compress_min = threshold;
-	bundle_update(g);
+	haq__caps_update(g);
 	return 0;
 }

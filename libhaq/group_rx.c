@@ -38,7 +38,7 @@ group_of(cpg_handle_t handle)
  * were consumed whole: rx->seq.. rx->seq + rx->count - 1). Delivered from
  * corosync's buffer: nothing is allocated.
  */
-static void
+static __attribute__((noinline, cold)) void
 deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	       const struct haq_rx *rx)
 {
@@ -54,7 +54,11 @@ deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	if (haq__is_self(g, nodeid, pid)) {
 		g->self_delivered = rx->seq + (rx->count - 1);
 	}
-	/* The dispatch's share counts each message (rx_more()). */
+	/*
+	 * The dispatch's share (rx_more()): each message of a bundle counts
+	 * as an event, so a dispatch ends after the frame that brings it to
+	 * HAQ_DISPATCH_BUDGET messages (at most HAQ_BUNDLE_MSGS_MAX more).
+	 */
 	g->rx_units += rx->count - 1;
 	haq__bundle_iter_init(&it, rx->data, rx->len);
 	while (haq__bundle_next(&it, &data, &len) && haq__group_alive(g)) {
@@ -81,7 +85,7 @@ deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
  * stated size is checked against the group's maximum before anything is
  * allocated. False when it was dropped (and counted).
  */
-static bool
+static __attribute__((noinline, cold)) bool
 decompressed(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	     struct haq_rx *rx)
 {
@@ -196,29 +200,32 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			haq__tx_frag_done(g);
 		}
 	}
-	if (rc == HAQ_RX_BUNDLE) {
-		deliver_bundle(g, nodeid, pid, &rx);
-		return;
-	}
-	if (rc == HAQ_RX_CONTROL) {
-		const uint8_t *c = rx.data;
-
-		if (rx.len >= 1 && c[0] >= HAQ_CONTROL_XFER_BEGIN &&
-		    c[0] <= HAQ_CONTROL_XFER_GIVEUP) {
-			haq__state_control(g, nodeid, pid, c, rx.len);
-		} else if (c[0] == HAQ_CONTROL_CAPS) {
-			haq__bundle_caps(g, nodeid, pid, c, rx.len);
-		} else {
-			haq__leader_control(g, nodeid, pid, c, rx.len);
-			if (haq__group_alive(g)) {
-				haq__state_poke(g);
-			}
+	/* One test on the path of a plain message for everything else. */
+	if (__builtin_expect(rc != HAQ_RX_DELIVER || rx.flags != 0, 0)) {
+		if (rc == HAQ_RX_BUNDLE) {
+			deliver_bundle(g, nodeid, pid, &rx);
+			return;
 		}
-		return;
-	}
-	if (__builtin_expect(rx.flags & HAQ_WIRE_F_COMPRESSED, 0) &&
-	    !decompressed(g, nodeid, pid, &rx)) {
-		return;
+		if (rc == HAQ_RX_CONTROL) {
+			const uint8_t *c = rx.data;
+
+			if (rx.len >= 1 && c[0] >= HAQ_CONTROL_XFER_BEGIN &&
+			    c[0] <= HAQ_CONTROL_XFER_GIVEUP) {
+				haq__state_control(g, nodeid, pid, c, rx.len);
+			} else if (c[0] == HAQ_CONTROL_CAPS) {
+				haq__bundle_caps(g, nodeid, pid, c, rx.len);
+			} else {
+				haq__leader_control(g, nodeid, pid, c, rx.len);
+				if (haq__group_alive(g)) {
+					haq__state_poke(g);
+				}
+			}
+			return;
+		}
+		if ((rx.flags & HAQ_WIRE_F_COMPRESSED) &&
+		    !decompressed(g, nodeid, pid, &rx)) {
+			return;
+		}
 	}
 	if (__builtin_expect(g->st.on, 0) &&
 	    haq__state_message(g, nodeid, pid, rx.data, rx.len)) {

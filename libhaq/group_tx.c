@@ -819,9 +819,8 @@ haq_group_send(haq_group_t *g, const void *data, size_t len)
 
 	/* The common case, checked in a few instructions. */
 	if (data && g && !g->svc.dead && len != 0 &&
-	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->max_message &&
-	    len < g->compress_from && !g->q.head && g->joined &&
-	    g->handle_valid &&
+	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->direct_max &&
+	    !g->q.head && g->joined && g->handle_valid &&
 	    !g->ctx->free_requested && g->ctx->owner_pid == haq__getpid()) {
 		return send_direct(g, &iov, 1, len, NULL);
 	}
