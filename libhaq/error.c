@@ -123,7 +123,8 @@ haq_strerror(int err)
 	case EPROTOTYPE:
 		return "the configuration key has another type than asked for";
 	case EBUSY:
-		return "not allowed from inside a libhaq callback";
+		return "not allowed from inside a libhaq callback, or while a "
+		       "state transfer of this process is under way";
 	case EPERM:
 		return "the corosync IPC server is not running as root: "
 		       "refusing to trust it (HAQ_CTX_ANY_SERVER_UID allows it)";
@@ -147,6 +148,26 @@ haq_strerror(int err)
 		return "a malformed message was received and dropped";
 	case EIO:
 		return "corosync reported a failed operation";
+	case EALREADY:
+		return "already done (the state callbacks were set, or the "
+		       "state transfer was ended)";
+	case EISCONN:
+		return "the group had its first view already: set the state "
+		       "callbacks right after haq_group_join()";
+	case ESTALE:
+		return "that state transfer is not under way here (it was "
+		       "restarted, failed, or is not this process's)";
+	case EFBIG:
+		return "the state is larger than the group's maximum state "
+		       "size (see haq_group_state_limit)";
+	case EHOSTDOWN:
+		return "the state provider left or disconnected: another one "
+		       "starts again from a new cut";
+	case ECONNRESET:
+		return "a healed partition restarted the state transfer";
+	case ENODATA:
+		return "no member holds the group's state any more: each "
+		       "member keeps what it has";
 	}
 	return "unknown error";
 }

@@ -549,7 +549,7 @@ haq__state_view(struct haq_group *g, bool first)
 void
 haq__state_poke(struct haq_group *g)
 {
-	if (g->st.on && !g->st.due) {
+	if (g->st.on) {
 		reevaluate(g, haq__now());
 		haq__timers_update(g->ctx);
 	}

@@ -158,9 +158,15 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		x->ns = 0;
 		x->nu = 0;
 		stop(x, -ECONNRESET, r);
-		return x->known ? add(&x->S, &x->ns, x->self_nodeid,
-				      x->self_pid)
-				: 0;
+		if (x->known) {
+			return add(&x->S, &x->ns, x->self_nodeid, x->self_pid);
+		}
+		/* Whether the others hold the state, it does not know. */
+		if (assign(&x->U, &x->nu, members, n) < 0) {
+			return -ENOMEM;
+		}
+		drop(x->U, &x->nu, x->self_nodeid, x->self_pid);
+		return 0;
 	}
 	intersect(x->S, &x->ns, members, n);
 	intersect(x->U, &x->nu, members, n);
@@ -176,6 +182,13 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 			return -ENOMEM;
 		}
 	}
+	if (!x->known && x->nu == 0) {
+		/*
+		 * A joiner whose elders all left before its cut: nobody
+		 * holds the state, and it knows (it says so: EMPTY).
+		 */
+		x->known = true;
+	}
 	if (healed) {
 		/* The sides know different transfers: start anew. */
 		stop(x, -ECONNRESET, r);
@@ -183,6 +196,24 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		stop(x, -EHOSTDOWN, r);
 	}
 	return 0;
+}
+
+/*
+ * Passed over in this view, unless every holder is: then each gets
+ * another turn (haq__xfer_bid_rank()), and its offer must be taken.
+ */
+static bool
+passed_over(const struct haq_xfer *x, uint32_t nodeid, uint32_t pid)
+{
+	if (!has(x->X, x->nx, nodeid, pid)) {
+		return false;
+	}
+	for (size_t i = 0; i < x->ns; i++) {
+		if (!has(x->X, x->nx, x->S[i].nodeid, x->S[i].pid)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 int
@@ -200,8 +231,7 @@ haq__xfer_on_begin(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	if (haq__xfer_begin_decode(body, len, &b) < 0) {
 		return -EBADMSG;
 	}
-	if (b.view_id != x->view_id || x->id ||
-	    has(x->X, x->nx, nodeid, pid)) {
+	if (b.view_id != x->view_id || x->id || passed_over(x, nodeid, pid)) {
 		/* Stale, second, or from a member passed over. */
 		r->bits = HAQ_XFER_IGNORED;
 		return 0;
@@ -332,7 +362,6 @@ haq__xfer_on_end(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	r->bits = HAQ_XFER_DONE;
 	r->was_receiver = x->self_receives;
 	r->was_provider = x->self_provides;
-	x->last_id = x->id;
 	x->id = 0;
 	x->nr = 0;
 	x->self_receives = false;
@@ -371,10 +400,13 @@ haq__xfer_on_giveup(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 	if (haq__xfer_abort_decode(body, len, &id, &error) < 0) {
 		return -EBADMSG;
 	}
-	if (id == x->last_id && has(x->S, x->ns, nodeid, pid)) {
+	if (id != x->id && has(x->S, x->ns, nodeid, pid) &&
+	    !(x->id && nodeid == x->prov_nodeid && pid == x->prov_pid)) {
 		/*
 		 * It gave up before the END, which came first: it never held
-		 * the state (its own process knows, and waits for this).
+		 * the state (its own process knows, and waits for this; it
+		 * offers nothing meanwhile, so it provides nothing). Decided
+		 * from S alone: a joiner that did not see that END agrees.
 		 */
 		drop(x->S, &x->ns, nodeid, pid);
 		return 0;

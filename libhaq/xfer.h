@@ -81,7 +81,8 @@ struct haq_xfer {
 	uint64_t view_id;
 	struct haq_memb *S; /* holders in the view, sorted */
 	size_t ns;
-	struct haq_memb *U; /* came with a healed partition, status unknown */
+	struct haq_memb *U; /* status unknown: came with a healed partition,
+			       or were there before this joiner */
 	size_t nu;
 	struct haq_memb *X; /* holders passed over in this view */
 	size_t nx;
@@ -91,7 +92,6 @@ struct haq_xfer {
 	uint32_t prov_pid;
 	struct haq_memb *R; /* its receivers in the view, not given up */
 	size_t nr;
-	uint64_t last_id;    /* the last transfer that ended DONE */
 	uint64_t next_index; /* the CHUNK expected next */
 	uint64_t bytes;      /* data bytes of its CHUNKs so far */
 	/* This process's part in it. */

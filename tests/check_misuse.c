@@ -148,7 +148,6 @@ priv_destroy(void)
 	rmdir(priv_root);
 }
 
-
 static void
 enter_netns(const char *ns)
 {
@@ -227,6 +226,52 @@ count_config(haq_ctx_t *ctx, const char *key, int event, void *ud)
 	if (ud) {
 		(*(int *)ud)++;
 	}
+}
+
+/* State transfer callbacks that must never run for a refused call. */
+static void
+st_provide(haq_group_t *g, uint64_t transfer, void *ud)
+{
+	(void)g;
+	(void)transfer;
+	(void)ud;
+}
+
+static void
+st_writable(haq_group_t *g, uint64_t transfer, void *ud)
+{
+	(void)g;
+	(void)transfer;
+	(void)ud;
+}
+
+static void
+st_chunk(haq_group_t *g, uint64_t transfer, const void *data, size_t len,
+	 void *ud)
+{
+	(void)g;
+	(void)transfer;
+	(void)data;
+	(void)len;
+	(void)ud;
+}
+
+static void
+st_status(haq_group_t *g, uint64_t transfer, int role, int status, int error,
+	  void *ud)
+{
+	(void)g;
+	(void)transfer;
+	(void)role;
+	(void)status;
+	(void)error;
+	(void)ud;
+}
+
+static bool
+state_held(void *arg)
+{
+	return haq_group_state_held(arg) == 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,6 +354,13 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG(haq_group_lease(NULL, &u64), -EINVAL);
 	BAD_ARG(haq_group_leader_timing(NULL, HAQ_TIMING_LEASE, &u32), -EINVAL);
 	BAD_ARG(haq_group_counter(NULL, HAQ_COUNTER_SENT, &u64), -EINVAL);
+	BAD_ARG(haq_group_set_state_cbs(NULL, st_provide, st_writable, st_chunk,
+					st_status, NULL),
+		-EINVAL);
+	BAD_ARG(haq_group_state_write(NULL, 1, "x", 1), -EINVAL);
+	BAD_ARG(haq_group_state_end(NULL, 1, 0), -EINVAL);
+	BAD_ARG(haq_group_state_limit(NULL, HAQ_STATE_STALL, 1000), -EINVAL);
+	BAD_ARG(haq_group_state_held(NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
 
 	/* Views. */
@@ -510,8 +562,89 @@ START_TEST(test_invalid_args_with_a_context)
 		ck_assert_int_eq(haq_group_counter(g, c, &u64), 0);
 	}
 
+	/* State transfer, on a group of its own, before its first view. */
+	{
+		haq_group_t *gs;
+		char sname[64];
+
+		unique_group(sname, sizeof(sname), "args-state");
+		ck_assert_int_eq(haq_group_join(ctx, sname, &gs), 0);
+		/* Not taking part (haq_group_set_state_cbs() not called). */
+		BAD_ARG(haq_group_state_held(gs), -EINVAL);
+		BAD_ARG(haq_group_state_write(gs, 1, "x", 1), -EINVAL);
+		BAD_ARG(haq_group_state_end(gs, 1, 0), -EINVAL);
+		/* Every callback is required. */
+		BAD_ARG(haq_group_set_state_cbs(gs, NULL, st_writable, st_chunk,
+						st_status, NULL),
+			-EINVAL);
+		BAD_ARG(haq_group_set_state_cbs(gs, st_provide, NULL, st_chunk,
+						st_status, NULL),
+			-EINVAL);
+		BAD_ARG(haq_group_set_state_cbs(gs, st_provide, st_writable,
+						NULL, st_status, NULL),
+			-EINVAL);
+		BAD_ARG(haq_group_set_state_cbs(gs, st_provide, st_writable,
+						st_chunk, NULL, NULL),
+			-EINVAL);
+		BAD_ARG(haq_group_state_held(gs), -EINVAL);
+		/* Limits: unknown, and each one's range, both ends. */
+		BAD_ARG(haq_group_state_limit(gs, -1, 1000), -EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL + 1, 1000),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE, 0),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE,
+					      (1ull << 48) + 1),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_BUFFER,
+					      (1ull << 20) - 1),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_BUFFER,
+					      (1ull << 48) + 1),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL, 99),
+			-EINVAL);
+		BAD_ARG(haq_group_state_limit(gs, HAQ_STATE_STALL, 3600001),
+			-EINVAL);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE, 1), 0);
+		ck_assert_int_eq(haq_group_state_limit(gs, HAQ_STATE_MAX_SIZE,
+						       1ull << 48),
+				 0);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_BUFFER, 1ull << 20),
+			0);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_STALL, 100), 0);
+		ck_assert_int_eq(
+			haq_group_state_limit(gs, HAQ_STATE_STALL, 3600000), 0);
+		ck_assert_int_eq(haq_group_set_state_cbs(gs, st_provide,
+							 st_writable, st_chunk,
+							 st_status, NULL),
+				 0);
+		BAD_ARG(haq_group_set_state_cbs(gs, st_provide, st_writable,
+						st_chunk, st_status, NULL),
+			-EALREADY);
+		/* No transfer of this process: nothing to write or end. */
+		BAD_ARG(haq_group_state_write(gs, 1, NULL, 1), -EINVAL);
+		BAD_ARG(haq_group_state_write(gs, 0, "x", 1), -ESTALE);
+		BAD_ARG(haq_group_state_write(gs, 1, "x", 1), -ESTALE);
+		BAD_ARG(haq_group_state_end(gs, 1, 1), -EINVAL);
+		BAD_ARG(haq_group_state_end(gs, 1, -4096), -EINVAL);
+		BAD_ARG(haq_group_state_end(gs, 0, 0), -ESTALE);
+		BAD_ARG(haq_group_state_end(gs, 1, -EIO), -ESTALE);
+		/* Alone in the group: it holds the state from its view on. */
+		ck_assert_int_eq(haq_group_state_held(gs), 0);
+		ck_assert(pump_until(&ctx, 1, 10000, state_held, gs));
+		ck_assert_int_ge(haq_group_leave(gs), 0);
+	}
+
 	/* Views: indexes out of range. */
 	ck_assert(pump_until(&ctx, 1, 10000, has_view, g));
+	/* Too late to take part in state transfer: a member already. */
+	BAD_ARG(haq_group_set_state_cbs(g, st_provide, st_writable, st_chunk,
+					st_status, NULL),
+		-EISCONN);
 	v = haq_group_view(g);
 	ck_assert_uint_eq(haq_view_member_count(v), 1);
 	ck_assert_int_eq(haq_view_member(v, 0, NULL, NULL), 0);
@@ -636,7 +769,9 @@ START_TEST(test_strerror_total)
 		ENAMETOOLONG, EEXIST,	    EMSGSIZE, ENOBUFS,	  EAGAIN,
 		ENOMEM,	      EMFILE,	    ENOENT,   EPROTOTYPE, EBUSY,
 		ECHILD,	      ETIMEDOUT,    EPROTO,   EBADF,	  ENOSPC,
-		EINTR,	      ENOTSUP,	    EBADMSG,  EIO,
+		EINTR,	      ENOTSUP,	    EBADMSG,  EIO,	  EALREADY,
+		EISCONN,      ESTALE,	    EFBIG,    EHOSTDOWN,  ECONNRESET,
+		ENODATA,
 	};
 
 	/* Every value gives a sentence, extremes included. */
@@ -1830,6 +1965,12 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_lease(g, &u64));
 	CHILD_ECHILD(haq_group_leader_timing(g, HAQ_TIMING_LEASE, &u32));
 	CHILD_ECHILD(haq_group_counter(g, HAQ_COUNTER_SENT, &u64));
+	CHILD_ECHILD(haq_group_set_state_cbs(g, st_provide, st_writable,
+					     st_chunk, st_status, NULL));
+	CHILD_ECHILD(haq_group_state_write(g, 1, "c", 1));
+	CHILD_ECHILD(haq_group_state_end(g, 1, 0));
+	CHILD_ECHILD(haq_group_state_limit(g, HAQ_STATE_STALL, 1000));
+	CHILD_ECHILD(haq_group_state_held(g));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
 	CHILD_ECHILD(haq_group_set_bundle(g, 4096));

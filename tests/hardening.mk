@@ -17,7 +17,7 @@ tests_check_misuse_LDADD = libhaq/libhaq.la $(TEST_LIBS)
 # crash inputs) with the ordinary compiler: regressions fail "make check".
 # tests/hardening/run-fuzz SECONDS fuzzes them with clang.
 HARDENING_REPLAY = tests/hardening/fuzz_wire_replay \
-	tests/hardening/fuzz_election_replay \
+	tests/hardening/fuzz_election_replay tests/hardening/fuzz_xfer_replay \
 	tests/hardening/fuzz_bundle_replay \
 	tests/hardening/fuzz_compress_replay
 check_PROGRAMS += $(HARDENING_REPLAY)
@@ -43,6 +43,10 @@ tests_hardening_fuzz_election_replay_SOURCES = \
 	libhaq/election.c
 tests_hardening_fuzz_election_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/election"'
+tests_hardening_fuzz_xfer_replay_SOURCES = tests/hardening/fuzz-replay.c \
+	tests/hardening/fuzz_xfer.c tests/xfer_sim.h libhaq/xfer.c
+tests_hardening_fuzz_xfer_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/xfer"'
 
 # ---------------------------------------------------------------- valgrind
 # The unit tests and the integration tests that share the 3-node cluster,
