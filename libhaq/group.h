@@ -33,8 +33,13 @@
  * load fewer are out and every message goes at once, alone.
  */
 #define HAQ_BUNDLE_WINDOW 4u
-/* Messages one bundle carries at most (a receiver's dispatch share). */
-#define HAQ_BUNDLE_MSGS_MAX 256u
+/*
+ * Messages one bundle carries at most: a receiver delivers a bundle whole
+ * from corosync's buffer, and its dispatch stops once it delivered
+ * HAQ_DISPATCH_BUDGET messages, so one dispatch delivers fewer than twice
+ * that many.
+ */
+#define HAQ_BUNDLE_MSGS_MAX ((unsigned int)HAQ_DISPATCH_BUDGET)
 
 struct haq_view {
 	uint32_t ring_nodeid;

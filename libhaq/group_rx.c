@@ -57,7 +57,7 @@ deliver_bundle(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 	/*
 	 * The dispatch's share (rx_more()): each message of a bundle counts
 	 * as an event, so a dispatch ends after the frame that brings it to
-	 * HAQ_DISPATCH_BUDGET messages (at most HAQ_BUNDLE_MSGS_MAX more).
+	 * HAQ_DISPATCH_BUDGET messages (fewer than twice that in all).
 	 */
 	g->rx_units += rx->count - 1;
 	haq__bundle_iter_init(&it, rx->data, rx->len);
