@@ -533,8 +533,9 @@ haq__state_view(struct haq_group *g, bool first)
 	/* The local nodeid is known once connected. */
 	st->x.self_nodeid = g->ctx->local_nodeid;
 	st->x.self_pid = (uint32_t)g->ctx->owner_pid;
-	if (haq__xfer_view(&st->x, v->id, v->members, v->nmembers, v->joined,
-			   v->njoined, first, &r) < 0) {
+	if (haq__xfer_view_left(&st->x, v->id, v->members, v->nmembers,
+				v->joined, v->njoined, v->left, v->nleft, first,
+				&r) < 0) {
 		haq__log(g->ctx, HAQ_LOG_ERR, "group %s: out of memory",
 			 g->name);
 		return;

@@ -140,11 +140,57 @@ stop_passing_over(struct haq_xfer *x, int error, struct haq_xfer_result *r)
 	return add(&x->X, &x->nx, nodeid, pid);
 }
 
+/*
+ * Holders (and members of unknown status) whose node left the view: they
+ * may live on in another partition, with the state, so nobody may say it
+ * is lost (M). One comes off M when it is back, or when a process of its
+ * node joins while it does not: then it is gone for good.
+ */
+static int
+track_missing(struct haq_xfer *x, const struct haq_memb *members, size_t n,
+	      const struct haq_memb *joined, size_t njoined,
+	      const struct haq_memb *left, size_t nleft)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < nleft; i++) {
+		if (left[i].reason == HAQ_REASON_NODEDOWN &&
+		    (has(x->S, x->ns, left[i].nodeid, left[i].pid) ||
+		     has(x->U, x->nu, left[i].nodeid, left[i].pid)) &&
+		    add(&x->M, &x->nm, left[i].nodeid, left[i].pid) < 0) {
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < x->nm; i++) {
+		bool gone = has(members, n, x->M[i].nodeid, x->M[i].pid);
+
+		for (size_t j = 0; j < njoined && !gone; j++) {
+			gone = joined[j].nodeid == x->M[i].nodeid;
+		}
+		if (!gone) {
+			x->M[out++] = x->M[i];
+		}
+	}
+	x->nm = out;
+	return 0;
+}
+
 int
 haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 	       const struct haq_memb *members, size_t n,
 	       const struct haq_memb *joined, size_t njoined, bool first,
 	       struct haq_xfer_result *r)
+{
+	return haq__xfer_view_left(x, view_id, members, n, joined, njoined,
+				   NULL, 0, first, r);
+}
+
+int
+haq__xfer_view_left(struct haq_xfer *x, uint64_t view_id,
+		    const struct haq_memb *members, size_t n,
+		    const struct haq_memb *joined, size_t njoined,
+		    const struct haq_memb *left, size_t nleft, bool first,
+		    struct haq_xfer_result *r)
 {
 	bool healed = false;
 
@@ -157,6 +203,7 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 					     members[0].pid);
 		x->ns = 0;
 		x->nu = 0;
+		x->nm = 0;
 		stop(x, -ECONNRESET, r);
 		if (x->known) {
 			return add(&x->S, &x->ns, x->self_nodeid, x->self_pid);
@@ -167,6 +214,9 @@ haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		}
 		drop(x->U, &x->nu, x->self_nodeid, x->self_pid);
 		return 0;
+	}
+	if (track_missing(x, members, n, joined, njoined, left, nleft) < 0) {
+		return -ENOMEM;
 	}
 	intersect(x->S, &x->ns, members, n);
 	intersect(x->U, &x->nu, members, n);
@@ -440,7 +490,7 @@ haq__xfer_needed(const struct haq_xfer *x, const struct haq_memb *members,
 bool
 haq__xfer_lost(const struct haq_xfer *x)
 {
-	return x->known && !x->id && x->ns == 0 && x->nu == 0;
+	return x->known && !x->id && x->ns == 0 && x->nu == 0 && x->nm == 0;
 }
 
 int
@@ -455,9 +505,9 @@ haq__xfer_bid_rank(const struct haq_xfer *x, const struct haq_memb *members,
 	if (!haq__xfer_holds(x) || !haq__xfer_needed(x, members, n)) {
 		return -1;
 	}
-	if (leader_nodeid && has(x->U, x->nu, leader_nodeid, leader_pid)) {
-		return -1; /* the leader's side of the heal offers */
-	}
+	bool deferred = leader_nodeid &&
+			has(x->U, x->nu, leader_nodeid, leader_pid);
+
 	for (size_t i = 0; i < x->ns; i++) {
 		if (!has(x->X, x->nx, x->S[i].nodeid, x->S[i].pid)) {
 			all_passed = false;
@@ -472,8 +522,13 @@ haq__xfer_bid_rank(const struct haq_xfer *x, const struct haq_memb *members,
 			return 0;
 		}
 		rank = 1;
-	} else if (pending) {
-		rank = 1; /* the round names the leader first */
+	} else if (pending || deferred) {
+		/*
+		 * The round names the leader first; or the leader came with
+		 * a healed partition, whose side offers if it holds the
+		 * state: this side offers only if it did not.
+		 */
+		rank = 1;
 	}
 	for (size_t i = 0; i < x->ns; i++) {
 		const struct haq_memb *m = &x->S[i];
@@ -501,6 +556,7 @@ haq__xfer_reset(struct haq_xfer *x, struct haq_xfer_result *r)
 	x->ns = 0;
 	x->nu = 0;
 	x->nx = 0;
+	x->nm = 0;
 	x->view_id = 0;
 }
 
@@ -511,8 +567,9 @@ haq__xfer_free(struct haq_xfer *x)
 	free(x->U);
 	free(x->X);
 	free(x->R);
-	x->S = x->U = x->X = x->R = NULL;
-	x->ns = x->nu = x->nx = x->nr = 0;
+	free(x->M);
+	x->S = x->U = x->X = x->R = x->M = NULL;
+	x->ns = x->nu = x->nx = x->nr = x->nm = 0;
 }
 
 /* ---------------------------------------------------------------- */

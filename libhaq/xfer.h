@@ -29,9 +29,13 @@
  *   leader when it holds the state, else the lowest holder not passed
  *   over; the others in turn, each after one more stall time, so that a
  *   stalled member delays a transfer but cannot stop it. When the leader
- *   came with a healed partition its side offers. When no member of the
- *   view holds the state, any member that knows says so (an EMPTY
- *   BEGIN): everyone keeps what it has and holds it.
+ *   came with a healed partition its side offers; this side's holders
+ *   offer a stall time later, which matters only when that side holds
+ *   nothing. When no member of the view holds the state and none that
+ *   did may live on elsewhere (every holder left, or its process went
+ *   down; not its node, which may come back with the state), any member
+ *   that knows says so (an EMPTY BEGIN): everyone keeps what it has and
+ *   holds it.
  *
  * Nothing here waits for every member: a transfer needs its provider
  * only, and a member that does not answer is passed over in turn.
@@ -86,6 +90,9 @@ struct haq_xfer {
 	size_t nu;
 	struct haq_memb *X; /* holders passed over in this view */
 	size_t nx;
+	struct haq_memb *M; /* holders (or unknown) whose node left: they may
+			       live on in another partition */
+	size_t nm;
 	/* The transfer under way: id 0 when none. */
 	uint64_t id;
 	uint32_t prov_nodeid;
@@ -131,6 +138,17 @@ int haq__xfer_view(struct haq_xfer *x, uint64_t view_id,
 		   const struct haq_memb *members, size_t n,
 		   const struct haq_memb *joined, size_t njoined, bool first,
 		   struct haq_xfer_result *r);
+/*
+ * The same, knowing who left and why: holders whose node left (reason
+ * HAQ_REASON_NODEDOWN) may hold the state in another partition, so
+ * nobody says it is lost (haq__xfer_lost()) while any of them may come
+ * back. haq__xfer_view() is this with nobody known to have left so.
+ */
+int haq__xfer_view_left(struct haq_xfer *x, uint64_t view_id,
+			const struct haq_memb *members, size_t n,
+			const struct haq_memb *joined, size_t njoined,
+			const struct haq_memb *left, size_t nleft, bool first,
+			struct haq_xfer_result *r);
 
 /*
  * The transfer frames from member (nodeid, pid) of the view (members

@@ -1522,10 +1522,13 @@ START_TEST(test_bid_rank_leader_in_u)
 		m_view(&ms[k], view + 1, v, 3, &up_c, 1, false);
 		assert_list(ms[k].x.U, ms[k].x.nu, &C, 1);
 	}
-	/* C leads: its side offers, not this one. */
-	ck_assert_int_eq(m_rank(&ms[0], C, false), -1);
-	ck_assert_int_eq(m_rank(&ms[1], C, false), -1);
-	ck_assert_int_eq(m_rank(&ms[0], C, true), -1);
+	/*
+	 * C leads: its side offers at once; this one a stall time later
+	 * and in turn (it wins only if C's side holds nothing).
+	 */
+	ck_assert_int_eq(m_rank(&ms[0], C, false), 1);
+	ck_assert_int_eq(m_rank(&ms[1], C, false), 2);
+	ck_assert_int_eq(m_rank(&ms[0], C, true), 1);
 	/* A leads, or nobody: this side offers. */
 	ck_assert_int_eq(m_rank(&ms[0], A, false), 0);
 	ck_assert_int_eq(m_rank(&ms[1], A, false), 1);
@@ -1566,6 +1569,58 @@ START_TEST(test_lost)
 	m_view(&ms[1], 3, &B, 1, NULL, 0, false);
 	ck_assert(haq__xfer_lost(&ms[1].x));
 	free_all(ms, 2);
+}
+END_TEST
+
+/* A holder whose node left may come back with the state: not lost. */
+START_TEST(test_lost_node_may_come_back)
+{
+	struct m b;
+	const struct haq_memb ab[] = {A, B};
+	const struct haq_memb down_a = {1, 100, HAQ_REASON_NODEDOWN};
+	const struct haq_memb quit_a = {1, 100, HAQ_REASON_LEAVE};
+	const struct haq_memb up_a = {1, 100, HAQ_REASON_NODEUP};
+	const struct haq_memb a2 = {1, 101, HAQ_REASON_JOIN};
+	const struct haq_memb a2b[] = {{1, 101, 0}, B};
+	struct haq_xfer_result r;
+
+	/* B joined A (the holder); A's node is cut off before B's cut. */
+	m_init(&b, B);
+	m_view(&b, 1, ab, 2, &B, 1, true);
+	ck_assert_int_eq(haq__xfer_view_left(&b.x, 2, &B, 1, NULL, 0, &down_a,
+					     1, false, &r),
+			 0);
+	b.v[0] = B;
+	b.n = 1;
+	ck_assert(!haq__xfer_lost(&b.x));
+	ck_assert_uint_eq(b.x.nm, 1);
+	/* A comes back with its node: its side offers, nothing was lost. */
+	ck_assert_int_eq(haq__xfer_view_left(&b.x, 3, ab, 2, &up_a, 1, NULL, 0,
+					     false, &r),
+			 0);
+	ck_assert_uint_eq(b.x.nm, 0);
+	assert_list(b.x.U, b.x.nu, &A, 1);
+	ck_assert(!haq__xfer_lost(&b.x));
+	/* A's node is cut off again; a new process of node 1 joins: the
+	 * old one is gone for good, and the state with it. */
+	ck_assert_int_eq(haq__xfer_view_left(&b.x, 4, &B, 1, NULL, 0, &down_a,
+					     1, false, &r),
+			 0);
+	ck_assert(!haq__xfer_lost(&b.x));
+	ck_assert_int_eq(haq__xfer_view_left(&b.x, 5, a2b, 2, &a2, 1, NULL, 0,
+					     false, &r),
+			 0);
+	ck_assert_uint_eq(b.x.nm, 0);
+	ck_assert(haq__xfer_lost(&b.x));
+	haq__xfer_free(&b.x);
+	/* A holder that left (not its node): lost at once. */
+	m_init(&b, B);
+	m_view(&b, 1, ab, 2, &B, 1, true);
+	ck_assert_int_eq(haq__xfer_view_left(&b.x, 2, &B, 1, NULL, 0, &quit_a,
+					     1, false, &r),
+			 0);
+	ck_assert(haq__xfer_lost(&b.x));
+	haq__xfer_free(&b.x);
 }
 END_TEST
 
@@ -1892,6 +1947,7 @@ main(void)
 	ADD_TCASE(s, test_bid_rank, 5);
 	ADD_TCASE(s, test_bid_rank_leader_in_u, 5);
 	ADD_TCASE(s, test_lost, 5);
+	ADD_TCASE(s, test_lost_node_may_come_back, 5);
 	ADD_TCASE(s, test_reset_forgets, 5);
 	ADD_TCASE(s, test_members_replaying_same_stream_agree, 60);
 	ADD_TCASE(s, test_heal_sides_agree_after_first_begin, 60);

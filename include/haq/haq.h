@@ -1022,7 +1022,10 @@ typedef void (*haq_state_chunk_fn)(haq_group_t *group, uint64_t transfer,
  *
  * A receiver hears HAQ_STATE_BEGIN or HAQ_STATE_REPLACE, its chunks, and
  * then exactly one of DONE, RESTARTED or FAILED; after DONE the messages
- * delivered after the cut follow, in order. A provider hears DONE when
+ * delivered after the cut follow, in order. One FAILED comes without a
+ * BEGIN: -ENODATA, under the id of the offer that said no member holds
+ * the state any more (every holder left before this process received
+ * it); this process then holds what it has (nothing, for a joiner). A provider hears DONE when
  * its end came back through the agreed stream, RESTARTED or FAILED when
  * the transfer stopped first (its writes then fail with -ESTALE).
  */
@@ -1069,12 +1072,18 @@ typedef void (*haq_state_status_fn)(haq_group_t *group, uint64_t transfer,
  *   (HAQ_STATE_REPLACE). Where no side held quorum, the side of the
  *   leader the healed group elects wins; and in a group that still has
  *   no quorum, the side whose provider's offer comes first in the agreed
- *   order. Until its cut a losing member delivers messages as before;
- *   the state replaces what it made of them.
+ *   order. A side that holds no state never wins: the other side's
+ *   holders offer after HAQ_STATE_STALL. Until its cut a losing member
+ *   delivers messages as before; the state replaces what it made of
+ *   them.
  * - Faults: a provider that leaves, disconnects, stalls or fails is
  *   replaced and the transfer restarts from a new cut (receivers discard
  *   what they got, and what they held); a receiver that leaves affects
- *   nobody. A receiver keeps the messages delivered after its cut, up to
+ *   nobody. When every holder is gone, the state is lost only if each
+ *   left or its process went down: receivers hear HAQ_STATE_FAILED with
+ *   -ENODATA and hold what they have. A holder whose node left the view
+ *   may hold the state on in another partition: receivers wait for it
+ *   (or for a new process of its node, which shows it gone). A receiver keeps the messages delivered after its cut, up to
  *   HAQ_STATE_BUFFER bytes; past it, it fails with -ENOBUFS, and receives
  *   again at the next transfer, which starts when this one ends.
  */

@@ -5,7 +5,8 @@
 # duplicate, gap, FIFO, loss, virtual synchrony, two leaders for an epoch,
 # a leader without quorum or connection, epochs going back, two leaders
 # overlapping by a fraction of a millisecond, a fail-back after a heal, a
-# leader past its lease, ...) that must
+# leader past its lease, a replicated state that differs or is delivered
+# to while not held, ...) that must
 # fail with the expected violation class.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -334,6 +334,9 @@ run_checker() {
 		rc=$?
 	cat "$LOGDIR/check.txt"
 	report_failovers
+	if grep -q ' state config ' "$LOGDIR"/probe-*.log; then
+		report_state
+	fi
 	((rc == 0)) || fail "the checker found violations (exit $rc)"
 	say "PASS"
 }
@@ -376,4 +379,185 @@ PY
 		fi
 	} >"$LOGDIR/failover.txt"
 	while read -r line; do say "$line"; done <"$LOGDIR/failover.txt"
+}
+
+# ---------------------------------------------------------------------
+# Replicated state (the fault-state-* scenarios; haq-probe --state).
+
+# Options of every state probe: a seed of STATE_SEED bytes written at
+# STATE_SLOW bytes/s, so that a transfer lasts long enough to be hit.
+STATE_SEED=${STATE_SEED:-1500000}
+STATE_SLOW=${STATE_SLOW:-500000}
+STATE_OPTS=(--state --state-seed "$STATE_SEED" --slow-provider "$STATE_SLOW")
+
+# The probe's last line that changed whether it holds the state (seed,
+# held, a receiver's begin or replace, lost), as the word after "state".
+_state_last() {
+	grep -E ' state (seed|held|lost|replace|begin [^ ]+ role=receiver)' \
+		"${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1 |
+		sed -E 's/^[0-9]+ [0-9]+ state ([a-z]+).*/\1/'
+}
+
+# holds LABEL: the probe holds the state (as it last logged).
+holds() {
+	local w
+	w=$(_state_last "$1")
+	[[ $w == seed || $w == held ]]
+}
+
+# all_hold LABEL...: every named probe holds the state.
+all_hold() {
+	local label
+	for label in "$@"; do
+		holds "$label" || return 1
+	done
+}
+
+# receiving LABEL: a transfer to the probe began and has not ended.
+receiving() {
+	local line
+	line=$(grep -E ' state (begin|replace|done|restarted|failed) [^ ]+ role=receiver' \
+		"${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1)
+	[[ $line =~ \ state\ (begin|replace)\  ]]
+}
+
+# The transfer id of the probe's last receiver line.
+receiving_transfer() {
+	grep -E ' state (begin|replace) transfer=[^ ]+ role=receiver' \
+		"${PROBE_LOG[$1]}" | tail -n 1 | sed -E 's/.* transfer=([^ ]+).*/\1/'
+}
+
+# The label of the probe that provides transfer ID (its cut line).
+provider_of() {
+	local label
+	for label in "${!PROBE_LOG[@]}"; do
+		if grep -q " state begin transfer=$1 role=provider" \
+			"${PROBE_LOG[$label]}" 2>/dev/null; then
+			echo "$label"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# count_state LABEL REGEX: lines of the probe's log matching " state REGEX".
+count_state() {
+	grep -Ec -- " state $2" "${PROBE_LOG[$1]}" 2>/dev/null || true
+}
+
+# state_probes_start N [probe options]: start probes 1..N with a state,
+# each once the one before is in the group and holds the state.
+state_probes_start() {
+	local n=$1 k
+	shift
+	for ((k = 1; k <= n; k++)); do
+		probe_start "$k" "$k" "${STATE_OPTS[@]}" "$@"
+		wait_until 20 "probe $k in the group" view_size_is "$k" "$k"
+		wait_until 30 "probe $k to hold the state" holds "$k"
+	done
+}
+
+# Wait until no probe delivers anything new for a second.
+_deliveries_settle() {
+	local label sum=-1 prev=-2
+	until ((sum == prev)); do
+		prev=$sum
+		sum=0
+		for label in "$@"; do
+			sum=$((sum + $(deliveries "$label")))
+		done
+		sleep 1
+	done
+}
+
+# state_stop_all: every running probe stops sending (SIGHUP), the stream
+# settles with every probe holding the state, then all stop (SIGTERM):
+# the final states are taken at the same point of the agreed stream.
+state_stop_all() {
+	local label labels=("${!PROBE_PID[@]}")
+	wait_until 40 "every probe to hold the state" all_hold "${labels[@]}"
+	for label in "${labels[@]}"; do
+		"$H" killprog "${PROBE_PID[$label]}" HUP
+	done
+	_deliveries_settle "${labels[@]}"
+	wait_until 20 "every probe to hold the state" all_hold "${labels[@]}"
+	probe_stop_all
+}
+
+# The transfers the checker found, and each probe's state changes as a
+# receiver: status(error)[ms since its begin], and for a begin after a
+# restart or failure {ms after it}; kept in $LOGDIR/state.txt.
+report_state() {
+	local label
+	{
+		grep -E '^(transfer|state final) ' "$LOGDIR/check.txt" || true
+		for label in $(printf '%s\n' "${!PROBE_LOG[@]}" | sort); do
+			printf 'probe %s:' "$label"
+			awk '$3 == "state" && ($4 == "seed" || $4 == "held" ||
+			     $4 == "lost" || $0 ~ / role=receiver /) {
+				e = ""; ms = ""
+				for (i = 5; i <= NF; i++) {
+					if ($i ~ /^error=/) e = substr($i, 7)
+					if ($i ~ /^ms=/) ms = substr($i, 4)
+				}
+				printf " %s", $4
+				if (($4 == "begin" || $4 == "replace") && stop)
+					printf "{%.0f ms after}", ($1 - stop) / 1000
+				stop = 0
+				if ($4 == "restarted" || $4 == "failed") stop = $1
+				if (e != "" && e != "0") printf "(%s)", e
+				if (ms != "") printf "[%s ms]", ms
+			}' "${PROBE_LOG[$label]}"
+			echo
+		done
+	} >"$LOGDIR/state.txt"
+	while read -r line; do say "$line"; done <"$LOGDIR/state.txt"
+}
+
+# probes_start_together LABEL:NODE... -- [probe options]: start probes on
+# their nodes at the same moment (the spawns run in parallel).
+probes_start_together() {
+	local specs=() s label node log
+	while (($#)) && [[ $1 != -- ]]; do
+		specs+=("$1")
+		shift
+	done
+	(($#)) && shift
+	for s in "${specs[@]}"; do
+		label=${s%%:*} node=${s#*:}
+		log=$LOGDIR/probe-$label.log
+		"$H" spawn "$node" --log "$LOGDIR/probe-$label.out" -- \
+			"$PROBE" --log "$log" --group "$GROUP" \
+			--rate "$PROBE_RATE" "$@" >"$LOGDIR/.pid-$label" &
+	done
+	wait
+	for s in "${specs[@]}"; do
+		label=${s%%:*}
+		PROBE_PID[$label]=$(<"$LOGDIR/.pid-$label")
+		PROBE_LOG[$label]=$LOGDIR/probe-$label.log
+		rm -f "$LOGDIR/.pid-$label"
+		say "probe $label on node ${s#*:}: pid ${PROBE_PID[$label]}"
+	done
+}
+
+# restart_gap_ms LABEL: ms from the probe's last transfer that restarted
+# or failed (as receiver) to the begin of the next one (empty: none).
+restart_gap_ms() {
+	awk '$3 == "state" && / role=receiver / {
+		if ($4 == "restarted" || $4 == "failed") { stop = $1 }
+		else if (($4 == "begin" || $4 == "replace") && stop) {
+			gap = ($1 - stop) / 1000; stop = 0
+		}
+	} END { if (gap != "") printf "%.0f\n", gap }' "${PROBE_LOG[$1]}"
+}
+
+# check_restart_gap LABEL: the transfer that replaced a stopped one began
+# well within HAQ_STATE_STALL (10 s): the next provider offers as soon as
+# it is its turn (LIBRARY-BUGS.txt 7).
+check_restart_gap() {
+	local gap
+	gap=$(restart_gap_ms "$1")
+	[[ -n $gap ]] || fail "probe $1: no transfer after a restart"
+	say "probe $1: the next transfer began $gap ms after the restart"
+	((gap < 5000)) || fail "probe $1 waited $gap ms for the restart"
 }

@@ -40,9 +40,27 @@
  *     writable
  *     counters sent= delivered= retries= malformed= oversize= partial=
  *              lease_expired=
+ *     quiet next_id=                 (SIGHUP: sending stopped)
  *     stopping next_id=
  *     drained ok|timeout self=
  *     exit
+ * With --state (a replicated state; see "Replicated state" below):
+ *     state config seed= buffer= stall= slow=
+ *     state seed inc= len= hash= count=0  (this process holds the state
+ *                                     first and creates it)
+ *     state begin transfer= role=provider hash= count= bytes=
+ *                                     (the provide callback: the cut)
+ *     state end transfer= role=provider bytes= rc= ms=
+ *     state begin|replace transfer= role=receiver error=0 [hash= count=]
+ *     state done|restarted|failed transfer= role= error= err= ms= [bytes=]
+ *     state held transfer= hash= count= seed=INC/LEN  (after DONE)
+ *     state held why=kept hash= count= seed=  (holds again without a
+ *                                     transfer: -ENODATA, an empty group)
+ *     state lost why=                 (no longer holds, without a BEGIN)
+ *     state unheld from=n/p inc= seq= (a message delivered while this
+ *                                     process did not hold the state)
+ *     state bad transfer= why=        (a received state that fails checks)
+ *     state final hash= count= held= seed=  (before "exit")
  *
  * The log is written with write(2) after every round of the loop, so a
  * SIGKILLed probe loses at most its last round. A scenario that kills a
@@ -53,6 +71,18 @@
  * nodeid, sender pid, 0, the probe's random incarnation, the seq (equal to
  * the id libhaq gave the send: haq_group_next_id() before the call); then
  * optional filler bytes (seq + i) & 0xff that the receiver verifies.
+ *
+ * Replicated state (--state): the seed (--state-seed bytes that the first
+ * holder creates, a function of its incarnation), a hash chain over every
+ * message applied and their count. The seed starts the chain:
+ *     h0 = FNV-1a-64("HQS1" || seed_inc || seed_len)
+ * and each applied message (a "deliver" line while the state is held)
+ *     h = FNV-1a-64(h || the 32-byte header || len)
+ * (all little-endian 64-bit; the filler is a function of seq and len, and
+ * verified). libhaq gives messages only to a holder; a receiver switches
+ * to the state at DONE. A provider writes, at its cut, the 40-byte header
+ * "HQS1", 0, seed_inc, seed_len, hash, count, then the seed bytes; the
+ * receiver verifies every byte. haq-check-logs recomputes the chain.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,6 +108,46 @@
 #define PROBE_MAGIC 0x31504348u /* "HCP1" read as little-endian */
 #define PROBE_HDR 32
 #define LOGBUF_FLUSH (64 * 1024)
+
+#define STATE_MAGIC 0x31535148u /* "HQS1" read as little-endian */
+#define STATE_HDR 40
+#define FNV_BASIS 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* The replicated state (--state), and the transfers under way. */
+struct pstate {
+	bool on;
+	uint64_t seed_opt;   /* --state-seed: bytes of the seed */
+	uint64_t buffer_opt; /* --state-buffer (0: the library's default) */
+	uint64_t stall_opt;  /* --state-stall ms (0: the default) */
+	uint64_t slow;	     /* --slow-provider: bytes per second (0: all) */
+	bool have;	     /* a state, held or not */
+	bool held;	     /* haq_group_state_held() as last logged */
+	uint64_t seed_inc;
+	uint64_t seed_len;
+	uint64_t hash;
+	uint64_t count;
+	/* Provider: the transfer being written. */
+	uint64_t wid;
+	uint8_t whdr[STATE_HDR];
+	uint64_t wtotal;
+	uint64_t woff;
+	bool wblocked;
+	uint64_t wstart_us;
+	uint64_t wlast_us;
+	double wtokens;
+	uint64_t wdone_id; /* for the duration at the provider's DONE */
+	uint64_t wdone_start_us;
+	/* Receiver: the transfer being received. */
+	uint64_t rid;
+	uint8_t rhdr[STATE_HDR];
+	uint64_t rlen;
+	uint64_t rseed_inc;
+	uint64_t rseed_len;
+	bool rbad;
+	char rwhy[96];
+	uint64_t rstart_us;
+};
 
 struct probe {
 	haq_ctx_t *ctx;
@@ -112,7 +182,11 @@ struct probe {
 	uint64_t lease_deadline_ns; /* last deadline logged */
 	int resign_after_ms;	    /* resign this long after each promotion */
 	uint64_t resign_at_us;	    /* MONO_US of the next resignation, or 0 */
+
+	struct pstate st; /* --state */
 };
+
+static void state_sync(struct probe *p, const char *why);
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -266,19 +340,19 @@ fmt_members(char *buf, size_t len, const haq_view_t *v, int which)
 static void
 log_counters(struct probe *p)
 {
-	uint64_t c[HAQ_COUNTER_LEASE_EXPIRED + 1] = {0};
+	uint64_t c[HAQ_COUNTER_STATE_COVERED + 1] = {0};
 
-	for (int i = 0; i <= HAQ_COUNTER_LEASE_EXPIRED; i++) {
+	for (int i = 0; i <= HAQ_COUNTER_STATE_COVERED; i++) {
 		haq_group_counter(p->g, i, &c[i]);
 	}
 	logf_(p,
 	      "counters sent=%" PRIu64 " delivered=%" PRIu64 " retries=%" PRIu64
 	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64
-	      " lease_expired=%" PRIu64,
+	      " lease_expired=%" PRIu64 " covered=%" PRIu64,
 	      c[HAQ_COUNTER_SENT], c[HAQ_COUNTER_DELIVERED],
 	      c[HAQ_COUNTER_RETRIES], c[HAQ_COUNTER_MALFORMED],
 	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED],
-	      c[HAQ_COUNTER_LEASE_EXPIRED]);
+	      c[HAQ_COUNTER_LEASE_EXPIRED], c[HAQ_COUNTER_STATE_COVERED]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,6 +385,7 @@ on_conn(haq_ctx_t *ctx, int connected, void *ud)
 	logf_(p, "conn %s leader_rc=%d epoch=%" PRIu64 " node=%u pid=%u",
 	      connected ? "up" : "down", rc, rc >= 0 ? epoch : 0,
 	      rc >= 0 ? nodeid : 0, rc >= 0 ? pid : 0);
+	state_sync(p, "conn");
 }
 
 static void
@@ -362,6 +437,7 @@ on_view(haq_group_t *g, const haq_view_t *v, void *ud)
 	      " quorate=%d members=%s joined=%s left=%s",
 	      haq_view_seq(v), rn, rs, haq_view_quorate(v), members, joined,
 	      left);
+	state_sync(p, "view");
 }
 
 /* Log the lease deadline when it moved (a promotion, a renewal, a
@@ -504,6 +580,430 @@ on_writable(haq_group_t *g, void *ud)
 	logf_(p, "writable");
 }
 
+/* ------------------------------------------------------------------ */
+/* Replicated state (--state)                                         */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+fnv_add(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* The chain's start for a seed. */
+static uint64_t
+state_h0(uint64_t seed_inc, uint64_t seed_len)
+{
+	uint8_t b[20];
+
+	put32(b, STATE_MAGIC);
+	put64(b + 4, seed_inc);
+	put64(b + 12, seed_len);
+	return fnv_add(FNV_BASIS, b, sizeof(b));
+}
+
+/* Byte i of the seed of a holder of incarnation inc. */
+static uint8_t
+seed_byte(uint64_t inc, uint64_t i)
+{
+	return (uint8_t)((inc >> ((i & 7) * 8)) + (i >> 3) * 29u);
+}
+
+static const char *
+state_status_str(int status)
+{
+	switch (status) {
+	case HAQ_STATE_BEGIN:
+		return "begin";
+	case HAQ_STATE_REPLACE:
+		return "replace";
+	case HAQ_STATE_DONE:
+		return "done";
+	case HAQ_STATE_RESTARTED:
+		return "restarted";
+	case HAQ_STATE_FAILED:
+		return "failed";
+	default:
+		return "unknown";
+	}
+}
+
+static double
+ms_since(uint64_t start_us)
+{
+	return start_us ? (double)(clock_us(CLOCK_MONOTONIC) - start_us) / 1e3
+			: -1.0;
+}
+
+/*
+ * Log every change of haq_group_state_held() that no status callback
+ * explained: the first holder creates the seed; a process that holds again
+ * without a transfer (-ENODATA, alone in the group) keeps what it has; a
+ * lost connection takes the state away.
+ */
+static void
+state_sync(struct probe *p, const char *why)
+{
+	struct pstate *st = &p->st;
+	int h;
+
+	if (!st->on) {
+		return;
+	}
+	h = haq_group_state_held(p->g);
+	if (h == 1 && !st->held) {
+		if (!st->have) {
+			st->have = true;
+			st->seed_inc = p->inc;
+			st->seed_len = st->seed_opt;
+			st->hash = state_h0(st->seed_inc, st->seed_len);
+			st->count = 0;
+			logf_(p,
+			      "state seed inc=%" PRIx64 " len=%" PRIu64
+			      " hash=%016" PRIx64 " count=0 why=%s",
+			      st->seed_inc, st->seed_len, st->hash, why);
+		} else {
+			logf_(p,
+			      "state held why=kept hash=%016" PRIx64
+			      " count=%" PRIu64 " seed=%" PRIx64 "/%" PRIu64
+			      " at=%s",
+			      st->hash, st->count, st->seed_inc, st->seed_len,
+			      why);
+		}
+		st->held = true;
+	} else if (h == 0 && st->held) {
+		st->held = false;
+		logf_(p, "state lost why=%s", why);
+	}
+}
+
+/* Apply one delivered message to the state. */
+static void
+state_apply(struct probe *p, const uint8_t *hdr, size_t len)
+{
+	struct pstate *st = &p->st;
+	uint8_t b[8];
+
+	put64(b, st->hash);
+	st->hash = fnv_add(FNV_BASIS, b, sizeof(b));
+	st->hash = fnv_add(st->hash, hdr, PROBE_HDR);
+	put64(b, (uint64_t)len);
+	st->hash = fnv_add(st->hash, b, sizeof(b));
+	st->count++;
+}
+
+/* Write what the budget allows; end the transfer after the last byte. */
+static void
+state_write_some(struct probe *p, uint64_t budget)
+{
+	struct pstate *st = &p->st;
+	uint8_t buf[65536];
+	uint64_t written = 0;
+
+	while (st->wid && st->woff < st->wtotal && written < budget) {
+		size_t n = sizeof(buf);
+		ssize_t rc;
+
+		if (n > st->wtotal - st->woff) {
+			n = (size_t)(st->wtotal - st->woff);
+		}
+		if (n > budget - written) {
+			n = (size_t)(budget - written);
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t off = st->woff + i;
+
+			buf[i] = off < STATE_HDR
+					 ? st->whdr[off]
+					 : seed_byte(get64(st->whdr + 8),
+						     off - STATE_HDR);
+		}
+		rc = haq_group_state_write(p->g, st->wid, buf, n);
+		if (rc == -EAGAIN) {
+			st->wblocked = true;
+			break;
+		}
+		if (rc < 0) {
+			logf_(p,
+			      "state write_err transfer=%" PRIx64
+			      " rc=%zd err=\"%s\"",
+			      st->wid, rc, haq_strerror((int)rc));
+			st->wid = 0;
+			break;
+		}
+		st->woff += (uint64_t)rc;
+		written += (uint64_t)rc;
+		if ((size_t)rc < n) {
+			st->wblocked = true;
+			break;
+		}
+	}
+	if (st->slow) {
+		st->wtokens -= (double)written;
+	}
+	if (st->wid && st->woff == st->wtotal) {
+		int rc = haq_group_state_end(p->g, st->wid, 0);
+
+		logf_(p,
+		      "state end transfer=%" PRIx64
+		      " role=provider bytes=%" PRIu64 " rc=%d ms=%.1f",
+		      st->wid, st->woff, rc, ms_since(st->wstart_us));
+		st->wid = 0;
+	}
+}
+
+/* The slow provider's share of this loop round (--slow-provider). */
+static void
+state_write_slow(struct probe *p)
+{
+	struct pstate *st = &p->st;
+	uint64_t now = clock_us(CLOCK_MONOTONIC);
+	double cap = (double)st->slow / 5.0;
+
+	if (!st->wid || st->wblocked) {
+		st->wlast_us = now;
+		return;
+	}
+	st->wtokens += (double)(now - st->wlast_us) * (double)st->slow / 1e6;
+	st->wlast_us = now;
+	if (st->wtokens > cap) {
+		st->wtokens = cap;
+	}
+	if (st->wtokens >= 1.0) {
+		state_write_some(p, (uint64_t)st->wtokens);
+	}
+}
+
+static void
+on_state_provide(haq_group_t *g, uint64_t transfer, void *ud)
+{
+	struct probe *p = ud;
+	struct pstate *st = &p->st;
+
+	(void)g;
+	state_sync(p, "provide");
+	if (st->wid) {
+		logf_(p,
+		      "state bad transfer=%" PRIx64
+		      " why=asked-while-writing-%" PRIx64,
+		      transfer, st->wid);
+	}
+	st->wid = transfer;
+	put32(st->whdr, STATE_MAGIC);
+	put32(st->whdr + 4, 0);
+	put64(st->whdr + 8, st->seed_inc);
+	put64(st->whdr + 16, st->seed_len);
+	put64(st->whdr + 24, st->hash);
+	put64(st->whdr + 32, st->count);
+	st->wtotal = STATE_HDR + st->seed_len;
+	st->woff = 0;
+	st->wblocked = false;
+	st->wstart_us = clock_us(CLOCK_MONOTONIC);
+	st->wlast_us = st->wstart_us;
+	st->wtokens = st->slow ? (double)st->slow / 100.0 : 0;
+	st->wdone_id = transfer;
+	st->wdone_start_us = st->wstart_us;
+	logf_(p,
+	      "state begin transfer=%" PRIx64 " role=provider hash=%016" PRIx64
+	      " count=%" PRIu64 " bytes=%" PRIu64 " held=%d",
+	      transfer, st->hash, st->count, st->wtotal, st->held);
+	if (!st->held) {
+		logf_(p,
+		      "state bad transfer=%" PRIx64 " why=provider-not-holding",
+		      transfer);
+	}
+	if (!st->slow) {
+		state_write_some(p, UINT64_MAX);
+	} else {
+		state_write_slow(p);
+	}
+}
+
+static void
+on_state_writable(haq_group_t *g, uint64_t transfer, void *ud)
+{
+	struct probe *p = ud;
+	struct pstate *st = &p->st;
+
+	(void)g;
+	if (transfer != st->wid) {
+		return;
+	}
+	st->wblocked = false;
+	if (!st->slow) {
+		state_write_some(p, UINT64_MAX);
+	}
+}
+
+static void
+on_state_chunk(haq_group_t *g, uint64_t transfer, const void *data, size_t len,
+	       void *ud)
+{
+	struct probe *p = ud;
+	struct pstate *st = &p->st;
+	const uint8_t *b = data;
+
+	(void)g;
+	if (haq_group_state_held(p->g) != 0 && !st->rbad) {
+		st->rbad = true;
+		snprintf(st->rwhy, sizeof(st->rwhy), "chunk-while-holding");
+	}
+	if (transfer != st->rid) {
+		if (!st->rbad) {
+			st->rbad = true;
+			snprintf(st->rwhy, sizeof(st->rwhy),
+				 "chunk-of-%" PRIx64, transfer);
+		}
+		return;
+	}
+	for (size_t i = 0; i < len; i++, st->rlen++) {
+		if (st->rlen < STATE_HDR) {
+			st->rhdr[st->rlen] = b[i];
+			if (st->rlen + 1 == STATE_HDR) {
+				st->rseed_inc = get64(st->rhdr + 8);
+				st->rseed_len = get64(st->rhdr + 16);
+				if (get32(st->rhdr) != STATE_MAGIC &&
+				    !st->rbad) {
+					st->rbad = true;
+					snprintf(st->rwhy, sizeof(st->rwhy),
+						 "magic");
+				}
+			}
+			continue;
+		}
+		if (!st->rbad &&
+		    (st->rlen - STATE_HDR >= st->rseed_len ||
+		     b[i] != seed_byte(st->rseed_inc, st->rlen - STATE_HDR))) {
+			st->rbad = true;
+			snprintf(st->rwhy, sizeof(st->rwhy), "byte-%" PRIu64,
+				 st->rlen);
+		}
+	}
+}
+
+static void
+on_state_status(haq_group_t *g, uint64_t transfer, int role, int status,
+		int error, void *ud)
+{
+	struct probe *p = ud;
+	struct pstate *st = &p->st;
+
+	(void)g;
+	if (role == HAQ_STATE_PROVIDER) {
+		logf_(p,
+		      "state %s transfer=%" PRIx64
+		      " role=provider error=%d err=\"%s\" ms=%.1f",
+		      state_status_str(status), transfer, error,
+		      error ? haq_strerror(error) : "",
+		      transfer == st->wdone_id ? ms_since(st->wdone_start_us)
+					       : -1.0);
+		if (status != HAQ_STATE_DONE && st->wid == transfer) {
+			st->wid = 0;
+		}
+		state_sync(p, "status");
+		return;
+	}
+	switch (status) {
+	case HAQ_STATE_BEGIN:
+	case HAQ_STATE_REPLACE:
+		st->rid = transfer;
+		st->rlen = 0;
+		st->rbad = false;
+		st->rwhy[0] = '\0';
+		st->rstart_us = clock_us(CLOCK_MONOTONIC);
+		if (st->have) {
+			logf_(p,
+			      "state %s transfer=%" PRIx64
+			      " role=receiver error=%d hash=%016" PRIx64
+			      " count=%" PRIu64 " held=%d",
+			      state_status_str(status), transfer, error,
+			      st->hash, st->count, st->held);
+		} else {
+			logf_(p,
+			      "state %s transfer=%" PRIx64
+			      " role=receiver error=%d held=%d",
+			      state_status_str(status), transfer, error,
+			      st->held);
+		}
+		/* The state is the transfer's now: not held until DONE. */
+		st->held = false;
+		break;
+	case HAQ_STATE_DONE:
+		logf_(p,
+		      "state done transfer=%" PRIx64
+		      " role=receiver error=%d err=\"\" ms=%.1f bytes=%" PRIu64,
+		      transfer, error, ms_since(st->rstart_us), st->rlen);
+		if (transfer != st->rid) {
+			logf_(p,
+			      "state bad transfer=%" PRIx64
+			      " why=done-of-%" PRIx64,
+			      transfer, st->rid);
+		} else if (st->rbad || st->rlen < STATE_HDR ||
+			   st->rlen != STATE_HDR + st->rseed_len) {
+			logf_(p,
+			      "state bad transfer=%" PRIx64
+			      " why=%s bytes=%" PRIu64,
+			      transfer, st->rbad ? st->rwhy : "length",
+			      st->rlen);
+		}
+		if (st->rlen >= STATE_HDR) {
+			st->seed_inc = st->rseed_inc;
+			st->seed_len = st->rseed_len;
+			st->hash = get64(st->rhdr + 24);
+			st->count = get64(st->rhdr + 32);
+			st->have = true;
+		}
+		st->rid = 0;
+		st->held = true;
+		logf_(p,
+		      "state held transfer=%" PRIx64 " hash=%016" PRIx64
+		      " count=%" PRIu64 " seed=%" PRIx64 "/%" PRIu64,
+		      transfer, st->hash, st->count, st->seed_inc,
+		      st->seed_len);
+		if (haq_group_state_held(p->g) != 1) {
+			logf_(p,
+			      "state bad transfer=%" PRIx64
+			      " why=done-but-not-held",
+			      transfer);
+		}
+		break;
+	default:
+		logf_(p,
+		      "state %s transfer=%" PRIx64
+		      " role=receiver error=%d err=\"%s\" ms=%.1f "
+		      "bytes=%" PRIu64,
+		      state_status_str(status), transfer, error,
+		      error ? haq_strerror(error) : "", ms_since(st->rstart_us),
+		      st->rlen);
+		if (transfer == st->rid) {
+			st->rid = 0;
+			st->rlen = 0;
+		}
+		break;
+	}
+	state_sync(p, "status");
+}
+
+static void
+state_log_final(struct probe *p)
+{
+	struct pstate *st = &p->st;
+
+	if (!st->on) {
+		return;
+	}
+	state_sync(p, "final");
+	logf_(p,
+	      "state final hash=%016" PRIx64 " count=%" PRIu64
+	      " held=%d seed=%" PRIx64 "/%" PRIu64,
+	      st->hash, st->count, st->held ? 1 : 0, st->seed_inc,
+	      st->seed_len);
+}
+
 static void
 on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 	   size_t len, void *ud)
@@ -514,6 +1014,8 @@ on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 	uint64_t inc, seq;
 
 	(void)g;
+	/* A change of who holds is logged before the message. */
+	state_sync(p, "deliver");
 	if (len < PROBE_HDR || get32(m) != PROBE_MAGIC) {
 		logf_(p, "foreign from=%u/%u len=%zu", nodeid, pid, len);
 		return;
@@ -540,6 +1042,17 @@ on_message(haq_group_t *g, uint32_t nodeid, uint32_t pid, const void *data,
 	}
 	logf_(p, "deliver from=%u/%u inc=%" PRIx64 " seq=%" PRIu64 " len=%zu",
 	      nodeid, pid, inc, seq, len);
+	if (p->st.on) {
+		if (p->st.held) {
+			state_apply(p, m, len);
+		} else {
+			/* libhaq must give messages only to a holder. */
+			logf_(p,
+			      "state unheld from=%u/%u inc=%" PRIx64
+			      " seq=%" PRIu64,
+			      nodeid, pid, inc, seq);
+		}
+	}
 	if (inc == p->inc && nodeid == p->nodeid && pid == p->pid &&
 	    seq > p->self_seq) {
 		p->self_seq = seq;
@@ -594,6 +1107,10 @@ usage(FILE *f)
 		"BYTES]\n"
 		"                 [--drain MS] [--connect-timeout S] "
 		"[--resign-after MS]\n"
+		"                 [--state [--state-seed BYTES] "
+		"[--state-buffer BYTES]\n"
+		"                  [--state-stall MS] [--slow-provider "
+		"BYTES_PER_S]]\n"
 		"Join NAME (default haq-probe), send sequence-numbered "
 		"messages\n"
 		"at the rate (default 50/s; 0: receive only) and log every "
@@ -603,9 +1120,16 @@ usage(FILE *f)
 		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
-		"counters and exit 0. SIGUSR1: log the counters. SIGUSR2:\n"
+		"counters and exit 0. SIGHUP: stop sending, keep receiving.\n"
+		"SIGUSR1: log the counters. SIGUSR2:\n"
 		"resign leadership (haq_group_resign()); --resign-after MS:\n"
-		"resign MS ms after each promotion.\n");
+		"resign MS ms after each promotion.\n"
+		"--state: keep a replicated state (a hash chain over the\n"
+		"messages applied, on a seed of --state-seed bytes, default\n"
+		"65536) with libhaq's state transfer; send only while holding\n"
+		"it. --state-buffer: HAQ_STATE_BUFFER; --state-stall:\n"
+		"HAQ_STATE_STALL; --slow-provider: write the state at that\n"
+		"many bytes per second.\n");
 }
 
 static int
@@ -648,6 +1172,11 @@ main(int argc, char **argv)
 		{"big-size", required_argument, NULL, 'S'},
 		{"connect-timeout", required_argument, NULL, 'c'},
 		{"resign-after", required_argument, NULL, 'R'},
+		{"state", no_argument, NULL, 'T'},
+		{"state-seed", required_argument, NULL, 'E'},
+		{"state-buffer", required_argument, NULL, 'U'},
+		{"state-stall", required_argument, NULL, 'L'},
+		{"slow-provider", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -663,8 +1192,9 @@ main(int argc, char **argv)
 	p->rate = 50;
 	p->size = PROBE_HDR;
 	p->drain_ms = 5000;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:h", opts,
-				NULL)) != -1) {
+	p->st.seed_opt = 65536;
+	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:TE:U:L:W:h",
+				opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -692,6 +1222,21 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			p->resign_after_ms = atoi(optarg);
+			break;
+		case 'T':
+			p->st.on = true;
+			break;
+		case 'E':
+			p->st.seed_opt = strtoull(optarg, NULL, 10);
+			break;
+		case 'U':
+			p->st.buffer_opt = strtoull(optarg, NULL, 10);
+			break;
+		case 'L':
+			p->st.stall_opt = strtoull(optarg, NULL, 10);
+			break;
+		case 'W':
+			p->st.slow = strtoull(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
@@ -733,6 +1278,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -770,6 +1316,27 @@ main(int argc, char **argv)
 	haq_group_set_leader_cb(p->g, on_leader, p);
 	haq_group_set_uncertain_cb(p->g, on_uncertain, p);
 	haq_group_set_writable_cb(p->g, on_writable, p);
+	if (p->st.on) {
+		/* Right after the join: before the first view. */
+		if ((p->st.buffer_opt &&
+		     (rc = haq_group_state_limit(p->g, HAQ_STATE_BUFFER,
+						 p->st.buffer_opt)) < 0) ||
+		    (p->st.stall_opt &&
+		     (rc = haq_group_state_limit(p->g, HAQ_STATE_STALL,
+						 p->st.stall_opt)) < 0) ||
+		    (rc = haq_group_set_state_cbs(
+			     p->g, on_state_provide, on_state_writable,
+			     on_state_chunk, on_state_status, p)) < 0) {
+			fprintf(stderr, "haq-probe: state transfer: %s\n",
+				haq_strerror(rc));
+			return 1;
+		}
+		logf_(p,
+		      "state config seed=%" PRIu64 " buffer=%" PRIu64
+		      " stall=%" PRIu64 " slow=%" PRIu64,
+		      p->st.seed_opt, p->st.buffer_opt, p->st.stall_opt,
+		      p->st.slow);
+	}
 	{
 		/* The state at start; later changes come through on_quorum. */
 		const haq_quorum_t *q;
@@ -805,6 +1372,9 @@ main(int argc, char **argv)
 		if (p->stopping) {
 			timeout = 20;
 		}
+		if (p->st.wid && p->st.slow && !p->st.wblocked) {
+			timeout = 10;
+		}
 		if (p->resign_at_us) {
 			uint64_t t = clock_us(CLOCK_MONOTONIC);
 			uint64_t left =
@@ -831,6 +1401,18 @@ main(int argc, char **argv)
 				}
 				if (si.ssi_signo == SIGUSR2) {
 					resign(p, "signal");
+					continue;
+				}
+				if (si.ssi_signo == SIGHUP) {
+					/* Quiet: stop sending, go on
+					 * delivering (a scenario lets the
+					 * stream settle before it stops the
+					 * probes, so final states compare). */
+					struct itimerspec off = {0};
+
+					timerfd_settime(tfd, 0, &off, NULL);
+					logf_(p, "quiet next_id=%" PRIu64,
+					      haq_group_next_id(p->g));
 					continue;
 				}
 				if (!p->stopping) {
@@ -861,8 +1443,11 @@ main(int argc, char **argv)
 			if (ticks > 100) {
 				ticks = 100;
 			}
+			/* With a state, updates only from a holder. */
 			for (uint64_t i = 0;
-			     i < ticks && !p->blocked && !p->stopping; i++) {
+			     i < ticks && !p->blocked && !p->stopping &&
+			     (!p->st.on || p->st.held);
+			     i++) {
 				send_one(p);
 			}
 		}
@@ -880,6 +1465,10 @@ main(int argc, char **argv)
 			if (poll(&one, 1, 0) <= 0) {
 				break;
 			}
+		}
+		state_sync(p, "round");
+		if (p->st.wid && p->st.slow) {
+			state_write_slow(p);
 		}
 		now = clock_us(CLOCK_MONOTONIC);
 		if (p->resign_at_us && now >= p->resign_at_us && p->leading &&
@@ -910,6 +1499,7 @@ main(int argc, char **argv)
 		log_flush(p);
 	}
 	log_counters(p);
+	state_log_final(p);
 	logf_(p, "exit");
 	log_flush(p);
 	haq_ctx_free(p->ctx);

@@ -40,7 +40,18 @@ FAULT_TESTS = \
 	tests/fault/fault-big-join.sh \
 	tests/fault/fault-big-stream.sh \
 	tests/fault/fault-split-221.sh \
-	tests/fault/fault-leader-agent.sh
+	tests/fault/fault-leader-agent.sh \
+	$(FAULT_STATE_TESTS)
+# State transfer (issue 13), probes with a replicated state under load;
+# 10 to 30 s each, about 2.5 minutes in all.
+FAULT_STATE_TESTS = \
+	tests/fault/fault-state-join.sh \
+	tests/fault/fault-state-two-joins.sh \
+	tests/fault/fault-state-provider-kill.sh \
+	tests/fault/fault-state-partition.sh \
+	tests/fault/fault-state-heal.sh \
+	tests/fault/fault-state-corosync-restart.sh \
+	tests/fault/fault-state-overflow.sh
 # Longer (make check-fault-long): a 5-node cluster through a series of
 # faults of every kind, one after another.
 FAULT_LONG_TESTS = tests/fault/fault-soak.sh
@@ -57,6 +68,11 @@ EXTRA_DIST += tests/fault/README.md tests/fault/haq-check-logs \
 check-fault: $(FAULT_BINS) examples/haq-leader
 	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
 		TESTS="$(FAULT_UNIT_TESTS) $(FAULT_TESTS)"
+
+# Only the state transfer scenarios (and the checker's tests).
+check-fault-state: $(FAULT_BINS)
+	$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
+		TESTS="$(FAULT_UNIT_TESTS) $(FAULT_STATE_TESTS)"
 
 # Not in TESTS (so no harness rule exists for it): run directly; the
 # output is also kept in tests/fault/logs/.
@@ -84,4 +100,4 @@ clean-local: clean-local-fault
 clean-local-fault:
 	-rm -rf tests/fault/logs
 
-.PHONY: check-fault check-fault-long bench-failover clean-local-fault
+.PHONY: check-fault check-fault-state check-fault-long bench-failover clean-local-fault

@@ -254,3 +254,69 @@ def overtaken(q):
     return L
 write("view-overtaken", overtaken(0), "OK", args=STRICT)
 write("view-overtaken-quorate", overtaken(1), "view", args=STRICT)
+
+# Replicated state (haq-probe --state): S1 seeds the state and provides it
+# to S2 at the cut of transfer e1, after two messages; both then apply the
+# same three. "hash=@ count=@" are filled in by replaying each log as
+# haq-probe does (a held line after DONE takes the provider's cut).
+FNV_PRIME = 0x100000001b3
+def fnv(h, data):
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & ((1 << 64) - 1)
+    return h
+def le(v, n):
+    return v.to_bytes(n, "little")
+def fill_state(logs, order, cut_override=None):
+    cuts = dict(cut_override or {})
+    for n in order:
+        model = None
+        out = []
+        for l in logs[n]:
+            f = dict(w.split("=", 1) for w in l.split(" ") if "=" in w)
+            if l.startswith("state seed"):
+                model = (fnv(0xcbf29ce484222325, le(0x31535148, 4) +
+                             le(int(f["inc"], 16), 8) + le(int(f["len"]), 8)), 0)
+            elif l.startswith("state held transfer="):
+                model = cuts[f["transfer"]]
+            elif l.startswith("deliver ") and model is not None:
+                node, pid = (int(x) for x in f["from"].split("/"))
+                data = (le(model[0], 8) + le(0x31504348, 4) + le(node, 4) +
+                        le(pid, 4) + bytes(4) + le(int(f["inc"], 16), 8) +
+                        le(int(f["seq"]), 8) + le(int(f["len"]), 8))
+                model = (fnv(0xcbf29ce484222325, data), model[1] + 1)
+            elif l.startswith("state begin") and "role=provider" in l:
+                cuts.setdefault(f["transfer"], model)
+            if "hash=@" in l:
+                l = l.replace("hash=@", "hash=%016x" % model[0])
+            if "count=@" in l:
+                l = l.replace("count=@", "count=%d" % model[1])
+            out.append(l)
+        logs[n] = out
+    return logs
+def state_logs():
+    return {"s1": load("S1"), "s2": load("S2")}
+write("state-good", fill_state(state_logs(), ("s1", "s2")), "OK",
+      args="--leader-overlap")
+# The receiver applies a message its state already covers: the cut came
+# after a1#3 at the provider, yet a1#3 is delivered to the receiver after
+# DONE. Each log is consistent with itself; the final states differ.
+L = state_logs()
+cut = "state begin transfer=e1 role=provider hash=@ count=@ bytes=104 held=1"
+L["s1"].remove(cut)
+L["s1"].insert(L["s1"].index("deliver from=1/101 inc=a1 seq=3 len=32") + 1, cut)
+write("state-final-differs", fill_state(L, ("s1", "s2")), "state",
+      args="--leader-overlap")
+# A message delivered to the receiver between BEGIN and DONE, while it did
+# not hold the state (and the probe's own assertion line).
+L = state_logs()
+d = "deliver from=1/101 inc=a1 seq=3 len=32"
+L["s2"].remove(d)
+L["s2"].insert(L["s2"].index("state done transfer=e1 role=receiver error=0 err=\"\" ms=2.0 bytes=104"),
+               d)
+write("state-unheld", fill_state(L, ("s1", "s2")), "state",
+      args="--leader-overlap")
+# The receiver holds, at DONE, a state other than the provider's at the
+# cut (the state of one message less).
+L = fill_state(state_logs(), ("s1",))
+L = fill_state(L, ("s2",), {"e1": (0x1234, 1)})
+write("state-cut-mismatch", L, "state", args="--leader-overlap")
