@@ -60,6 +60,8 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_send.3 \
 	doc/man3/haq_group_send_zc.3 \
 	doc/man3/haq_group_sendv.3 \
+	doc/man3/haq_group_set_bundle.3 \
+	doc/man3/haq_group_set_compress.3 \
 	doc/man3/haq_group_set_eligible.3 \
 	doc/man3/haq_group_set_leader_cb.3 \
 	doc/man3/haq_group_set_max_message.3 \

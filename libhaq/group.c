@@ -286,6 +286,13 @@ group_destroy(struct haq_service *s, bool finalize)
 		/* A forked child: the handle is the parent's. */
 		g->handle_valid = false;
 	}
+	if (g->handle_valid && g->joined && g->q.head && !g->leaving &&
+	    !g->ctx->lost_pending) {
+		/* As haq_group_leave(): what waited to be bundled goes now. */
+		g->leaving = true;
+		g->want_writable = false;
+		haq__tx_flush(g);
+	}
 	if (g->handle_valid && g->joined) {
 		/*
 		 * Say goodbye, so peers see "leave" rather than "procdown".
@@ -302,6 +309,7 @@ group_destroy(struct haq_service *s, bool finalize)
 	haq__peers_free(&g->peers);
 	haq__view_clear(&g->view);
 	haq__election_free(&g->election);
+	free(g->bundle_buf);
 	haq__state_free(g);
 	haq__rr_free(g);
 	while (g->failures) {
@@ -391,6 +399,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	g->q.limit = HAQ_QUEUE_LIMIT_DEFAULT;
 	g->max_message = HAQ_MESSAGE_MAX_DEFAULT;
 	haq__leader_init(g);
+	haq__bundle_init(g);
 	haq__state_init(g);
 	haq__rr_init(g);
 	haq__service_add(ctx, &g->svc, &group_ops);
@@ -414,6 +423,15 @@ haq_group_leave(haq_group_t *g)
 
 	if (rc < 0) {
 		return rc;
+	}
+	if (g->q.head && g->joined && g->handle_valid) {
+		/*
+		 * Messages held back only to be bundled go now, as they
+		 * would have without bundling; nobody waits for room.
+		 */
+		g->leaving = true;
+		g->want_writable = false;
+		haq__tx_flush(g);
 	}
 	discarded = (int)g->q.user_count;
 	if (discarded) {
@@ -515,6 +533,7 @@ haq_group_set_max_message(haq_group_t *g, size_t bytes)
 		return -EINVAL;
 	}
 	g->max_message = bytes;
+	haq__caps_update(g);
 	return 0;
 }
 
@@ -551,6 +570,6 @@ haq_group_counter(const haq_group_t *g, int counter, uint64_t *value)
 	return 0;
 }
 
-_Static_assert(HAQ_COUNTER_JOIN_RETRIES < HAQ_NCOUNTERS &&
+_Static_assert(HAQ_COUNTER_COMPRESSED < HAQ_NCOUNTERS &&
 		       HAQ_COUNTER_SEQ_GAPS < HAQ_NCOUNTERS,
 	       "every public counter has a slot");

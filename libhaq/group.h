@@ -28,6 +28,21 @@
  */
 #define HAQ_FRAG_WINDOW (2u * HAQ_FRAG_PAYLOAD_MAX)
 
+/*
+ * Frames of ours (whole messages or bundles) that may be out with
+ * corosync and not yet back before a small message waits in the queue
+ * to be bundled (a power of two: the ring in struct haq_group). At low
+ * load fewer are out and every message goes at once, alone.
+ */
+#define HAQ_BUNDLE_WINDOW 4u
+/*
+ * Messages one bundle carries at most: a receiver delivers a bundle whole
+ * from corosync's buffer, and its dispatch stops once it delivered
+ * HAQ_DISPATCH_BUDGET messages, so one dispatch delivers fewer than twice
+ * that many.
+ */
+#define HAQ_BUNDLE_MSGS_MAX ((unsigned int)HAQ_DISPATCH_BUDGET)
+
 struct haq_view {
 	uint32_t ring_nodeid;
 	uint64_t ring_seq;
@@ -177,6 +192,7 @@ struct haq_group {
 	uint64_t handed;         /* highest own seq handed to corosync */
 	struct haq_sendq q;
 	size_t rx_bytes; /* frame bytes received in this dispatch */
+	size_t rx_units; /* events and bundled messages in this dispatch */
 	size_t max_message;
 	bool want_writable;
 	uint64_t retry_at; /* monotonic ns, 0 = no retry scheduled */
@@ -186,6 +202,32 @@ struct haq_group {
 	unsigned int ipc_unchecked;
 	uint64_t retry_delay;
 	struct haq_send_failure *failures; /* to report, oldest first */
+
+	/*
+	 * Bundling (group_bundle.c, group_tx.c): the bound set by the
+	 * caller (0 off); the largest message bundled now (half the bound
+	 * while every member decodes bundles, else 0: nothing is bundled
+	 * or held back); the buffer a bundle is built in; the last seq of
+	 * each of our last HAQ_BUNDLE_WINDOW frames (win_n of them handed).
+	 */
+	size_t bundle_max;
+	size_t bundle_small;
+	bool bundle_peers_ok; /* every member of the view announced bundles */
+	bool caps_off; /* test switch HAQ_TEST_NO_CAPS: acts as libhaq 0.3 */
+	bool leaving;  /* haq_group_leave(): nothing is held back any more */
+	/*
+	 * Compression (group_bundle.c, group_tx.c): messages of at least
+	 * compress_min bytes (0 off) are compressed while every member
+	 * decodes lz4: then compress_from is compress_min, else SIZE_MAX.
+	 */
+	size_t compress_min;
+	size_t compress_from;
+	/* min(max_message, compress_from - 1): haq_group_send()'s fast path. */
+	size_t direct_max;
+	bool lz4_peers_ok;
+	uint8_t *bundle_buf;
+	uint64_t win[HAQ_BUNDLE_WINDOW];
+	unsigned int win_n;
 
 	/* The ring of the latest totem configuration change. */
 	uint32_t ring_nodeid;
@@ -289,6 +331,13 @@ bool haq__state_message(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 void haq__state_lost(struct haq_group *g);
 void haq__state_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__state_deadline(const struct haq_group *g);
+
+/* group_bundle.c: the capabilities members announce (bundling, lz4). */
+void haq__bundle_init(struct haq_group *g);
+void haq__caps_update(struct haq_group *g);
+void haq__bundle_view(struct haq_group *g);
+void haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		      const uint8_t *data, size_t len);
 
 /* group_rr.c: request/reply. */
 void haq__rr_init(struct haq_group *g);

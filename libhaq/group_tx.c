@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "bundle.h"
+#include "compress.h"
 #include "sendwin.h"
 
 /*
@@ -180,6 +182,106 @@ haq__tx_report_failures(struct haq_group *g)
 	}
 }
 
+/* Remember the frame of ours that ends with message seq (the window). */
+static inline void
+window_push(struct haq_group *g, uint64_t seq)
+{
+	g->win[g->win_n++ & (HAQ_BUNDLE_WINDOW - 1)] = seq;
+}
+
+/*
+ * Whether HAQ_BUNDLE_WINDOW frames of ours are out and not back: the
+ * oldest of the last ones handed is not back yet. Our messages come back
+ * in order, so the frame ending with seq s is back once s is.
+ */
+static inline bool
+window_full(const struct haq_group *g)
+{
+	return g->win[g->win_n & (HAQ_BUNDLE_WINDOW - 1)] > g->self_delivered;
+}
+
+/*
+ * How many queued messages from e on go in one bundle: whole messages
+ * of at most bundle_small bytes, copied into the queue, with consecutive
+ * seqs, within the bound. *bytes is the payload they make.
+ */
+static size_t
+bundle_gather(const struct haq_group *g, const struct haq_sendq_entry *e,
+	      size_t *bytes)
+{
+	size_t n = 0;
+	size_t len = 0;
+
+	for (; e && n < HAQ_BUNDLE_MSGS_MAX; e = e->next, n++) {
+		size_t rec;
+
+		if (e->type != HAQ_WIRE_DATA || e->ext || e->control ||
+		    e->len > g->bundle_small || e->seq != g->q.head->seq + n) {
+			break;
+		}
+		rec = haq__bundle_record_len(e->len);
+		if (rec > g->bundle_max - len) {
+			break;
+		}
+		len += rec;
+	}
+	*bytes = len;
+	return n;
+}
+
+/* Pack n messages from the head of the queue (bytes in all) into buf. */
+static void
+bundle_pack(struct haq_group *g, size_t n, uint8_t *buf)
+{
+	const struct haq_sendq_entry *e = g->q.head;
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++, e = e->next) {
+		off += haq__bundle_put(buf + off, e->data, e->len);
+	}
+}
+
+/*
+ * Hand the first n messages of the queue (bytes of payload) to corosync
+ * as one bundle. Returns corosync's answer; on CS_OK they left the queue.
+ */
+static cs_error_t
+bundle_send(struct haq_group *g, size_t n, size_t bytes)
+{
+	uint8_t hdr[HAQ_WIRE_HDR_LEN];
+	struct iovec iov[2];
+	uint64_t first = g->q.head->seq;
+	cs_error_t err;
+
+	if (!g->bundle_buf) {
+		g->bundle_buf = malloc(g->bundle_max);
+		if (!g->bundle_buf) {
+			return CS_ERR_NO_MEMORY;
+		}
+	}
+	bundle_pack(g, n, g->bundle_buf);
+	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
+	hdr[5] = HAQ_WIRE_BUNDLE;
+	haq__wire_set_seq(hdr, first);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = g->bundle_buf;
+	iov[1].iov_len = bytes;
+	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+	if (err != CS_OK) {
+		return err;
+	}
+	g->retry_delay = 0;
+	g->handed = first + n - 1;
+	window_push(g, g->handed);
+	g->counters[HAQ_COUNTER_SENT] += n;
+	g->counters[HAQ_COUNTER_BUNDLED] += n;
+	for (size_t i = 0; i < n; i++) {
+		haq__sendq_pop(&g->q);
+	}
+	return CS_OK;
+}
+
 /*
  * Hand queued frames to corosync until it pushes back, a budget ends or
  * a fragmented message has its window out.
@@ -194,6 +296,7 @@ haq__tx_flush(struct haq_group *g)
 		struct haq_sendq_entry *e = g->q.head;
 		struct haq_wire_hdr h = {
 			.type = e->type,
+			.flags = e->wflags,
 			.incarnation = g->ctx->incarnation,
 			.seq = e->seq,
 		};
@@ -225,6 +328,46 @@ haq__tx_flush(struct haq_group *g)
 			/* Let the loop breathe; continue on the next round. */
 			haq__tx_retry(g, false);
 			return;
+		}
+		if (e->type == HAQ_WIRE_DATA && e->len <= g->bundle_small) {
+			size_t n, blen;
+
+			if (window_full(g) && !g->leaving) {
+				/*
+				 * Our frames come back: the dispatch that
+				 * takes them flushes again, and whatever
+				 * waits by then goes in one bundle.
+				 */
+				break;
+			}
+			n = bundle_gather(g, e, &blen);
+			if (n >= 2) {
+				if (!haq__tx_ipc_room(g)) {
+					g->counters[HAQ_COUNTER_RETRIES]++;
+					haq__tx_retry(g, true);
+					return;
+				}
+				err = bundle_send(g, n, blen);
+				if (err == CS_OK) {
+					frames++;
+					bytes += blen;
+					continue;
+				}
+				if (err == CS_ERR_TRY_AGAIN) {
+					g->counters[HAQ_COUNTER_RETRIES]++;
+					haq__tx_retry(g, true);
+					return;
+				}
+				if (err == CS_ERR_LIBRARY) {
+					haq__connection_lost(g->ctx);
+					return;
+				}
+				/*
+				 * Refused (or no memory for the buffer):
+				 * each message goes alone below, and is
+				 * told about alone if refused again.
+				 */
+			}
 		}
 		if (e->type == HAQ_WIRE_FRAG) {
 			if (chunk > HAQ_FRAG_PAYLOAD_MAX) {
@@ -273,6 +416,9 @@ haq__tx_flush(struct haq_group *g)
 		if (e->sent == e->len) {
 			if (e->type != HAQ_WIRE_CONTROL) {
 				g->handed = e->seq;
+			}
+			if (e->type == HAQ_WIRE_DATA) {
+				window_push(g, e->seq);
 			}
 			if (e->type != HAQ_WIRE_FRAG) {
 				if (e->type == HAQ_WIRE_DATA) {
@@ -471,6 +617,19 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	cs_error_t err;
 	int rc;
 
+	if (__builtin_expect(len <= g->bundle_small && window_full(g), 0)) {
+		/*
+		 * Enough of our frames are on their way: this one waits for
+		 * the next to come back and goes with whatever else waits
+		 * by then, in one bundle.
+		 */
+		rc = enqueue(g, HAQ_WIRE_DATA, iov, iovcnt, len, lent);
+		if (rc < 0) {
+			return rc;
+		}
+		g->next_seq++;
+		return 0;
+	}
 	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
 	haq__wire_set_seq(hdr, seq);
 	direct[0].iov_base = hdr;
@@ -486,6 +645,7 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 		      : CS_ERR_TRY_AGAIN;
 	if (err == CS_OK) {
 		g->handed = seq;
+		window_push(g, seq);
 		g->next_seq++;
 		g->counters[HAQ_COUNTER_SENT]++;
 		if (lent && lent->release) {
@@ -514,6 +674,86 @@ send_direct(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 	return 0;
 }
 
+static void
+free_compressed(void *data, void *userdata)
+{
+	(void)userdata;
+	free(data);
+}
+
+/*
+ * Send a compressed copy of the message when it is worth it: queued like
+ * a borrowed buffer that the queue frees. Returns 0 when it was queued,
+ * -EAGAIN when the message goes as it is (it does not compress, or no
+ * memory for a try), or another error of the queue.
+ */
+static int
+send_compressed(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
+		size_t len, const struct lent *lent)
+{
+	uint8_t *flat = NULL;
+	const uint8_t *src;
+	uint8_t *out;
+	size_t bound = haq__compress_bound(len);
+	size_t clen;
+	uint8_t type;
+	int rc;
+
+	if (!bound) {
+		return -EAGAIN;
+	}
+	if (iovcnt == 1) {
+		src = iov[0].iov_base;
+	} else {
+		size_t off = 0;
+
+		flat = malloc(len);
+		if (!flat) {
+			return -EAGAIN;
+		}
+		for (size_t i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len) {
+				memcpy(flat + off, iov[i].iov_base,
+				       iov[i].iov_len);
+				off += iov[i].iov_len;
+			}
+		}
+		src = flat;
+	}
+	out = malloc(bound);
+	if (!out) {
+		free(flat);
+		return -EAGAIN;
+	}
+	/* A sample first: data that does not compress costs little. */
+	clen = haq__compress_worth(src, len, out)
+		       ? haq__compress(src, len, out, bound)
+		       : 0;
+	free(flat);
+	if (clen == 0) {
+		free(out);
+		return -EAGAIN;
+	}
+	type = clen <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
+	rc = haq__sendq_push_borrowed(&g->q, type, g->next_seq, out, clen,
+				      free_compressed, NULL);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	g->q.tail->wflags = HAQ_WIRE_F_COMPRESSED;
+	g->counters[HAQ_COUNTER_COMPRESSED]++;
+	if (lent && lent->release) {
+		/* The compressed copy is what goes out. */
+		lent->release(lent->data, lent->userdata);
+	}
+	g->next_seq++;
+	if (g->joined && g->handle_valid && g->q.head == g->q.tail) {
+		haq__tx_flush(g);
+	}
+	return 0;
+}
+
 /* The checks and the queueing every send call shares. */
 static int
 send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
@@ -532,6 +772,13 @@ send_checked(struct haq_group *g, const struct iovec *iov, size_t iovcnt,
 				haq__sendq_footprint(len), g->q.limit)) {
 		g->want_writable = true;
 		return -ENOBUFS;
+	}
+	if (__builtin_expect(len >= g->compress_from, 0)) {
+		int rc2 = send_compressed(g, iov, iovcnt, len, lent);
+
+		if (rc2 != -EAGAIN) {
+			return rc2;
+		}
 	}
 	type = len <= HAQ_DATA_PAYLOAD_MAX ? HAQ_WIRE_DATA : HAQ_WIRE_FRAG;
 	if (!g->q.head && g->joined && g->handle_valid &&
@@ -581,7 +828,7 @@ haq_group_send(haq_group_t *g, const void *data, size_t len)
 
 	/* The common case, checked in a few instructions. */
 	if (data && g && !g->svc.dead && len != 0 &&
-	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->max_message &&
+	    len <= HAQ_DATA_PAYLOAD_MAX && len <= g->direct_max &&
 	    !g->q.head && g->joined && g->handle_valid &&
 	    !g->ctx->free_requested && g->ctx->owner_pid == haq__getpid()) {
 		return send_direct(g, &iov, 1, len, NULL);

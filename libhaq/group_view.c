@@ -128,6 +128,8 @@ haq__view_apply(struct haq_group *g, struct haq_view *v)
 		 "group %s: view %llu, ring %u.%llx, %zu members", g->name,
 		 (unsigned long long)g->view.seq, g->view.ring_nodeid,
 		 (unsigned long long)g->view.ring_seq, g->view.nmembers);
+	/* Who decodes bundles, before anything is sent in this view. */
+	haq__bundle_view(g);
 	if (!haq__group_call(g, on_view, &g->view)) {
 		return;
 	}

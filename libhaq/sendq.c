@@ -85,6 +85,7 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
 	e->seq = seq;
 	e->len = len;
 	e->type = type;
+	e->wflags = 0;
 	e->control = control;
 	e->ext = NULL;
 	e->release = NULL;
@@ -149,6 +150,7 @@ haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 	e->seq = seq;
 	e->len = len;
 	e->type = type;
+	e->wflags = 0;
 	e->control = false;
 	e->ext = data;
 	e->release = release;

@@ -25,6 +25,7 @@ struct haq_sendq_entry {
 	haq_release_fn release;
 	void *release_ud;
 	uint8_t type;
+	uint16_t wflags; /* HAQ_WIRE_F_* of its frames (wire.h) */
 	/* libhaq's own frame, not the caller's: not in the caller's counts. */
 	bool control;
 	/* Fragmented, and this process could not take it back: see flush(). */

@@ -6,6 +6,7 @@
  * been checked against what actually arrived.
  */
 #include "wire.h"
+#include "bundle.h"
 #include "le.h"
 #include "memb.h"
 
@@ -53,6 +54,7 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	switch (h->type) {
 	case HAQ_WIRE_DATA:
 	case HAQ_WIRE_CONTROL:
+	case HAQ_WIRE_BUNDLE:
 		hdr_len = HAQ_WIRE_HDR_LEN;
 		break;
 	case HAQ_WIRE_FRAG:
@@ -65,7 +67,10 @@ haq__wire_decode(const void *frame, size_t len, struct haq_wire_hdr *h)
 	 * Reserved flags must be 0 so that a later version can give them a
 	 * meaning without being misread by this one.
 	 */
-	if (h->flags != 0 || h->incarnation == 0 || h->seq == 0) {
+	if ((h->flags & ~(h->type == HAQ_WIRE_DATA || h->type == HAQ_WIRE_FRAG
+				  ? HAQ_WIRE_F_COMPRESSED
+				  : 0u)) != 0 ||
+	    h->incarnation == 0 || h->seq == 0) {
 		return -EBADMSG;
 	}
 	/*
@@ -175,6 +180,7 @@ peer_reset(struct haq_peer *p, uint64_t incarnation)
 {
 	peer_discard_partial(p);
 	p->incarnation = incarnation;
+	p->caps = 0; /* perhaps another build: it announces again */
 	p->next_seq = 0;
 	p->skip_seq = 0;
 	p->resync = 1;
@@ -300,6 +306,8 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	out->len = 0;
 	out->owned = NULL;
 	out->seq = 0;
+	out->count = 1;
+	out->flags = 0;
 	out->gap = 0;
 
 	/*
@@ -335,6 +343,15 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 	}
 	payload = (const uint8_t *)frame + hdr_len;
 	plen = len - (size_t)hdr_len;
+	if (h.type == HAQ_WIRE_BUNDLE) {
+		/* Whole or not at all, before any state is touched. */
+		long n = haq__bundle_check(payload, plen);
+
+		if (n < 0 || (uint64_t)n - 1 > UINT64_MAX - h.seq) {
+			return -EBADMSG;
+		}
+		out->count = (size_t)n;
+	}
 
 	/* Senders come in runs: try the last one before searching. */
 	if (peers->last < peers->n &&
@@ -359,6 +376,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		p->resync = 1;
 	}
 	out->seq = h.seq;
+	out->flags = h.flags;
 
 	/*
 	 * Checked before the duplicate test: next_seq is already past a
@@ -378,6 +396,7 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		return HAQ_RX_CONTROL;
 	}
 	if (p->next_seq != 0 && h.seq < p->next_seq) {
+		out->count = 1;
 		return -EALREADY;
 	}
 	if (h.type == HAQ_WIRE_FRAG) {
@@ -393,6 +412,13 @@ haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		peer_discard_partial(p);
 	}
 	p->resync = 0;
+	if (h.type == HAQ_WIRE_BUNDLE) {
+		out->gap = p->next_seq != 0 && h.seq > p->next_seq;
+		peer_consume(p, h.seq + (out->count - 1));
+		out->data = payload;
+		out->len = plen;
+		return HAQ_RX_BUNDLE;
+	}
 	/*
 	 * max_msg is the application's limit; control frames are libhaq's
 	 * own and small.
@@ -422,6 +448,18 @@ haq__peers_remove(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
 	memmove(p, p + 1, (peers->n - pos - 1) * sizeof(*p));
 	peers->n--;
 	return had;
+}
+
+struct haq_peer *
+haq__peers_get(struct haq_peers *peers, uint32_t nodeid, uint32_t pid)
+{
+	size_t pos;
+
+	if (peers->last < peers->n && peers->v[peers->last].nodeid == nodeid &&
+	    peers->v[peers->last].pid == pid) {
+		return &peers->v[peers->last];
+	}
+	return peers_find(peers, nodeid, pid, &pos) ? &peers->v[pos] : NULL;
 }
 
 uint64_t

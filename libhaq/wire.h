@@ -9,7 +9,7 @@
  *     0     4  magic        HAQ_WIRE_MAGIC
  *     4     1  version      HAQ_WIRE_VERSION
  *     5     1  type         enum haq_wire_type
- *     6     2  flags        must be 0 in version 1 (reserved)
+ *     6     2  flags        HAQ_WIRE_F_* (data and fragments), else 0
  *     8     8  incarnation  random per sending context, never 0
  *    16     8  seq          per-sender, per-group message number, from 1
  *   -- fragments only --
@@ -19,7 +19,10 @@
  * message's seq; a data frame is a whole message; a control frame carries
  * libhaq's own protocol (first payload byte: enum haq_control) and the
  * sender's next seq, which it does not consume: receivers apply no sequence
- * rules to control frames.
+ * rules to control frames. A bundle frame carries several whole messages
+ * with consecutive seqs from the header's on (layout in bundle.h); it is
+ * sent only to groups whose every member announced that it decodes them
+ * (HAQ_CONTROL_CAPS), since older receivers refuse the type.
  */
 #ifndef HAQ_WIRE_H
 #define HAQ_WIRE_H
@@ -41,10 +44,18 @@
 #define HAQ_FRAG_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_FRAG_HDR_LEN)
 #define HAQ_DATA_PAYLOAD_MAX (HAQ_CPG_ATOMIC_MAX - HAQ_WIRE_HDR_LEN)
 
+/*
+ * The message's payload is compressed (compress.h): set on a data frame
+ * or on every fragment of a message. Sent only to groups whose every
+ * member announced HAQ_CAP_LZ4; other flags are reserved and must be 0.
+ */
+#define HAQ_WIRE_F_COMPRESSED 0x0001u
+
 enum haq_wire_type {
 	HAQ_WIRE_DATA = 1,
 	HAQ_WIRE_FRAG = 2,
 	HAQ_WIRE_CONTROL = 3,
+	HAQ_WIRE_BUNDLE = 4,
 };
 
 enum haq_control {
@@ -64,12 +75,25 @@ enum haq_control {
 	HAQ_CONTROL_XFER_END = 8,
 	HAQ_CONTROL_XFER_ABORT = 9,
 	HAQ_CONTROL_XFER_GIVEUP = 10,
-	/* Bundling: 12..19. Request/reply's frames (rr.h): 20..29. */
+	/* 11: reserved for state transfer. */
+	/*
+	 * What the sender decodes beyond version 1 (LE32 of enum haq_caps
+	 * bits after the type byte; longer payloads: later bits, ignored).
+	 * Sent after every view.
+	 */
+	HAQ_CONTROL_CAPS = 12,
+	/* Request/reply's frames (rr.h): 20..29. */
 	HAQ_CONTROL_RR_FIRST = 20,
 	HAQ_CONTROL_RR_REQUEST = 20,
 	HAQ_CONTROL_RR_REPLY = 21,
 	HAQ_CONTROL_RR_CANCEL = 22,
 	HAQ_CONTROL_RR_LAST = 29,
+};
+
+/* Capabilities a member announces with HAQ_CONTROL_CAPS. */
+enum haq_caps {
+	HAQ_CAP_BUNDLE = 1u << 0, /* HAQ_WIRE_BUNDLE frames */
+	HAQ_CAP_LZ4 = 1u << 1,    /* HAQ_WIRE_F_COMPRESSED with lz4 */
 };
 
 struct haq_wire_hdr {
@@ -112,6 +136,7 @@ struct haq_peer {
 	uint64_t frag_seq; /* seq of the message being reassembled, 0 none */
 	uint64_t skip_seq; /* seq of an oversize message being skipped, 0 none */
 	int resync;        /* continuations without a partial are expected */
+	uint32_t caps;     /* enum haq_caps it announced (0 until then) */
 	uint8_t *buf;      /* reassembly buffer, total bytes */
 	size_t total;
 	size_t have;
@@ -129,6 +154,8 @@ enum haq_rx_result {
 	HAQ_RX_DELIVER = 1, /* a whole message: out->data, out->len */
 	HAQ_RX_PENDING = 2, /* a fragment was absorbed; nothing to deliver */
 	HAQ_RX_CONTROL = 3, /* a control frame: out->data, out->len */
+	HAQ_RX_BUNDLE = 4,  /* out->count messages from out->seq on, in the
+			       checked bundle payload out->data, out->len */
 };
 
 struct haq_rx {
@@ -136,6 +163,8 @@ struct haq_rx {
 	size_t len;
 	void *owned;   /* non-NULL: a reassembled buffer the caller free()s */
 	uint64_t seq;
+	size_t count;  /* messages in a bundle (HAQ_RX_BUNDLE), else 1 */
+	uint16_t flags; /* HAQ_WIRE_F_* of a delivered message's frame */
 	int gap;       /* 1 when seq skipped ahead of the expected one: this
 			  receiver missed messages of the sender */
 };
@@ -150,7 +179,9 @@ struct haq_rx {
  * order or inconsistent with the message in progress, which is then
  * discarded), -EMSGSIZE the message is larger than max_msg (it and its
  * further fragments are dropped), -EALREADY a duplicate (seq already seen),
- * -ENOMEM. A new incarnation of a (nodeid, pid) resets its state.
+ * -ENOMEM. A new incarnation of a (nodeid, pid) resets its state. A
+ * bundle is checked whole before anything is taken from it, and its
+ * messages are consumed at once; the caller applies max_msg to each.
  */
 int haq__peers_rx(struct haq_peers *peers, uint32_t nodeid, uint32_t pid,
 		  const void *frame, size_t len, size_t max_msg,
@@ -180,6 +211,10 @@ uint64_t haq__peers_partial(struct haq_peers *peers, uint32_t nodeid,
  */
 size_t haq__peers_partial_have(struct haq_peers *peers, uint32_t nodeid,
 			       uint32_t pid, uint64_t seq);
+
+/* The state of sender (nodeid, pid), or NULL if none was seen. */
+struct haq_peer *haq__peers_get(struct haq_peers *peers, uint32_t nodeid,
+				uint32_t pid);
 
 /* Free all receive state. */
 void haq__peers_free(struct haq_peers *peers);

@@ -31,10 +31,13 @@ cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 	if (!real) {
 		real = dlsym(RTLD_NEXT, "cpg_mcast_joined");
 	}
+	/*
+	 * Anywhere in the payload: a bundle that carries the message is
+	 * refused too (then libhaq sends each of its messages alone).
+	 */
 	if (refuse_armed && iov_len >= 2 &&
-	    iovec[1].iov_len >= strlen(REFUSE_MARK) &&
-	    memcmp(iovec[1].iov_base, REFUSE_MARK, strlen(REFUSE_MARK)) ==
-		    0) {
+	    memmem(iovec[1].iov_base, iovec[1].iov_len, REFUSE_MARK,
+		   strlen(REFUSE_MARK))) {
 		return CS_ERR_INVALID_PARAM;
 	}
 	return real(handle, guarantee, iovec, iov_len);

@@ -340,6 +340,9 @@ START_TEST(test_null_args_without_a_context)
 	BAD_ARG(haq_group_send_zc(NULL, (void *)"x", 1, NULL, NULL), -EINVAL);
 	BAD_ARG(haq_group_set_queue_limit(NULL, 1u << 30), -EINVAL);
 	BAD_ARG(haq_group_set_max_message(NULL, 1), -EINVAL);
+	BAD_ARG(haq_group_set_bundle(NULL, HAQ_BUNDLE_DEFAULT), -EINVAL);
+	BAD_ARG(haq_group_set_bundle(NULL, 0), -EINVAL);
+	BAD_ARG(haq_group_set_compress(NULL, 4096), -EINVAL);
 	BAD_ARG(haq_group_queued(NULL, NULL, NULL), -EINVAL);
 	BAD_ARG_NULL(haq_group_name(NULL));
 	BAD_ARG_NULL(haq_group_ctx(NULL));
@@ -549,6 +552,19 @@ START_TEST(test_invalid_args_with_a_context)
 	BAD_ARG(haq_group_set_max_message(g, 0), -EINVAL);
 	BAD_ARG(haq_group_set_max_message(g, SIZE_MAX / 2 + 1), -EINVAL);
 	BAD_ARG(haq_group_set_queue_limit(g, 0), -EINVAL);
+	/* Bundles: 0 (off) or HAQ_BUNDLE_MIN..HAQ_MESSAGE_FRAME_MAX. */
+	BAD_ARG(haq_group_set_bundle(g, 1), -EINVAL);
+	BAD_ARG(haq_group_set_bundle(g, HAQ_BUNDLE_MIN - 1), -EINVAL);
+	BAD_ARG(haq_group_set_bundle(g, HAQ_MESSAGE_FRAME_MAX + 1), -EINVAL);
+	BAD_ARG(haq_group_set_bundle(g, SIZE_MAX), -EINVAL);
+	ck_assert_int_eq(haq_group_set_bundle(g, 0), 0);
+	ck_assert_int_eq(haq_group_set_bundle(g, HAQ_BUNDLE_MIN), 0);
+	ck_assert_int_eq(haq_group_set_bundle(g, HAQ_BUNDLE_DEFAULT), 0);
+	/* Compression: 0 (off) or HAQ_COMPRESS_MIN and up. */
+	BAD_ARG(haq_group_set_compress(g, 1), -EINVAL);
+	BAD_ARG(haq_group_set_compress(g, HAQ_COMPRESS_MIN - 1), -EINVAL);
+	ck_assert_int_eq(haq_group_set_compress(g, HAQ_COMPRESS_MIN), 0);
+	ck_assert_int_eq(haq_group_set_compress(g, 0), 0);
 	ck_assert_int_eq(haq_group_set_max_message(g, 10), 0);
 	BAD_ARG(haq_group_send(g, "0123456789a", 11), -EMSGSIZE);
 	/*
@@ -2041,6 +2057,8 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 	CHILD_ECHILD(haq_group_request_cancel(g, 1));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
+	CHILD_ECHILD(haq_group_set_bundle(g, 4096));
+	CHILD_ECHILD(haq_group_set_compress(g, 4096));
 	CHILD_ECHILD(haq_group_send(g, "c", 1));
 	CHILD_ECHILD(haq_group_sendv(g, &iov, 1));
 	CHILD_ECHILD(haq_group_send_zc(g, zc, 1, child_release, &released));

@@ -278,7 +278,8 @@ END_TEST
 
 START_TEST(test_decode_bad_type)
 {
-	static const uint8_t bad[] = {0, 4, 5, 0x81, 0xff};
+	/* 4 is HAQ_WIRE_BUNDLE. */
+	static const uint8_t bad[] = {0, 5, 6, 0x81, 0xff};
 	uint8_t f[FRAME_MAX];
 	struct haq_wire_hdr h;
 	size_t n = mkfrag(f, INC1, 1, 100, 0, 10);
@@ -297,10 +298,21 @@ START_TEST(test_decode_flags)
 	struct haq_wire_hdr h;
 	size_t n = mkdata(f, INC1, 1, 10);
 
+	/* Bit 0 (HAQ_WIRE_F_COMPRESSED) is known on data and fragments. */
 	f[6] = 1;
+	ck_assert_int_eq(haq__wire_decode(f, n, &h), HAQ_WIRE_HDR_LEN);
+	ck_assert_uint_eq(h.flags, HAQ_WIRE_F_COMPRESSED);
+	f[6] = 2;
 	ck_assert_int_eq(haq__wire_decode(f, n, &h), -EBADMSG);
 	f[6] = 0;
 	f[7] = 0x80;
+	ck_assert_int_eq(haq__wire_decode(f, n, &h), -EBADMSG);
+	/* Not on control frames or bundles. */
+	f[7] = 0;
+	f[6] = 1;
+	f[5] = HAQ_WIRE_CONTROL;
+	ck_assert_int_eq(haq__wire_decode(f, n, &h), -EBADMSG);
+	f[5] = HAQ_WIRE_BUNDLE;
 	ck_assert_int_eq(haq__wire_decode(f, n, &h), -EBADMSG);
 }
 END_TEST
@@ -1103,7 +1115,12 @@ START_TEST(test_rx_hot_path_same_rules)
 	rx_data_ok(&peers, 1, 10, INC1, 2, 0); /* hot from here on */
 
 	n = mkdata(f, INC1, 3, 5);
-	f[6] = 1; /* a reserved flag */
+	f[6] = 2; /* a reserved flag */
+	ck_assert_int_eq(haq__peers_rx(&peers, 1, 10, f, n, MAX_MSG, &rx),
+			 -EBADMSG);
+	/* A compressed one goes the full way, which says so. */
+	f[6] = 1;
+	f[7] = 0x80;
 	ck_assert_int_eq(haq__peers_rx(&peers, 1, 10, f, n, MAX_MSG, &rx),
 			 -EBADMSG);
 	n = mkdata(f, INC1, 3, 5);

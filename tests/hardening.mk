@@ -18,13 +18,26 @@ tests_check_misuse_LDADD = libhaq/libhaq.la $(TEST_LIBS)
 # tests/hardening/run-fuzz SECONDS fuzzes them with clang.
 HARDENING_REPLAY = tests/hardening/fuzz_wire_replay \
 	tests/hardening/fuzz_election_replay tests/hardening/fuzz_xfer_replay \
-	tests/hardening/fuzz_rr_replay
+	tests/hardening/fuzz_bundle_replay \
+	tests/hardening/fuzz_compress_replay tests/hardening/fuzz_rr_replay
 check_PROGRAMS += $(HARDENING_REPLAY)
 TESTS += $(HARDENING_REPLAY)
 tests_hardening_fuzz_wire_replay_SOURCES = tests/hardening/fuzz-replay.c \
-	tests/fuzz_wire.c libhaq/wire.c
+	tests/fuzz_wire.c libhaq/wire.c libhaq/bundle.c
 tests_hardening_fuzz_wire_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/wire"'
+tests_hardening_fuzz_bundle_replay_SOURCES = \
+	tests/hardening/fuzz-replay.c tests/hardening/fuzz_bundle.c \
+	libhaq/bundle.c libhaq/wire.c
+tests_hardening_fuzz_bundle_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/bundle"'
+tests_hardening_fuzz_compress_replay_SOURCES = \
+	tests/hardening/fuzz-replay.c tests/hardening/fuzz_compress.c \
+	libhaq/compress.c
+tests_hardening_fuzz_compress_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	$(LZ4_CFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/compress"'
+tests_hardening_fuzz_compress_replay_LDADD = $(LZ4_LIBS)
 tests_hardening_fuzz_election_replay_SOURCES = \
 	tests/hardening/fuzz-replay.c tests/hardening/fuzz_election.c \
 	libhaq/election.c

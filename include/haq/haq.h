@@ -64,6 +64,12 @@ extern "C" {
 #define HAQ_MESSAGE_MAX_DEFAULT (64u * 1024u * 1024u)
 /** Default bound on the bytes a group queues for sending: 8 MiB. */
 #define HAQ_QUEUE_LIMIT_DEFAULT (8u * 1024u * 1024u)
+/** Default bound on one bundle of small messages: 64 KiB. */
+#define HAQ_BUNDLE_DEFAULT (64u * 1024u)
+/** Smallest bound haq_group_set_bundle() takes (other than 0, off). */
+#define HAQ_BUNDLE_MIN 64u
+/** Smallest threshold haq_group_set_compress() takes (other than 0, off). */
+#define HAQ_COMPRESS_MIN 256u
 /**
  * The largest message that goes out in one frame (1,047,528 bytes):
  * larger ones travel in fragments, and haq_group_send_zc() spares them a
@@ -488,6 +494,9 @@ int haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret);
  *         corosync and are discarded (0 when the queue was empty), or
  *         -EINVAL, -ECHILD (a forked child).
  *
+ * Queued messages are handed to corosync first, as far as it takes them
+ * (messages that only waited to be bundled go out, in bundles).
+ *
  * Inside a callback the release is deferred; no further callback runs for
  * the group. The group pointer is invalid after the call.
  */
@@ -639,6 +648,65 @@ int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
  * @return 0, or -EINVAL, -ECHILD (a forked child).
  */
 int haq_group_set_max_message(haq_group_t *group, size_t bytes);
+
+/**
+ * @brief Bound the bundles of small messages the group sends, or turn
+ *        bundling off.
+ * @param group the group.
+ * @param bytes 0 to turn bundling off, or HAQ_BUNDLE_MIN..
+ *        HAQ_MESSAGE_FRAME_MAX: the most bytes of messages (with one to
+ *        four bytes of framing each) one bundle carries. Default
+ *        HAQ_BUNDLE_DEFAULT.
+ * @return 0, or -EINVAL (NULL group, a group already left, or bytes
+ *         out of range), -ECHILD (a forked child).
+ *
+ * When several messages of the group wait to be handed to corosync (it
+ * pushed back, or several frames of this process are on their way
+ * through the agreed stream already), they go out as one CPG message
+ * and every member delivers them one by one, in order, exactly as if
+ * they had been sent apart: the same ids, callbacks, total order and
+ * per-sender order. Nothing waits to fill a bundle: a message sent while
+ * few of this process's frames are out goes alone, at once. Only
+ * messages of at most half the bound are bundled; fragmented messages,
+ * haq_group_send_zc() buffers and libhaq's own frames are never in a
+ * bundle and never overtaken by one.
+ *
+ * Bundles are sent only while every member of the view announced that
+ * it decodes them: a group with a member running libhaq 0.3 or older
+ * sends every message alone. Such a member that joins while bundles are
+ * on their way may receive the last few ones, which it drops (counted
+ * as malformed).
+ *
+ * The bound is this process's: each member bounds the bundles it sends;
+ * a member receives bundles of any size up to one frame.
+ */
+int haq_group_set_bundle(haq_group_t *group, size_t bytes);
+
+/**
+ * @brief Compress the group's large messages, or stop compressing them.
+ * @param group the group.
+ * @param threshold 0 (the default: off), or HAQ_COMPRESS_MIN or more:
+ *        messages of at least this many bytes are compressed (lz4).
+ * @return 0, or -EINVAL (NULL group, a group already left, or a
+ *         threshold from 1 to HAQ_COMPRESS_MIN - 1), -ECHILD (a forked
+ *         child).
+ *
+ * A message is compressed only when that saves at least 1/16 of it: a
+ * sample of its start is tried first, so data that does not compress
+ * (already compressed or encrypted) costs little and goes as it is. The
+ * compressed copy is what is queued: haq_group_send_zc() gives its
+ * buffer back once it is compressed. Receivers deliver the message as it
+ * was sent; one whose stated size is above their own maximum message size
+ * (haq_group_set_max_message()) is dropped before anything is allocated
+ * for it (HAQ_COUNTER_OVERSIZE), one that does not decompress is dropped
+ * as malformed.
+ *
+ * Messages are compressed only while every member of the view announced
+ * that it decodes them: a group with a member running libhaq 0.3 or
+ * older sends them as they are. The setting is this process's: each
+ * member decides for the messages it sends.
+ */
+int haq_group_set_compress(haq_group_t *group, size_t threshold);
 
 /**
  * @brief How much the group has queued: not yet handed to corosync, or,
@@ -1295,6 +1363,10 @@ enum haq_group_counter {
 					one before its cut; a stale offer; a
 					frame from a member that does not
 					provide it) */
+	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
+				        bundles (haq_group_set_bundle()) */
+	HAQ_COUNTER_COMPRESSED,    /**< messages sent compressed
+				        (haq_group_set_compress()) */
 	HAQ_COUNTER_RR_MALFORMED,  /**< request/reply frames dropped as
 					malformed (also a reply from a member
 					that was not asked, or answered

@@ -99,6 +99,9 @@ struct opts {
 	bool all;
 	unsigned int batch; /* 0: no limit */
 	size_t queue_limit; /* libhaq: 0 keeps the default */
+	long bundle;        /* libhaq: bundle bound, -1 keeps the default */
+	size_t compress;    /* libhaq: compression threshold, 0 off */
+	const char *payload; /* fill (0xa5), json (state-like text), random */
 	bool no_timing;
 	bool cpu_timing; /* also time each call in thread CPU time */
 	int timeout_s;
@@ -418,6 +421,22 @@ haq_open(struct bench *b)
 			return rc;
 		}
 	}
+	if (b->o.compress) {
+		rc = haq_group_set_compress(b->group, b->o.compress);
+		if (rc < 0) {
+			fprintf(stderr, PROG ": haq_group_set_compress: %s\n",
+				haq_strerror(rc));
+			return rc;
+		}
+	}
+	if (b->o.bundle >= 0) {
+		rc = haq_group_set_bundle(b->group, (size_t)b->o.bundle);
+		if (rc < 0) {
+			fprintf(stderr, PROG ": haq_group_set_bundle: %s\n",
+				haq_strerror(rc));
+			return rc;
+		}
+	}
 	haq_group_set_message_cb(b->group, haq_message, b);
 	haq_group_set_view_cb(b->group, haq_view, b);
 	haq_group_set_writable_cb(b->group, haq_writable, b);
@@ -451,6 +470,62 @@ zc_release(void *data, void *ud)
 	}
 }
 
+/*
+ * The payload of every message: 0xa5 bytes (the default), state-like JSON
+ * text (resource records with ids, node names, states, scores, times and
+ * attributes, varied by a PRNG; lz4 makes about a quarter of it), or
+ * random bytes (incompressible).
+ */
+static uint64_t
+xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void
+payload_fill(const struct bench *b, uint8_t *p, size_t len)
+{
+	static const char *states[] = {"active", "standby", "failed",
+				       "stopped", "promoting"};
+	uint64_t x = 88172645463325252ull;
+	size_t n = 0;
+	unsigned int id = 0;
+
+	if (strcmp(b->o.payload, "random") == 0) {
+		for (size_t i = 0; i < len; i++) {
+			p[i] = (uint8_t)xorshift(&x);
+		}
+		return;
+	}
+	if (strcmp(b->o.payload, "json") != 0) {
+		memset(p, 0xa5, len);
+		return;
+	}
+	while (n + 300 < len) {
+		unsigned int node = (unsigned int)(xorshift(&x) % 16);
+		const char *state = states[xorshift(&x) % 5];
+		int score = (int)(xorshift(&x) % 2000) - 1000;
+		unsigned long long t =
+			1796313460000000ull + xorshift(&x) % 100000000ull;
+		double cpu = (double)(xorshift(&x) % 100000) / 1000.0;
+		unsigned long long mem = xorshift(&x) % 16000000;
+		unsigned int fails = (unsigned int)(xorshift(&x) % 4);
+
+		n += (size_t)snprintf(
+			(char *)p + n, len - n,
+			"{\"id\":%u,\"name\":\"rsc-%u\",\"node\":\"node%u."
+			"example.net\",\"state\":\"%s\",\"score\":%d,"
+			"\"last_change\":%llu,\"attrs\":{\"cpu\":%.3f,"
+			"\"mem_kb\":%llu,\"fail_count\":%u}},",
+			id, id, node, state, score, t, cpu, mem, fails);
+		id++;
+	}
+	memset(p + n, ' ', len - n);
+}
+
 /* A buffer for the next large message: reused, or new and touched. */
 static uint8_t *
 zc_take(struct bench *b)
@@ -462,7 +537,7 @@ zc_take(struct bench *b)
 	}
 	p = malloc(b->o.size);
 	if (p) {
-		memset(p, 0xa5, b->o.size);
+		payload_fill(b, p, b->o.size);
 	}
 	return p;
 }
@@ -942,6 +1017,8 @@ report(struct bench *b, int status)
 {
 	struct rusage ru;
 	uint64_t try_again = 0;
+	uint64_t bundled = 0;
+	uint64_t compressed = 0;
 	double secs = b->t1 > b->t0 ? (double)(b->t1 - b->t0) / 1e9 : 0;
 	double rate = secs > 0 ? (double)b->delivered / secs : 0;
 	double allocs = b->delivered && b->allocs1 >= b->allocs0
@@ -962,6 +1039,9 @@ report(struct bench *b, int status)
 	 */
 	if (b->be == &haq_backend && b->group) {
 		haq_group_counter(b->group, HAQ_COUNTER_RETRIES, &try_again);
+		haq_group_counter(b->group, HAQ_COUNTER_BUNDLED, &bundled);
+		haq_group_counter(b->group, HAQ_COUNTER_COMPRESSED,
+				  &compressed);
 	} else {
 		try_again = b->retries;
 	}
@@ -972,7 +1052,9 @@ report(struct bench *b, int status)
 	printf("RESULT backend=%s mode=%s nodes=%d members=%d senders=%s "
 	       "size=%zu count=%" PRIu64 " batch=%u nodeid=%" PRIu32
 	       " role=%s secs=%.6f msgs_s=%.1f MB_s=%.3f delivered=%" PRIu64
-	       " sent=%" PRIu64 " retries=%" PRIu64 " pushback=%" PRIu64
+	       " sent=%" PRIu64 " bundled=%" PRIu64 " compressed=%" PRIu64
+	       " retries=%" PRIu64
+	       " pushback=%" PRIu64
 	       " lat_n=%" PRIu64 " lat_p50_us=%.1f lat_p99_us=%.1f"
 	       " lat_max_us=%.1f max_send_us=%.1f max_dispatch_us=%.1f"
 	       " max_send_cpu_us=%.1f max_dispatch_cpu_us=%.1f"
@@ -985,7 +1067,9 @@ report(struct bench *b, int status)
 	       b->members_at_go, b->o.all ? "all" : "one", b->o.size,
 	       b->o.count, b->o.batch, b->nodeid,
 	       b->is_sender ? "sender" : "receiver", secs, rate,
-	       rate * (double)b->o.size / 1e6, b->delivered, b->sent, try_again,
+	       rate * (double)b->o.size / 1e6, b->delivered, b->sent, bundled,
+	       compressed,
+	       try_again,
 	       b->retries, b->nlat, pct_us(b->lat, b->nlat, 50),
 	       pct_us(b->lat, b->nlat, 99),
 	       b->nlat ? (double)b->lat[b->nlat - 1] / 1000.0 : -1,
@@ -1063,6 +1147,12 @@ usage(FILE *f)
 		"                        (default 64)\n"
 		"  -q, --queue-limit B   libhaq queue limit (default: "
 		"library's)\n"
+		"  -U, --bundle B        libhaq bundle bound, 0 off (default:\n"
+		"                        library's)\n"
+		"  -z, --compress B      libhaq: compress messages of B bytes\n"
+		"                        and more (default off)\n"
+		"  -Z, --payload KIND    fill (0xa5, default), json (state-like\n"
+		"                        text) or random (incompressible)\n"
 		"  -r, --retry-ms MS     raw: wait after CS_ERR_TRY_AGAIN (1)\n"
 		"  -T, --no-timing       do not time each call (callgrind)\n"
 		"  -C, --cpu-timing      also time each call in thread CPU "
@@ -1091,6 +1181,9 @@ main(int argc, char **argv)
 		{"all", no_argument, NULL, 'a'},
 		{"batch", required_argument, NULL, 'B'},
 		{"queue-limit", required_argument, NULL, 'q'},
+		{"bundle", required_argument, NULL, 'U'},
+		{"compress", required_argument, NULL, 'z'},
+		{"payload", required_argument, NULL, 'Z'},
 		{"retry-ms", required_argument, NULL, 'r'},
 		{"no-timing", no_argument, NULL, 'T'},
 		{"cpu-timing", no_argument, NULL, 'C'},
@@ -1112,9 +1205,11 @@ main(int argc, char **argv)
 	b.o.warmup = 100;
 	b.o.nodes = 1;
 	b.o.batch = 64;
+	b.o.bundle = -1;
+	b.o.payload = "fill";
 	b.o.timeout_s = 120;
 	b.o.retry_ms = 1;
-	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:r:TCPt:h",
+	while ((c = getopt_long(argc, argv, "b:m:g:s:c:w:n:aB:q:U:z:Z:r:TCPt:h",
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -1153,6 +1248,15 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			b.o.queue_limit = parse_size(optarg);
+			break;
+		case 'U':
+			b.o.bundle = (long)parse_size(optarg);
+			break;
+		case 'z':
+			b.o.compress = parse_size(optarg);
+			break;
+		case 'Z':
+			b.o.payload = optarg;
 			break;
 		case 'r':
 			b.o.retry_ms = atoi(optarg);
@@ -1204,7 +1308,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Touch the buffer: page faults are not what is measured. */
-	memset(b.buf, 0xa5, b.o.size);
+	payload_fill(&b, b.buf, b.o.size);
 	b.schedstat_fd = b.o.cpu_timing
 		? open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC) : -1;
 	b.zc = b.be == &haq_backend && !b.o.copy && b.o.size >= HAQ_ZC_MIN;

@@ -28,7 +28,8 @@ tests_bench_haq_bench_LDADD = libhaq/libhaq.la $(CPG_LIBS) $(QB_LIBS)
 tests_bench_haq_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 EXTRA_DIST += tests/bench/run-bench tests/bench/run-state-bench \
-	tests/bench/run-rr-bench tests/bench/README.md
+	tests/bench/codec-bench.c tests/bench/run-rr-bench \
+	tests/bench/README.md
 
 BENCH_ARGS =
 .PHONY: bench

@@ -3,7 +3,8 @@
  * raw-garbage: a plain libcpg member that joins a libhaq group and sends it
  * frames libhaq must refuse: random bytes, truncated headers, bad magic,
  * version, type, flags, incarnation or seq, fragments claiming huge totals,
- * and valid fragment headers that do not fit together. It never sends a
+ * valid fragment headers that do not fit together, and bundles whose
+ * records overrun their frame or are empty. It never sends a
  * whole valid message, so a libhaq member must deliver none of this.
  *
  * Every frame's fate at a libhaq receiver is known in advance from the wire
@@ -41,6 +42,7 @@
 #define W_DATA 1
 #define W_FRAG 2
 #define W_CONTROL 3
+#define W_BUNDLE 4
 #define W_CONTROL_EPOCH 1
 #define HAQ_MAX_DEFAULT (64ull * 1024 * 1024)
 
@@ -236,7 +238,28 @@ round_of_garbage(uint8_t *b, bool big)
 	b[4] = (uint8_t[]){0, 2, 255}[rnd() % 3];
 	send_frame(b, n, F_MALFORMED);
 	n = frame(b, W_DATA, ++seq, 0, 0, 16);
-	b[5] = (uint8_t[]){0, 4, 255}[rnd() % 3];
+	b[5] = (uint8_t[]){0, 6, 255}[rnd() % 3];
+	send_frame(b, n, F_MALFORMED);
+
+	/*
+	 * Bundles (libhaq/bundle.h) that do not hold together: a record
+	 * whose length runs past the frame, one of length 0, a length
+	 * written in five bytes, a length not written canonically.
+	 */
+	n = frame(b, W_BUNDLE, ++seq, 0, 0, 16);
+	b[W_HDR] = (uint8_t)(16 + rnd() % 100); /* one record, too long */
+	send_frame(b, n, F_MALFORMED);
+	n = frame(b, W_BUNDLE, ++seq, 0, 0, 16);
+	b[W_HDR] = 3;
+	b[W_HDR + 4] = 0; /* a second record of length 0 */
+	send_frame(b, n, F_MALFORMED);
+	n = frame(b, W_BUNDLE, ++seq, 0, 0, 16);
+	memset(b + W_HDR, 0x80, 4);
+	b[W_HDR + 4] = 1;
+	send_frame(b, n, F_MALFORMED);
+	n = frame(b, W_BUNDLE, ++seq, 0, 0, 16);
+	b[W_HDR] = 0x8e;
+	b[W_HDR + 1] = 0; /* 14 in two bytes */
 	send_frame(b, n, F_MALFORMED);
 	n = frame(b, W_DATA, ++seq, 0, 0, 16);
 	put16(b + 6, (uint16_t)(1 + rnd() % 0xffff));
