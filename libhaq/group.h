@@ -93,8 +93,9 @@ struct haq_lead {
 
 struct haq_kept;
 
-/* Frame buffers a provider keeps for reuse (its window, and one more). */
-#define STATE_POOL 6
+/* Frame buffers a provider keeps for reuse (its window of two, the frame
+ * being filled and one more). */
+#define STATE_POOL 4
 
 /* This process's side of state transfer (group_state.c). */
 struct haq_state {
