@@ -390,13 +390,13 @@ wait_lines 1 synced 1
 "$H" wait-members 1 3
 # ...which the quorate side's state replaces at the heal.
 for ((i = 0; i < 600; i++)); do
-	tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: done, ' && break
+	grep -q '^haq-kv: state: done, ' < <(tail -n +"$((nerr3 + 1))" "$tmp/err3") && break
 	sleep 0.1
 done
 tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep '^haq-kv: \(state\|view\)' || true
-tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: replaced after a heal' ||
+grep -q '^haq-kv: state: replaced after a heal' < <(tail -n +"$((nerr3 + 1))" "$tmp/err3") ||
 	fail "node 3's state was not replaced after the heal"
-tail -n +"$((nerr3 + 1))" "$tmp/err3" | grep -q '^haq-kv: state: done, ' ||
+grep -q '^haq-kv: state: done, ' < <(tail -n +"$((nerr3 + 1))" "$tmp/err3") ||
 	fail "node 3 did not receive the state after the heal"
 for round in 2 3; do
 	for k in 1 2 3; do

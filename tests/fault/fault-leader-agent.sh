@@ -188,7 +188,7 @@ grep -q 'monitor: FAILED' "${LLOG[$second]}" || fail "node $second logged no mon
 grep -q 'resigned: the service stopped here first' "${LLOG[$second]}" || fail "node $second did not resign"
 stop_before_start "$second" "$third"
 eligible_again() {
-	sed -n '/resigned/,$p' "${LLOG[$1]}" | grep -q 'eligible: the monitor passed'
+	grep -q 'eligible: the monitor passed' < <(sed -n '/resigned/,$p' "${LLOG[$1]}")
 }
 wait_until 10 "node $second to be eligible again" eligible_again "$second"
 
@@ -237,7 +237,7 @@ touch "$D/startfail$third"
 rm -f "$D/node1.state"
 promote_failed() {
 	grep -q 'promote: exited with status 1 (generic error) after .* (FAILED)' "${LLOG[$third]}" &&
-		sed -n '/the promote failed: demoting, then resigning/,$p' "${LLOG[$third]}" | grep -q 'resigned'
+		grep -q 'resigned' < <(sed -n '/the promote failed: demoting, then resigning/,$p' "${LLOG[$third]}")
 }
 wait_until 20 "node $third's start to fail and node $third to resign" promote_failed
 wait_until 20 "node 1 to run the resource again" one_runs_on 1
