@@ -81,6 +81,14 @@ ref_follow(struct ref *r, const uint8_t *frame, size_t len, int result,
 	if (h.type == HAQ_WIRE_CONTROL || result == -EALREADY) {
 		return; /* no effect on a message in progress */
 	}
+	if (h.type == HAQ_WIRE_BUNDLE && result < 0) {
+		/*
+		 * A bundle is checked whole before any state is touched: a
+		 * malformed one leaves the message in progress open
+		 * (tests/fuzz-corpus/wire/regress-crash-525f16ef7423).
+		 */
+		return;
+	}
 	if (h.type == HAQ_WIRE_FRAG && skip_seq != 0 && h.seq == skip_seq) {
 		return; /* the rest of a message being skipped: ignored */
 	}
