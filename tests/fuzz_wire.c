@@ -74,6 +74,15 @@ ref_follow(struct ref *r, const uint8_t *frame, size_t len, int result,
 		return; /* the receiver ignores it entirely */
 	}
 	plen = len - (size_t)hl;
+	if (h.type == HAQ_WIRE_BUNDLE && result == -EBADMSG) {
+		/*
+		 * A bundle is checked whole before any state is touched, the
+		 * sender's incarnation included: a malformed one leaves the
+		 * message in progress open (tests/fuzz-corpus/wire/
+		 * regress-crash-525f16ef7423, -fe879c4746ea).
+		 */
+		return;
+	}
 	if (h.incarnation != r->incarnation) {
 		ref_clear(r);
 		r->incarnation = h.incarnation;
@@ -81,14 +90,7 @@ ref_follow(struct ref *r, const uint8_t *frame, size_t len, int result,
 	if (h.type == HAQ_WIRE_CONTROL || result == -EALREADY) {
 		return; /* no effect on a message in progress */
 	}
-	if (h.type == HAQ_WIRE_BUNDLE && result < 0) {
-		/*
-		 * A bundle is checked whole before any state is touched: a
-		 * malformed one leaves the message in progress open
-		 * (tests/fuzz-corpus/wire/regress-crash-525f16ef7423).
-		 */
-		return;
-	}
+
 	if (h.type == HAQ_WIRE_FRAG && skip_seq != 0 && h.seq == skip_seq) {
 		return; /* the rest of a message being skipped: ignored */
 	}
@@ -190,6 +192,13 @@ check_rx(int r, const uint8_t *frame, size_t len, const struct haq_rx *rx)
 			sum ^= d[i];
 		}
 		sink = sum;
+		break;
+	case HAQ_RX_BUNDLE:
+		/* Checked whole, delivered in place: the frame's payload. */
+		if (!d || rx->owned || rx->count == 0 || rx->seq == 0 ||
+		    d < frame || rx->len > len || d + rx->len != frame + len) {
+			__builtin_trap();
+		}
 		break;
 	case HAQ_RX_PENDING:
 		if (rx->owned || rx->data) {
