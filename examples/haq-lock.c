@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -300,10 +301,19 @@ cloexec_ours(const struct locker *l)
 
 /* In the child: become CMD. Never returns. */
 static void __attribute__((noreturn))
-child_exec(const struct locker *l, int errfd)
+child_exec(const struct locker *l, pid_t parent, int errfd)
 {
 	char num[32];
 	int err;
+
+	/*
+	 * If haq-lock dies (SIGKILL, a crash) its membership ends, and
+	 * with it the lock: CMD must not run on. Checked after the call
+	 * too, for a parent that died before it.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+		_exit(EXIT_CANNOT_EXEC);
+	}
 
 	/*
 	 * Signals are all blocked here (see start_cmd()): give back the
@@ -384,6 +394,7 @@ lease_timer_cb(void *data)
 static int
 start_cmd(struct locker *l)
 {
+	pid_t parent = getpid();
 	sigset_t all;
 	sigset_t old;
 	int pipefd[2];
@@ -411,7 +422,7 @@ start_cmd(struct locker *l)
 	pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
-		child_exec(l, pipefd[1]);
+		child_exec(l, parent, pipefd[1]);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(pipefd[1]);
