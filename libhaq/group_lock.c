@@ -615,6 +615,9 @@ void
 haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		  const uint8_t *c, size_t len)
 {
+	if (g->caps_off) {
+		return; /* acting as libhaq 0.3, which has no locks */
+	}
 	switch (c[0]) {
 	case HAQ_CONTROL_LOCK_ACQUIRE:
 	case HAQ_CONTROL_LOCK_RELEASE:
@@ -668,7 +671,8 @@ haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		}
 		return;
 	case HAQ_CONTROL_LOCK_RENEW:
-		if (len != HAQ_LOCK_RENEW_LEN) {
+		if (len != HAQ_LOCK_RENEW_LEN ||
+		    memcmp(c + 1, "\0\0\0\0\0\0\0", 7) != 0) {
 			break;
 		}
 		if (haq__is_self(g, nodeid, pid) && g->lk.renew_sent &&
