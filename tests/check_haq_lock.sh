@@ -12,7 +12,10 @@
 #  c. the holder's node is isolated: its CMD is killed, its haq-lock exits
 #     75 (lock lost), and the waiter on node 2 starts only after that;
 #  d. CMD's exit status comes back (7, 128+15 for a CMD killed by SIGTERM,
-#     127 for a CMD that does not exist); SIGTERM to haq-lock reaches CMD.
+#     127 for a CMD that does not exist); SIGTERM to haq-lock reaches CMD;
+#     CMD inherits haq-lock's descriptor 3 and none of corosync's;
+#  e. the holder's haq-lock is stopped (SIGSTOP) past its lease: nobody is
+#     granted the lock meanwhile; resumed, it exits 75.
 # Runs on a 3-node cluster of its own (it isolates a node).
 set -euo pipefail
 srcdir=${srcdir:-.}
@@ -37,6 +40,10 @@ cleanup() {
 	trap - EXIT INT TERM
 	for p in "${pids[@]}"; do
 		kill -KILL "$p" 2>/dev/null || true
+	done
+	# The haq-locks themselves (their CMDs die with them).
+	for p in "$tmp"/*.pid; do
+		[[ -e $p ]] && { kill -KILL "$(cat "$p")" 2>/dev/null || true; }
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" 2>/dev/null || true
@@ -123,12 +130,15 @@ field() { # KIND TAG FIELD(3: token, 4: time)
 }
 
 # The CMDs' intervals do not overlap; tokens increase in start order.
+# Not e-held: SIGKILL ended it (its lease had run out), unlogged.
 check_log() {
 	python3 - "$log" <<'EOF' || fail "the CMDs' intervals or tokens are wrong (above)"
 import sys
 ev = [l.split() for l in open(sys.argv[1]) if l.strip()]
 runs = {}
 for kind, tag, token, t in ev:
+    if tag == "e-held":
+        continue
     r = runs.setdefault(tag, {"token": int(token)})
     r[kind] = int(t)
 bad = False
@@ -182,9 +192,10 @@ echo "== a: nodes 1, 2 and 3 contend, 4 times each"
 for k in 1 2 3; do
 	(
 		for i in 1 2 3 4; do
-			ip netns exec "$("$H" ns "$k")" "$lock" "$group" L -- \
-				"$rec" "c$k-$i" 0.05 2>>"$tmp/c$k.err" ||
-				echo "haq-lock c$k-$i exited $?" >>"$tmp/c.fail"
+			ip netns exec "$("$H" ns "$k")" "$lock" -v "$group" L -- \
+				"$rec" "c$k-$i" 0.05 2>>"$tmp/c$k.err" &
+			echo $! >"$tmp/c$k.pid"
+			wait $! || echo "haq-lock c$k-$i exited $?" >>"$tmp/c.fail"
 		done
 	) &
 	pids+=($!)
@@ -212,6 +223,41 @@ read -r st _ <"$tmp/d-sig.rc"
 ((st == 143)) || fail "SIGTERM to haq-lock: it exited $st (expected CMD's 143)"
 wait_log '^term d-sig '
 echo "statuses 7, 143, 127 passed on; SIGTERM reached CMD"
+# CMD inherits the descriptors haq-lock was started with, and none of
+# corosync's, libqb's or the loop's.
+echo inherited >"$tmp/fd3"
+out=$(ip netns exec "$("$H" ns 2)" "$lock" "$group" L -- sh -c \
+	'cat <&3; ls -l /proc/$$/fd/' 3<"$tmp/fd3" 2>"$tmp/d-fd.err")
+grep -qx inherited <<<"$out" || fail "CMD did not get descriptor 3: $out"
+if grep -E 'socket:|anon_inode:|/dev/shm/|qb-' <<<"$out"; then
+	fail "CMD inherited descriptors of haq-lock's own (above)"
+fi
+echo "CMD got descriptor 3 and none of haq-lock's own"
+
+echo "== e: the holder is paused past its lease"
+# The others see its process as a member all along: nobody is granted the
+# lock while it is stopped; resumed, it finds its lease run out, kills CMD
+# and exits 75.
+start_lock 1 e-held "$group" L -- "$rec" e-held 60
+wait_log '^start e-held '
+start_lock 2 e-next "$group" L -- "$rec" e-next 0.1
+sleep 0.3
+kill -STOP "$(cat "$tmp/e-held.pid")"
+t_stop=$(now)
+sleep 7
+t_cont=$(now)
+kill -CONT "$(cat "$tmp/e-held.pid")"
+wait_rc e-held
+read -r st _ <"$tmp/e-held.rc"
+((st == 75)) || fail "the paused holder's haq-lock exited $st (expected 75)"
+grep -q "lost lock 'L' (the lease ran out)" "$tmp/e-held.err" ||
+	fail "the paused holder did not say its lease ran out"
+wait_log '^start e-next '
+t_next=$(field start e-next 4)
+((t_next > t_cont)) || fail "the waiter started while the holder was paused"
+echo "stopped 7 s: nobody granted meanwhile; resumed: exit 75, the waiter's" \
+	"CMD started $(((t_next - t_cont) / 1000000)) ms after SIGCONT"
+wait_rc e-next
 
 echo "== c: the holder's node is isolated"
 start_lock 1 c-held "$group" L -- "$rec" c-held 60
@@ -237,5 +283,7 @@ wait_rc c-next
 read -r st _ <"$tmp/c-next.rc"
 ((st == 0)) || fail "the waiter on node 2 exited $st"
 "$H" heal 1
+"$H" wait-members 1 3 >/dev/null
+"$H" wait-quorate 1 yes >/dev/null
 check_log
 echo "PASS"
