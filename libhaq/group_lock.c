@@ -446,6 +446,21 @@ send_sync(struct haq_group *g)
 	free(buf);
 }
 
+/* Whether an event of the table for request m waits to be run. */
+static bool
+has_event(const struct haq_group *g, const struct haq_lock_mine *m)
+{
+	for (size_t i = 0; i < g->lk.nev; i++) {
+		const struct haq_lock_ev *e = &g->lk.ev[i];
+
+		if (e->req == m->req && e->nlen == m->nlen &&
+		    !memcmp(e->name, m->name, m->nlen)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The round settled on table t (adopted, or empty): apply what was kept,
  * and bring this process's requests in line with the table.
@@ -483,8 +498,9 @@ settle(struct haq_group *g)
 				 haq__is_self(g, l->waiters[i].nodeid,
 					      l->waiters[i].pid);
 		}
-		if (holds || waits || m->state == MINE_SENT) {
-			continue;
+		if (holds || waits || m->state == MINE_SENT ||
+		    has_event(g, m)) {
+			continue; /* in the table, on its way, or answered */
 		}
 		if (m->state == MINE_HELD) {
 			m->lost = true;
