@@ -54,6 +54,7 @@
 
 #define DEFAULT_KILL_AFTER_MS 5000u
 #define MAX_SECONDS_MS (86400u * 1000u)
+#define LEASE_LOOK_MS 200u
 #define NS_PER_MS UINT64_C(1000000)
 
 enum phase {
@@ -363,6 +364,24 @@ kill_cmd(struct locker *l, int sig)
 }
 
 static void lose(struct locker *l, const char *why);
+static void lease_timer_cb(void *data);
+
+/*
+ * Look at the lease again at its deadline, and at least every
+ * LEASE_LOOK_MS: after a loss libhaq no longer says until when the lease
+ * ran, and lose() bounds CMD's grace by the deadline seen last.
+ */
+static void
+arm_lease_timer(struct locker *l, uint64_t now)
+{
+	uint64_t in = l->deadline_ns > now ? l->deadline_ns - now : 0;
+
+	if (in > (uint64_t)LEASE_LOOK_MS * NS_PER_MS) {
+		in = (uint64_t)LEASE_LOOK_MS * NS_PER_MS;
+	}
+	qb_loop_timer_add(l->loop, QB_LOOP_HIGH, in, l, lease_timer_cb,
+			  &l->lease_timer);
+}
 
 static void
 lease_timer_cb(void *data)
@@ -383,8 +402,7 @@ lease_timer_cb(void *data)
 		return;
 	}
 	l->deadline_ns = deadline;
-	qb_loop_timer_add(l->loop, QB_LOOP_HIGH, deadline - now, l,
-			  lease_timer_cb, &l->lease_timer);
+	arm_lease_timer(l, now);
 }
 
 /*
@@ -556,8 +574,7 @@ granted(struct locker *l, uint64_t token)
 		return;
 	}
 	l->phase = PHASE_RUNNING;
-	qb_loop_timer_add(l->loop, QB_LOOP_HIGH, deadline - now, l,
-			  lease_timer_cb, &l->lease_timer);
+	arm_lease_timer(l, now_ns());
 }
 
 static const char *
