@@ -645,7 +645,7 @@ on_sync(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 		if (g->lk.synced) {
 			g->lk.synced = false;
 			g->lk.grant = false;
-			g->lk.round_token = g->lk.t.last_token;
+			g->lk.round_token = 0;
 			kept_clear(g);
 		}
 		memset(g->lk.spoke, 0,
@@ -797,6 +797,35 @@ haq__lock_caps(struct haq_group *g)
 	}
 }
 
+/*
+ * Whether members of this view left as their node went down although
+ * their nodes are in the view's ring: the sign of a node that was frozen
+ * (or cut off) while the others formed a ring without it, and is merged
+ * back now; its view of the quorate side's history has a hole.
+ */
+static bool
+missed_a_ring(const struct haq_group *g)
+{
+	const struct haq_quorum *q = g->ctx->quorum;
+
+	if (!q || !q->valid || q->ring_seq != g->view.ring_seq) {
+		return false;
+	}
+	for (size_t i = 0; i < g->view.nleft; i++) {
+		const struct haq_memb *m = &g->view.left[i];
+
+		if (m->reason != HAQ_REASON_NODEDOWN) {
+			continue;
+		}
+		for (size_t k = 0; k < q->nnodes; k++) {
+			if (q->nodes[k].nodeid == m->nodeid) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* A new view: a new round. */
 void
 haq__lock_view(struct haq_group *g)
@@ -829,6 +858,21 @@ haq__lock_view(struct haq_group *g)
 	}
 	if (g->view.quorate != 1) {
 		g->lk.valid = false;
+	} else if (g->lk.valid && nodedown && missed_a_ring(g)) {
+		/*
+		 * Our corosync was frozen (or cut off) while the others went
+		 * on in a ring we were not in: what we hold may be granted
+		 * there, and our table misses its operations.
+		 */
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: members left as their node went down, yet "
+			 "their nodes are in this ring: this node missed a "
+			 "ring; its lock table and locks are given up",
+			 g->name);
+		g->lk.valid = false;
+		if (!lose_all(g, -ENOLCK, true, true)) {
+			return;
+		}
 	}
 	/* Leavers' locks go with them (granted only once the round ends). */
 	haq__lock_purge(&g->lk.t, g->view.members, g->view.nmembers, false,
@@ -847,7 +891,8 @@ haq__lock_view(struct haq_group *g)
 	g->lk.quorate = g->view.quorate == 1;
 	g->lk.need_restart = !g->lk.quorate;
 	g->lk.round = 0;
-	g->lk.round_token = g->lk.t.last_token;
+	/* Only what is told in the round: the same at every member. */
+	g->lk.round_token = 0;
 	kept_clear(g);
 	if (g->view.quorate != 1 && !lose_all(g, -ENOLCK, false, true)) {
 		return;
