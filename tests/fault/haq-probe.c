@@ -64,9 +64,11 @@
  * With --locks N (lock churn on lock0..lockN-1; see "Locks" below):
  *     lock config locks= hold=MIN-MAX pause= try=PCT
  *     lock_req name= try=0|1 rc=     (haq_group_lock() returned rc)
- *     lock_granted name= token= deadline=MONO_US held_rc=
- *                                     (the callback said 0; deadline and
- *                                     held_rc from haq_group_lock_held())
+ *     lock_granted name= token= deadline=MONO_US held_rc= held_token=
+ *                  hold_ms=           (the callback said 0; deadline,
+ *                                     held_rc and held_token from
+ *                                     haq_group_lock_held(); hold_ms: how
+ *                                     long the probe means to hold it)
  *     lock_busy name= status=        (a TRY request: -EBUSY or -EAGAIN)
  *     lock_err name= status= err=    (a request ended otherwise, or a call
  *                                     failed: what=lock|unlock|held)
@@ -677,7 +679,7 @@ on_lock(haq_group_t *g, const char *name, int status, uint64_t token,
 		return;
 	}
 	if (status == 0) {
-		uint64_t tok = 0, dl = 0;
+		uint64_t tok = 0, dl = 0, hold;
 		int rc = haq_group_lock_held(g, name, &tok, &dl);
 
 		if (p->lk.state != LK_WAIT) {
@@ -686,17 +688,16 @@ on_lock(haq_group_t *g, const char *name, int status, uint64_t token,
 			      " state=%d",
 			      name, token, p->lk.state);
 		}
+		hold = lock_between_ms(p, p->lk.hold_min, p->lk.hold_max);
 		p->lk.state = LK_HELD;
 		p->lk.token = token;
 		p->lk.deadline_ns = dl;
-		p->lk.next_us =
-			clock_us(CLOCK_MONOTONIC) +
-			lock_between_ms(p, p->lk.hold_min, p->lk.hold_max) *
-				1000u;
+		p->lk.next_us = clock_us(CLOCK_MONOTONIC) + hold * 1000u;
 		logf_(p,
 		      "lock_granted name=%s token=%" PRIu64
-		      " deadline=%" PRIu64 " held_rc=%d held_token=%" PRIu64,
-		      name, token, dl / 1000u, rc, tok);
+		      " deadline=%" PRIu64 " held_rc=%d held_token=%" PRIu64
+		      " hold_ms=%" PRIu64,
+		      name, token, dl / 1000u, rc, tok, hold);
 		return;
 	}
 	if (status == -ENOLCK || status == -ETIME || status == -ENOTCONN) {

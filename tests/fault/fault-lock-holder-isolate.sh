@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Lock churn from every node; the node of a probe that holds a lock (probe
+# 1 holds for 5-8 s, the others 100-800 ms) is cut off the network (veth
+# down) for about 10 s, then healed. The isolated holder must be told it
+# lost the lock (its partition loses quorum, or its lease runs out) before
+# the majority grants that lock, which it does only after corosync's
+# detection and libhaq's takeover delay; after the heal the churn goes on
+# everywhere. The logs are checked: never two holders of a lock at once,
+# fencing tokens increasing.
+# (Negative control: with HAQ_TEST_NO_LOCK_GUARD=1 the majority grants at
+# once and the checker must find the overlap; see README.md.)
+# shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
+. "$(dirname "$0")/fault-lib.sh"
+fault_main 3 150 "$@"
+
+all=(1 2 3)
+probe_start 1 1 $(lock_opts 5000-8000)
+wait_until 20 "probe 1 in the group" view_size_is 1 1
+for k in 2 3; do
+	probe_start "$k" "$k" $(lock_opts 100-800)
+	wait_until 20 "probe $k in the group" view_size_is "$k" "$k"
+done
+wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
+read_totem_timing 1
+t0=$(now_us)
+wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+
+# The holder must still hold when corosync notices the cut.
+wait_until 40 "probe 1 holding a lock for $((DETECT_MS + 1000)) ms more" \
+	lock_holding 1 $((DETECT_MS + 1000))
+name=$(lock_holding 1 $((DETECT_MS + 500))) || fail "probe 1 let go"
+t_iso=$(now_us)
+fault_mark "isolating node 1 (probe 1 holds $name)"
+"$H" isolate 1
+wait_until 20 "probe 1 told it lost $name" lock_lost_since 1 "$t_iso"
+say "probe 1: $(awk -v t="$t_iso" '($3 == "lock_lost" || $3 == "lock_expired") &&
+	$2 > t { printf "%s %.1f ms after the isolation\n", $0, ($2 - t) / 1000; exit }' \
+	"${PROBE_LOG[1]}" | cut -d' ' -f3-)"
+wait_until 30 "$name granted on nodes 2 and 3" \
+	eval '(($(lock_grants_since $t_iso $name 2 3) >= 1))'
+say "first grant of $name on the majority: $(awk -v t="$t_iso" -v n="$name" \
+	'$3 == "lock_granted" && $2 > t && $4 == "name=" n {
+		printf "%.1f ms after the isolation\n", ($2 - t) / 1000; exit }' \
+	"${PROBE_LOG[2]}" "${PROBE_LOG[3]}" | sort -n | head -n 1)"
+lock_progress "$t_iso" 3 "the isolation"
+# About 10 s apart in all.
+while (($(now_us) - t_iso < 10000000)); do sleep 0.2; done
+
+t_heal=$(now_us)
+fault_mark "healing node 1"
+"$H" heal 1
+wait_until 30 "3-member views everywhere" all_views_are 3 "${all[@]}"
+wait_until 40 "probe 1 granted a lock after the heal" \
+	eval '(($(lock_grants_since $t_heal "" 1) >= 1))'
+lock_progress "$t_heal" 5 "the heal"
+
+probe_stop_all
+run_checker
