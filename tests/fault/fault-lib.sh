@@ -642,12 +642,14 @@ lock_lost_since() {
 		$2 > t { n++ } END { exit n ? 0 : 1 }' "${PROBE_LOG[$1]}"
 }
 
-# lock_progress REAL_US N WHAT: at least N grants since REAL_US.
+# lock_progress REAL_US N WHAT: wait for N grants since REAL_US (30 s).
 lock_progress() {
-	local n
-	n=$(lock_grants_since "$1")
-	say "$n lock grants since $3"
-	((n >= $2)) || fail "only $n lock grants since $3 (expected $2 or more)"
+	wait_until 30 "$2 lock grants since $3" _grants_at_least "$1" "$2"
+	say "$(lock_grants_since "$1") lock grants since $3"
+}
+
+_grants_at_least() {
+	(($(lock_grants_since "$1") >= $2))
 }
 
 # The checker's lock figures, and the handovers after a loss.

@@ -28,7 +28,7 @@ wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
 
 # The holder must still hold when corosync notices the cut.
 wait_until 40 "probe 1 holding a lock for $((DETECT_MS + 1000)) ms more" \
-	lock_holding 1 $((DETECT_MS + 1000))
+	eval 'lock_holding 1 $((DETECT_MS + 1000)) >/dev/null'
 name=$(lock_holding 1 $((DETECT_MS + 500))) || fail "probe 1 let go"
 t_iso=$(now_us)
 fault_mark "isolating node 1 (probe 1 holds $name)"

@@ -18,7 +18,8 @@ read_totem_timing 1
 t0=$(now_us)
 wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
 
-wait_until 30 "a probe holding a lock for 500 ms more" lock_holder 500 "${all[@]}"
+wait_until 30 "a probe holding a lock for 500 ms more" \
+	eval 'lock_holder 500 "${all[@]}" >/dev/null'
 read -r victim name <<<"$(lock_holder 300 "${all[@]}")"
 [[ -n $victim ]] || fail "the holder let go before the kill"
 t_kill=$(now_us)
