@@ -78,6 +78,20 @@ realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Test switch HAQ_TEST_NO_LOCK_GUARD=1: no takeover guard (grants are told
+ * at once after a node left). Breaks the lock guarantee on purpose: the
+ * fault tests' negative control (tests/fault/README.md). Never set it
+ * elsewhere.
+ */
+static bool
+no_guard(void)
+{
+	const char *v = getenv("HAQ_TEST_NO_LOCK_GUARD");
+
+	return v && strcmp(v, "1") == 0;
+}
+
 void
 haq__lock_init(struct haq_group *g)
 {
@@ -728,7 +742,9 @@ haq__lock_view(struct haq_group *g)
 	 * runs out; one whose process went down may be one whose corosync
 	 * stopped under it (haq_group_leader_timing()).
 	 */
-	if (nodedown) {
+	if (no_guard()) {
+		until = 0;
+	} else if (nodedown) {
 		until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
 	} else if (procdown) {
 		until = now + timing_ns(g, HAQ_TIMING_RENEW);
@@ -780,7 +796,7 @@ haq__lock_totem(struct haq_group *g, bool ring_complete)
 {
 	uint64_t until;
 
-	if (ring_complete || !g->joined) {
+	if (ring_complete || !g->joined || no_guard()) {
 		return;
 	}
 	until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);
