@@ -188,13 +188,6 @@ haq_strerror(int err)
 	case ENODATA:
 		return "no member holds the group's state any more: each "
 		       "member keeps what it has";
-	case ENOLCK:
-		return "the lock is lost: this process's partition lost "
-		       "quorum (ask again; it is granted once the partition "
-		       "is quorate)";
-	case ETIME:
-		return "the lock is lost: its lease ran out (corosync did not "
-		       "carry this process's renewals in time)";
 	}
 	return "unknown error";
 }
