@@ -34,6 +34,9 @@ fault_mark "partition 1,2 | 3,4 | 5 (probe $victim holds $name)"
 wait_until 40 "the 2-2-1 views" \
 	eval 'all_views_are 2 1 2 3 4 && view_size_is 5 1'
 wait_until 20 "probe $victim told it lost $name" lock_lost_since "$victim" "$t_split"
+say "probe $victim: $(awk -v t="$t_split" '($3 == "lock_lost" || $3 == "lock_expired") &&
+	$2 > t { printf "%s %.1f ms after the split\n", $0, ($2 - t) / 1000; exit }' \
+	"${PROBE_LOG[$victim]}" | cut -d' ' -f3-)"
 # Every view is now without quorum: no grant anywhere until the merge.
 t_nq=$(now_us)
 sleep 5
