@@ -652,6 +652,19 @@ _grants_at_least() {
 	(($(lock_grants_since "$1") >= $2))
 }
 
+# no_lock_loss LABEL...: the named probes (of a partition that stays
+# quorate and connected throughout) were never told they lost a lock.
+no_lock_loss() {
+	local label bad
+	for label in "$@"; do
+		bad=$(grep -E ' lock_(lost .* held=1|expired )' "${PROBE_LOG[$label]}" |
+			head -n 1) || true
+		[[ -z $bad ]] ||
+			fail "probe $label, always quorate and connected, was told it lost a lock: $bad"
+	done
+	say "no holder of probes $* was told a loss"
+}
+
 # The checker's lock figures, and the handovers after a loss.
 report_locks() {
 	{

@@ -1,18 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Lock churn from every node; the node of a probe that holds a lock (probe
-# 1 holds for 5-8 s, the others 100-800 ms) is cut off the network (veth
-# down) for about 10 s, then healed. The isolated holder must be told it
-# lost the lock (its partition loses quorum, or its lease runs out) before
-# the majority grants that lock, which it does only after corosync's
-# detection and libhaq's takeover delay; after the heal the churn goes on
-# everywhere. The logs are checked: never two holders of a lock at once,
-# fencing tokens increasing.
-# (Negative control: with HAQ_TEST_NO_LOCK_GUARD=1 the majority grants at
-# once and the checker must find the overlap; see README.md.)
+# Lock churn on one lock from every node; the node of the probe that holds
+# it (probe 1 holds for 5-8 s, the others 100-800 ms) is cut off the
+# network (veth down) for about 10 s, then healed. The isolated holder must
+# be told it lost the lock (its partition loses quorum, or its lease runs
+# out) before the majority grants it, which it does only after corosync's
+# detection and libhaq's takeover delay; the majority's holders never lose
+# it; after the heal the churn goes on everywhere. The logs are checked:
+# never two holders of a lock at once, fencing tokens increasing.
+# (With HAQ_TEST_NO_LOCK_GUARD=1 the majority grants at once, yet this
+# scenario still passes: the isolated holder learns of its loss at the
+# same moment, corosync's detection; see README.md, "negative control".)
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
 . "$(dirname "$0")/fault-lib.sh"
 fault_main 3 150 "$@"
+# One lock: the others always want the lock the holder had.
+LOCK_COUNT=1
 
 all=(1 2 3)
 probe_start 1 1 $(lock_opts 5000-8000)
@@ -56,4 +59,7 @@ wait_until 40 "probe 1 granted a lock after the heal" \
 lock_progress "$t_heal" 5 "the heal"
 
 probe_stop_all
+# Nodes 2 and 3 stayed quorate and connected: their holdings end only by
+# release (LIBRARY-BUGS.txt 10: a stale table adopted at the merge).
+no_lock_loss 2 3
 run_checker

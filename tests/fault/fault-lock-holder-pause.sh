@@ -1,16 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Lock churn from every node; the corosync of a node whose probe holds a
-# lock (probe 1 holds for 6-9 s, the others 100-800 ms) is frozen
+# Lock churn on one lock from every node; the corosync of the node whose
+# probe holds it (probe 1 holds for 6-9 s, the others 100-800 ms) is frozen
 # (SIGSTOP) for twice corosync's detection time (token + consensus), then
 # resumed. Nothing reaches the holder's probe, which keeps running: only
 # its lease can end its holding (-ETIME), and it must before the others
-# grant the lock (after detection + takeover). After the resume the churn
-# goes on everywhere. The logs are checked: never two holders of a lock
-# at once, fencing tokens increasing.
+# grant the lock (after detection + takeover); the others' holders never
+# lose it. After the resume the churn goes on everywhere. The logs are
+# checked: never two holders of a lock at once, fencing tokens increasing.
+# Shows LIBRARY-BUGS.txt 10 (fails most runs): the frozen node's stale
+# table is adopted at the merge. With HAQ_TEST_NO_LOCK_GUARD=1 (the
+# negative control) the others grant before the frozen holder's lease ran
+# out and the checker finds the overlap.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
 . "$(dirname "$0")/fault-lib.sh"
 fault_main 3 150 "$@"
+# One lock: the others always want the lock the holder had.
+LOCK_COUNT=1
 
 all=(1 2 3)
 probe_start 1 1 $(lock_opts 6000-9000)
@@ -56,4 +62,7 @@ wait_until 40 "probe 1 granted a lock after the resume" \
 lock_progress "$t_resume" 5 "the resume"
 
 probe_stop_all
+# Nodes 2 and 3 stayed quorate and connected: their holdings end only by
+# release (LIBRARY-BUGS.txt 10: a stale table adopted at the merge).
+no_lock_loss 2 3
 run_checker
