@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Lock churn on one lock from every node of 5 (probes 1 and 3 hold for
-# 8-11 s, the others 100-1000 ms); split 2-2-1 while a lock is held: no partition has
-# quorum, so every holder is told it lost its lock, nobody is granted one
-# (TRY requests fail with -EAGAIN, blocking ones wait) until the merge,
-# after which the churn goes on everywhere. The logs are checked: never
+# 8-11 s, the others 100-1000 ms); split 2-2-1 while it is held: no
+# partition has quorum, so the holder is told it lost the lock, nobody is
+# granted it (TRY requests fail with -EAGAIN, blocking ones wait) until
+# the merge, after which the churn goes on everywhere. The logs are checked: never
 # two holders of a lock at once, fencing tokens increasing.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
 . "$(dirname "$0")/fault-lib.sh"
