@@ -27,7 +27,7 @@ done
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
 
 # The holder must still hold when corosync notices the cut.
 wait_until 40 "probe 1 holding a lock for $((DETECT_MS + 1000)) ms more" \

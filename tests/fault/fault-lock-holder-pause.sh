@@ -28,7 +28,7 @@ done
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
 
 lease_ms=$(awk '$3 == "timing" { for (i = 4; i <= NF; i++)
 	if ($i ~ /^lease=/) l = substr($i, 7) } END { print l }' "$LOGDIR"/probe-*.log)

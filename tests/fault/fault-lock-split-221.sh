@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Lock churn on one lock from every node of 5 (probes 1 and 3 hold for
-# 8-11 s, the others 100-1000 ms); split 2-2-1 while it is held: no
+# Lock churn on one lock from every node of 5 (probe 1 holds for 9-12 s,
+# the others 100-1000 ms); split 2-2-1 while it is held: no
 # partition has quorum, so the holder is told it lost the lock, nobody is
 # granted it (TRY requests fail with -EAGAIN, blocking ones wait) until
 # the merge, after which the churn goes on everywhere. The logs are checked: never
@@ -14,8 +14,8 @@ LOCK_COUNT=1
 
 all=(1 2 3 4 5)
 for k in "${all[@]}"; do
-	if ((k == 1 || k == 3)); then
-		probe_start "$k" "$k" $(lock_opts 8000-11000)
+	if ((k == 1)); then
+		probe_start "$k" "$k" $(lock_opts 9000-12000)
 	else
 		probe_start "$k" "$k" $(lock_opts 100-1000)
 	fi
@@ -24,11 +24,11 @@ done
 wait_until 30 "5-member views everywhere" all_views_are 5 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
 
-wait_until 60 "probe 1 or 3 holding a lock for $((DETECT_MS + 1500)) ms more" \
-	eval 'lock_holder $((DETECT_MS + 1500)) 1 3 >/dev/null'
-read -r victim name <<<"$(lock_holder $((DETECT_MS + 1000)) 1 3)"
+wait_until 60 "probe 1 holding the lock for $((DETECT_MS + 1500)) ms more" \
+	eval 'lock_holder $((DETECT_MS + 1500)) 1 >/dev/null'
+read -r victim name <<<"$(lock_holder $((DETECT_MS + 1000)) 1)"
 [[ -n $victim ]] || fail "the holder let go"
 t_split=$(now_us)
 fault_mark "partition 1,2 | 3,4 | 5 (probe $victim holds $name)"
@@ -52,9 +52,7 @@ say "$n grants while split (must be 0); TRY requests refused for want of quorum:
 fault_mark "unpartition"
 "$H" unpartition
 wait_until 40 "5-member views everywhere" all_views_are 5 "${all[@]}"
-wait_until 40 "ten lock grants after the merge" \
-	eval '(($(lock_grants_since $t_merge) >= 10))'
-lock_progress "$t_merge" 10 "the merge"
+lock_progress "$t_merge" 5 "the merge"
 
 probe_stop_all
 run_checker
