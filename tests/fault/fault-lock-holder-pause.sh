@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Lock churn on one lock from every node; the corosync of the node whose
-# probe holds it (probe 1 holds for 6-9 s, the others 100-800 ms) is frozen
+# Lock churn on two locks from every node; the corosync of the node whose
+# probe holds one (probe 1 holds for 6-9 s, the others 100-800 ms) is frozen
 # (SIGSTOP) for twice corosync's detection time (token + consensus), then
 # resumed. Nothing reaches the holder's probe, which keeps running: only
 # its lease can end its holding (-ETIME), and it must before the others
@@ -15,8 +15,8 @@
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
 . "$(dirname "$0")/fault-lib.sh"
 fault_main 3 150 "$@"
-# One lock: the others always want the lock the holder had.
-LOCK_COUNT=1
+# Two locks (LOCK_COUNT): the bug of LIBRARY-BUGS.txt 10 showed in 4 of
+# 4 runs with two, 1 of 5 with one lock.
 
 all=(1 2 3)
 probe_start 1 1 $(lock_opts 6000-9000)
@@ -28,7 +28,7 @@ done
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
+wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
 
 lease_ms=$(awk '$3 == "timing" { for (i = 4; i <= NF; i++)
 	if ($i ~ /^lease=/) l = substr($i, 7) } END { print l }' "$LOGDIR"/probe-*.log)
@@ -50,7 +50,7 @@ lock_lost_since 1 "$t_pause" ||
 say "probe 1: $(awk -v t="$t_pause" '($3 == "lock_lost" || $3 == "lock_expired") &&
 	$2 > t { printf "%s %.1f ms after the freeze\n", $0, ($2 - t) / 1000; exit }' \
 	"${PROBE_LOG[1]}" | cut -d' ' -f3-)"
-wait_until 30 "$name granted on nodes 2 and 3" \
+wait_until 40 "$name granted on nodes 2 and 3" \
 	eval '(($(lock_grants_since $t_pause $name 2 3) >= 1))'
 say "first grant of $name on nodes 2, 3: $(awk -v t="$t_pause" -v n="$name" \
 	'$3 == "lock_granted" && $2 > t && $4 == "name=" n {
