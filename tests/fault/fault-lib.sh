@@ -93,8 +93,9 @@ on_exit() {
 		if [[ ! -f $LOGDIR/check.txt ]] &&
 			compgen -G "$LOGDIR/probe-*.log" >/dev/null; then
 			say "the checker on the logs so far:"
-			"$CHECK" --leader-overlap $(_lock_check_arg) \
-				"$LOGDIR"/probe-*.log \
+			local args=(--leader-overlap)
+			if _lock_checked; then args+=(--lock-overlap); fi
+			"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log \
 				>"$LOGDIR/check.txt" 2>&1 ||
 				true
 			cat "$LOGDIR/check.txt"
@@ -329,7 +330,8 @@ _delivered_more() {
 # tolerance for two leaders at once (CHECK_ARGS: extra options).
 CHECK_ARGS=()
 run_checker() {
-	local rc=0 args=(--leader-overlap $(_lock_check_arg) "${CHECK_ARGS[@]}")
+	local rc=0 args=(--leader-overlap "${CHECK_ARGS[@]}")
+	if _lock_checked; then args+=(--lock-overlap); fi
 	say "checking the logs: $CHECK ${args[*]} $LOGDIR/probe-*.log"
 	"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
 		rc=$?
@@ -338,7 +340,7 @@ run_checker() {
 	if grep -q ' state config ' "$LOGDIR"/probe-*.log; then
 		report_state
 	fi
-	if [[ -n $(_lock_check_arg) ]]; then
+	if _lock_checked; then
 		report_locks
 	fi
 	((rc == 0)) || fail "the checker found violations (exit $rc)"
@@ -580,11 +582,9 @@ lock_opts() { # HOLD_RANGE: the probe options of lock churn
 		--lock-pause "$LOCK_PAUSE"
 }
 
-# The checker judges locks when a probe churned them.
-_lock_check_arg() {
-	if grep -qs ' lock config ' "$LOGDIR"/probe-*.log; then
-		echo --lock-overlap
-	fi
+# The checker judges locks (--lock-overlap) when a probe churned them.
+_lock_checked() {
+	grep -qs ' lock config ' "$LOGDIR"/probe-*.log
 }
 
 # CLOCK_MONOTONIC now, in microseconds (the probes' first column).
@@ -644,12 +644,14 @@ lock_lost_since() {
 
 # lock_progress REAL_US N WHAT: wait for N grants since REAL_US (30 s).
 lock_progress() {
-	wait_until 30 "$2 lock grants since $3" _grants_at_least "$1" "$2"
+	wait_until 30 "$2 lock grants since $3" grants_at_least "$1" "$2"
 	say "$(lock_grants_since "$1") lock grants since $3"
 }
 
-_grants_at_least() {
-	(($(lock_grants_since "$1") >= $2))
+# grants_at_least REAL_US N [NAME [LABEL...]]: N grants or more since
+# REAL_US (of lock NAME, to the named probes), as lock_grants_since counts.
+grants_at_least() {
+	(($(lock_grants_since "$1" "${3:-}" "${@:4}") >= $2))
 }
 
 # no_lock_loss LABEL...: the named probes (of a partition that stays

@@ -27,7 +27,7 @@ done
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
+wait_until 40 "five lock grants" grants_at_least "$t0" 5
 
 # The holder must still hold when corosync notices the cut.
 wait_until 40 "probe 1 holding a lock for $((DETECT_MS + 1000)) ms more" \
@@ -41,7 +41,7 @@ say "probe 1: $(awk -v t="$t_iso" '($3 == "lock_lost" || $3 == "lock_expired") &
 	$2 > t { printf "%s %.1f ms after the isolation\n", $0, ($2 - t) / 1000; exit }' \
 	"${PROBE_LOG[1]}" | cut -d' ' -f3-)"
 wait_until 30 "$name granted on nodes 2 and 3" \
-	eval '(($(lock_grants_since $t_iso $name 2 3) >= 1))'
+	grants_at_least "$t_iso" 1 "$name" "2" "3"
 say "first grant of $name on the majority: $(awk -v t="$t_iso" -v n="$name" \
 	'$3 == "lock_granted" && $2 > t && $4 == "name=" n {
 		printf "%.1f ms after the isolation\n", ($2 - t) / 1000; exit }' \
@@ -55,7 +55,7 @@ fault_mark "healing node 1"
 "$H" heal 1
 wait_until 30 "3-member views everywhere" all_views_are 3 "${all[@]}"
 wait_until 40 "probe 1 granted a lock after the heal" \
-	eval '(($(lock_grants_since $t_heal "" 1) >= 1))'
+	grants_at_least "$t_heal" 1 "" "1"
 lock_progress "$t_heal" 5 "the heal"
 
 probe_stop_all

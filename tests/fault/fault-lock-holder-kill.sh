@@ -16,7 +16,7 @@ probes_start 3 $(lock_opts 200-2000)
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+wait_until 30 "ten lock grants" grants_at_least "$t0" 10
 
 wait_until 30 "a probe holding a lock for 500 ms more" \
 	eval 'lock_holder 500 "${all[@]}" >/dev/null'
@@ -29,7 +29,7 @@ rest=()
 for label in "${all[@]}"; do [[ $label == "$victim" ]] || rest+=("$label"); done
 wait_until 20 "the others to see probe $victim leave" all_views_are 2 "${rest[@]}"
 wait_until 30 "$name granted again after the kill" \
-	eval '(($(lock_grants_since $t_kill $name) >= 1))'
+	grants_at_least "$t_kill" 1 "$name"
 say "first grant of $name after the kill: $(awk -v t="$t_kill" -v n="$name" \
 	'$3 == "lock_granted" && $2 > t && $4 == "name=" n {
 		printf "%.1f ms after it\n", ($2 - t) / 1000; exit }' \
@@ -41,7 +41,7 @@ wait_until 20 "3-member views everywhere" \
 	all_views_are 3 "${rest[@]}" "${victim}b"
 t_new=$(now_us)
 wait_until 30 "probe ${victim}b granted a lock" \
-	eval '(($(lock_grants_since $t_new "" ${victim}b) >= 1))'
+	grants_at_least "$t_new" 1 "" "${victim}b"
 lock_progress "$t_kill" 10 "the kill"
 
 probe_stop_all

@@ -28,7 +28,7 @@ done
 wait_until 20 "3-member views everywhere" all_views_are 3 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 30 "ten lock grants" eval '(($(lock_grants_since $t0) >= 10))'
+wait_until 30 "ten lock grants" grants_at_least "$t0" 10
 
 lease_ms=$(awk '$3 == "timing" { for (i = 4; i <= NF; i++)
 	if ($i ~ /^lease=/) l = substr($i, 7) } END { print l }' "$LOGDIR"/probe-*.log)
@@ -51,14 +51,14 @@ say "probe 1: $(awk -v t="$t_pause" '($3 == "lock_lost" || $3 == "lock_expired")
 	$2 > t { printf "%s %.1f ms after the freeze\n", $0, ($2 - t) / 1000; exit }' \
 	"${PROBE_LOG[1]}" | cut -d' ' -f3-)"
 wait_until 40 "$name granted on nodes 2 and 3" \
-	eval '(($(lock_grants_since $t_pause $name 2 3) >= 1))'
+	grants_at_least "$t_pause" 1 "$name" "2" "3"
 say "first grant of $name on nodes 2, 3: $(awk -v t="$t_pause" -v n="$name" \
 	'$3 == "lock_granted" && $2 > t && $4 == "name=" n {
 		printf "%.1f ms after the freeze\n", ($2 - t) / 1000; exit }' \
 	"${PROBE_LOG[2]}" "${PROBE_LOG[3]}" | sort -n | head -n 1)"
 wait_until 30 "3-member views everywhere" all_views_are 3 "${all[@]}"
 wait_until 40 "probe 1 granted a lock after the resume" \
-	eval '(($(lock_grants_since $t_resume "" 1) >= 1))'
+	grants_at_least "$t_resume" 1 "" "1"
 lock_progress "$t_resume" 5 "the resume"
 
 probe_stop_all

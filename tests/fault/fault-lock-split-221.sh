@@ -24,7 +24,7 @@ done
 wait_until 30 "5-member views everywhere" all_views_are 5 "${all[@]}"
 read_totem_timing 1
 t0=$(now_us)
-wait_until 40 "five lock grants" eval '(($(lock_grants_since $t0) >= 5))'
+wait_until 40 "five lock grants" grants_at_least "$t0" 5
 
 wait_until 60 "probe 1 holding the lock for $((DETECT_MS + 1500)) ms more" \
 	eval 'lock_holder $((DETECT_MS + 1500)) 1 >/dev/null'

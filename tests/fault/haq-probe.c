@@ -184,10 +184,10 @@ struct pstate {
 enum { LK_IDLE = 0, LK_WAIT, LK_HELD, LK_EXPIRED };
 
 struct plock {
-	unsigned int n;	    /* --locks: lock0..lock(n-1); 0: no locks */
+	unsigned int n;	       /* --locks: lock0..lock(n-1); 0: no locks */
 	unsigned int hold_min; /* --lock-hold MIN-MAX, ms */
 	unsigned int hold_max;
-	unsigned int pause; /* --lock-pause: up to this many ms between */
+	unsigned int pause;   /* --lock-pause: up to this many ms between */
 	unsigned int try_pct; /* --lock-try: percent of HAQ_LOCK_TRY */
 	int state;
 	char name[32];
@@ -663,8 +663,7 @@ lock_idle(struct probe *p)
 }
 
 static void
-on_lock(haq_group_t *g, const char *name, int status, uint64_t token,
-	void *ud)
+on_lock(haq_group_t *g, const char *name, int status, uint64_t token, void *ud)
 {
 	struct probe *p = ud;
 
@@ -694,9 +693,8 @@ on_lock(haq_group_t *g, const char *name, int status, uint64_t token,
 		p->lk.deadline_ns = dl;
 		p->lk.next_us = clock_us(CLOCK_MONOTONIC) + hold * 1000u;
 		logf_(p,
-		      "lock_granted name=%s token=%" PRIu64
-		      " deadline=%" PRIu64 " held_rc=%d held_token=%" PRIu64
-		      " hold_ms=%" PRIu64,
+		      "lock_granted name=%s token=%" PRIu64 " deadline=%" PRIu64
+		      " held_rc=%d held_token=%" PRIu64 " hold_ms=%" PRIu64,
 		      name, token, dl / 1000u, rc, tok, hold);
 		return;
 	}
@@ -762,7 +760,8 @@ lock_round(struct probe *p)
 	if (p->lk.state == LK_EXPIRED &&
 	    (now >= p->lk.next_us || p->stopping)) {
 		rc = haq_group_unlock(p->g, p->lk.name);
-		logf_(p, "lock_release name=%s token=%" PRIu64 " expired=1 rc=%d",
+		logf_(p,
+		      "lock_release name=%s token=%" PRIu64 " expired=1 rc=%d",
 		      p->lk.name, p->lk.token, rc);
 		lock_idle(p);
 		return;
@@ -1448,8 +1447,9 @@ main(int argc, char **argv)
 	p->lk.hold_max = 500;
 	p->lk.pause = 200;
 	p->lk.try_pct = 50;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:TE:U:L:W:k:H:P:Y:h",
-				opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				"l:g:r:s:d:c:B:S:R:TE:U:L:W:k:H:P:Y:h", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -1501,10 +1501,10 @@ main(int argc, char **argv)
 
 			p->lk.hold_min =
 				(unsigned int)strtoul(optarg, &end, 10);
-			p->lk.hold_max = *end == '-'
-						 ? (unsigned int)strtoul(
-							   end + 1, NULL, 10)
-						 : p->lk.hold_min;
+			p->lk.hold_max =
+				*end == '-' ? (unsigned int)strtoul(end + 1,
+								    NULL, 10)
+					    : p->lk.hold_min;
 			break;
 		}
 		case 'P':
