@@ -84,6 +84,20 @@ realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Test switch HAQ_TEST_NO_LOCK_GUARD=1: no takeover guard (grants are told
+ * at once after a node left). Breaks the lock guarantee on purpose: the
+ * fault tests' negative control (tests/fault/README.md). Never set it
+ * elsewhere.
+ */
+static bool
+no_guard(void)
+{
+	const char *v = getenv("HAQ_TEST_NO_LOCK_GUARD");
+
+	return v && strcmp(v, "1") == 0;
+}
+
 void
 haq__lock_init(struct haq_group *g)
 {
@@ -592,6 +606,42 @@ after_settle(struct haq_group *g)
 	return run_events(g);
 }
 
+/*
+ * A valid table that is not ours while ours was valid too: two tables
+ * each thought to be the quorate side's, which must not be. Whoever is
+ * granted from the one adopted is told only after the takeover delay, so
+ * the holders of the other are told their loss first.
+ */
+static void
+differs(struct haq_group *g, const uint8_t *table, size_t len)
+{
+	uint8_t *mine;
+	size_t n;
+	bool same;
+
+	if (!g->lk.valid) {
+		return;
+	}
+	n = haq__lock_encoded_len(&g->lk.t);
+	mine = n == len ? malloc(n) : NULL;
+	if (mine) {
+		haq__lock_encode(&g->lk.t, mine);
+	}
+	same = mine && memcmp(mine, table, n) == 0;
+	free(mine);
+	if (!same) {
+		uint64_t until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);
+
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: the lock table adopted is not this member's, "
+			 "both valid: grants are told after the takeover delay",
+			 g->name);
+		if (until > g->lk.guard_until) {
+			g->lk.guard_until = until;
+		}
+	}
+}
+
 static void
 adopt(struct haq_group *g, const uint8_t *table, size_t len,
       uint64_t last_token)
@@ -671,6 +721,7 @@ on_sync(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 		if (rc == -EBADMSG) {
 			malformed(g, nodeid, pid, len);
 		} else if (rc == 0) {
+			differs(g, c + HAQ_LOCK_SYNC_HDR, len - HAQ_LOCK_SYNC_HDR);
 			t.last_token = g->lk.round_token;
 			haq__lock_table_free(&g->lk.t);
 			g->lk.t = t;
@@ -848,7 +899,9 @@ haq__lock_view(struct haq_group *g)
 	 * runs out; one whose process went down may be one whose corosync
 	 * stopped under it (haq_group_leader_timing()).
 	 */
-	if (nodedown) {
+	if (no_guard()) {
+		until = 0;
+	} else if (nodedown) {
 		until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
 	} else if (procdown) {
 		until = now + timing_ns(g, HAQ_TIMING_RENEW);
@@ -927,7 +980,7 @@ haq__lock_totem(struct haq_group *g, bool ring_complete)
 {
 	uint64_t until;
 
-	if (ring_complete || !g->joined) {
+	if (ring_complete || !g->joined || no_guard()) {
 		return;
 	}
 	until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);
