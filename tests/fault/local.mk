@@ -41,6 +41,7 @@ FAULT_TESTS = \
 	tests/fault/fault-big-stream.sh \
 	tests/fault/fault-split-221.sh \
 	tests/fault/fault-leader-agent.sh \
+	tests/fault/fault-bundle-flood.sh \
 	$(FAULT_STATE_TESTS)
 # State transfer (issue 13), probes with a replicated state under load;
 # 10 to 30 s each, about 2.5 minutes in all.
