@@ -209,6 +209,9 @@ group_timers(struct haq_service *s, uint64_t now)
 	if (haq__group_alive(g)) {
 		haq__rr_timers(g, now);
 	}
+	if (haq__group_alive(g)) {
+		haq__lock_timers(g, now);
+	}
 	if (!haq__holdq_empty(&g->held) && haq__group_alive(g) &&
 	    haq__holdq_deadline(&g->held, HAQ_VIEW_HOLD_NS) <= now) {
 		haq__log(g->ctx, HAQ_LOG_WARNING,
@@ -247,6 +250,10 @@ group_deadline(const struct haq_service *s)
 	if (ld && (!d || ld < d)) {
 		d = ld;
 	}
+	ld = haq__lock_deadline(g);
+	if (ld && (!d || ld < d)) {
+		d = ld;
+	}
 	return d;
 }
 
@@ -265,6 +272,10 @@ group_lost(struct haq_service *s)
 		return;
 	}
 	haq__rr_lost(g);
+	if (!haq__group_alive(g)) {
+		return;
+	}
+	haq__lock_lost(g);
 	if (!haq__group_alive(g)) {
 		return;
 	}
@@ -312,6 +323,7 @@ group_destroy(struct haq_service *s, bool finalize)
 	free(g->bundle_buf);
 	haq__state_free(g);
 	haq__rr_free(g);
+	haq__lock_free(g);
 	while (g->failures) {
 		struct haq_send_failure *f = g->failures;
 
@@ -402,6 +414,7 @@ haq_group_join(haq_ctx_t *ctx, const char *name, haq_group_t **ret)
 	haq__bundle_init(g);
 	haq__state_init(g);
 	haq__rr_init(g);
+	haq__lock_init(g);
 	haq__service_add(ctx, &g->svc, &group_ops);
 	saved = haq__netns_enter(ctx);
 	rc = group_connect(&g->svc);

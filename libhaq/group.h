@@ -4,8 +4,9 @@
  * lifecycle and settings, the service ops), group_rx.c (the receive path),
  * group_view.c (views), group_leader.c (the election glue) and group_tx.c
  * (the send path), group_state.c (state transfer), group_rr.c
- * (request/reply). Calls go one way only: lifecycle -> rx -> view ->
- * leader -> state -> rr -> tx; never back.
+ * (request/reply), group_lock.c (locks). Calls go one way only:
+ * lifecycle -> rx -> view -> leader -> state -> rr -> lock -> tx; never
+ * back.
  */
 #ifndef HAQ_GROUP_H
 #define HAQ_GROUP_H
@@ -16,6 +17,7 @@
 
 #include "election.h"
 #include "holdq.h"
+#include "lock.h"
 #include "memb.h"
 #include "rr.h"
 #include "sendq.h"
@@ -158,6 +160,44 @@ struct haq_rr {
 	struct haq_rr_table in;
 };
 
+/* An event of the lock table for this process (group_lock.c). */
+struct haq_lock_ev {
+	int what; /* enum haq_lock_what */
+	uint64_t req;
+	uint64_t token;
+	size_t nlen;
+	char name[HAQ_LOCK_NAME_MAX_ + 1];
+};
+
+struct haq_lock_mine;
+struct haq_lock_kept;
+
+/* This process's side of locks (group_lock.c). */
+struct haq_locks {
+	haq_lock_fn fn;
+	void *ud;
+	struct haq_lock_table t;
+	bool valid;  /* t is the quorate partition's table */
+	bool synced; /* this view's round settled */
+	bool grant;  /* synced in a quorate view: the table grants */
+	bool *spoke; /* per view member: its LOCK_SYNC came in this round */
+	uint64_t round_token; /* highest last token told in this round */
+	struct haq_lock_kept *kept; /* operations while the round runs */
+	struct haq_lock_kept *kept_tail;
+	size_t nkept;
+	struct haq_lock_ev *ev; /* the table's events for this process */
+	size_t nev;
+	size_t evcap;
+	struct haq_lock_mine *mine; /* this process's requests */
+	uint64_t next_req;
+	size_t nheld;
+	uint64_t guard_until; /* grants are told from then on */
+	uint64_t lease_deadline;
+	uint64_t renew_sent;
+	uint64_t renew_nonce;
+	uint64_t next_renew;
+};
+
 #define HAQ_CALLBACK(type)                                                 \
 	struct {                                                           \
 		type fn;                                                   \
@@ -243,6 +283,7 @@ struct haq_group {
 	struct haq_lead lead;
 	struct haq_state st;
 	struct haq_rr rr;
+	struct haq_locks lk;
 	uint64_t counters[HAQ_NCOUNTERS];
 };
 
@@ -349,6 +390,19 @@ void haq__rr_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 void haq__rr_lost(struct haq_group *g);
 void haq__rr_timers(struct haq_group *g, uint64_t now);
 uint64_t haq__rr_deadline(const struct haq_group *g);
+
+/* group_lock.c: locks. */
+void haq__lock_init(struct haq_group *g);
+void haq__lock_free(struct haq_group *g);
+void haq__lock_view(struct haq_group *g);
+void haq__lock_totem(struct haq_group *g, bool ring_complete);
+void haq__lock_caps(struct haq_group *g);
+void haq__lock_quorum_changed(struct haq_group *g);
+void haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		       const uint8_t *data, size_t len);
+void haq__lock_lost(struct haq_group *g);
+void haq__lock_timers(struct haq_group *g, uint64_t now);
+uint64_t haq__lock_deadline(const struct haq_group *g);
 
 /* group_tx.c: the send path. */
 void haq__tx_flush(struct haq_group *g);

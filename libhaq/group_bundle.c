@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 /* What this build decodes. */
-#define HAQ_CAPS_OURS ((uint32_t)(HAQ_CAP_BUNDLE | HAQ_CAP_LZ4))
+#define HAQ_CAPS_OURS ((uint32_t)(HAQ_CAP_BUNDLE | HAQ_CAP_LZ4 | HAQ_CAP_LOCK))
 /* A CAPS frame: the type byte and LE32 caps. */
 #define HAQ_CAPS_LEN 5
 
@@ -133,6 +133,7 @@ haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
 		haq__caps_update(g);
 	}
+	haq__lock_caps(g);
 }
 
 HAQ_EXPORT int

@@ -218,6 +218,10 @@ process_frame(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 				   c[0] >= HAQ_CONTROL_RR_FIRST &&
 				   c[0] <= HAQ_CONTROL_RR_LAST) {
 				haq__rr_control(g, nodeid, pid, c, rx.len);
+			} else if (rx.len >= 1 &&
+				   c[0] >= HAQ_CONTROL_LOCK_FIRST &&
+				   c[0] <= HAQ_CONTROL_LOCK_LAST) {
+				haq__lock_control(g, nodeid, pid, c, rx.len);
 			} else {
 				haq__leader_control(g, nodeid, pid, c, rx.len);
 				if (haq__group_alive(g)) {
@@ -299,6 +303,9 @@ haq__rx_quorum_changed(struct haq_group *g)
 	/* A verdict that changed within the ring the group is in. */
 	if (g->have_view && g->ctx->quorum_done_seq == g->ring_seq) {
 		haq__leader_quorum_changed(g);
+		if (haq__group_alive(g)) {
+			haq__lock_quorum_changed(g);
+		}
 		if (haq__group_alive(g)) {
 			haq__state_poke(g);
 		}

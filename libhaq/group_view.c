@@ -149,6 +149,10 @@ haq__view_apply(struct haq_group *g, struct haq_view *v)
 	if (!haq__group_alive(g)) {
 		return;
 	}
+	haq__lock_view(g);
+	if (!haq__group_alive(g)) {
+		return;
+	}
 	if ((!was_joined && g->joined) || g->resend_pending) {
 		/* Messages sent before the join was confirmed go out now. */
 		g->resend_pending = false;
@@ -161,6 +165,11 @@ void
 haq__view_totem(struct haq_group *g, uint32_t ring_nodes)
 {
 	haq__leader_totem(g, ring_nodes);
+	if (haq__group_alive(g)) {
+		uint32_t nodes = g->lead.timing[HAQ_TIMING_NODES];
+
+		haq__lock_totem(g, nodes > 0 && ring_nodes >= nodes);
+	}
 }
 
 /* ---------------------------------------------------------------- */

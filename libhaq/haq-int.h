@@ -53,7 +53,7 @@
 #define HAQ_QUORUM_FIRST_WAIT_MS 2000
 
 /* Counters a group keeps (the public enum haq_counter, all of it). */
-#define HAQ_NCOUNTERS 14
+#define HAQ_NCOUNTERS 15
 
 /* ------------------------------------------------------------------ */
 /* The quorum state the core fans out to every service                */

@@ -88,12 +88,20 @@ enum haq_control {
 	HAQ_CONTROL_RR_REPLY = 21,
 	HAQ_CONTROL_RR_CANCEL = 22,
 	HAQ_CONTROL_RR_LAST = 29,
+	/* Locks' frames (lock.h): 30..39. */
+	HAQ_CONTROL_LOCK_FIRST = 30,
+	HAQ_CONTROL_LOCK_ACQUIRE = 30,
+	HAQ_CONTROL_LOCK_RELEASE = 31,
+	HAQ_CONTROL_LOCK_RENEW = 32,
+	HAQ_CONTROL_LOCK_SYNC = 33,
+	HAQ_CONTROL_LOCK_LAST = 39,
 };
 
 /* Capabilities a member announces with HAQ_CONTROL_CAPS. */
 enum haq_caps {
 	HAQ_CAP_BUNDLE = 1u << 0, /* HAQ_WIRE_BUNDLE frames */
 	HAQ_CAP_LZ4 = 1u << 1,    /* HAQ_WIRE_F_COMPRESSED with lz4 */
+	HAQ_CAP_LOCK = 1u << 2,   /* takes part in locks (lock.h) */
 };
 
 struct haq_wire_hdr {

@@ -7,6 +7,7 @@
 
 #include <qb/qblog.h>
 #include <syslog.h>
+#include <stdio.h>
 
 #include <sys/wait.h>
 
@@ -62,8 +63,14 @@ END_TEST
 
 START_TEST(test_version)
 {
+	char want[32];
+
 	ck_assert_uint_eq(haq_version(), HAQ_VERSION_HEX);
-	ck_assert_str_eq(haq_version_string(), "0.4.0");
+	ck_assert_str_eq(haq_version_string(), "0.5.0");
+	/* The header's numbers are the release's (0.4.0 shipped with 0.3). */
+	snprintf(want, sizeof(want), "%d.%d.%d", HAQ_VERSION_MAJOR,
+		 HAQ_VERSION_MINOR, HAQ_VERSION_PATCH);
+	ck_assert_str_eq(haq_version_string(), want);
 }
 END_TEST
 

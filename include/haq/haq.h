@@ -51,7 +51,7 @@ extern "C" {
 /** Major version of the headers this program was compiled with. */
 #define HAQ_VERSION_MAJOR 0
 /** Minor version of the headers this program was compiled with. */
-#define HAQ_VERSION_MINOR 3
+#define HAQ_VERSION_MINOR 5
 /** Patch version of the headers this program was compiled with. */
 #define HAQ_VERSION_PATCH 0
 /** Compile-time version as one number: (major << 16) | (minor << 8) | patch. */
@@ -1340,6 +1340,133 @@ int haq_group_reply(haq_group_t *group, uint64_t request, int status,
  */
 int haq_group_request_cancel(haq_group_t *group, uint64_t request);
 
+/*
+ * Locks. Named locks within a group, held by processes: every member
+ * applies the same acquires and releases, in the total order, to the same
+ * lock table, so every member agrees who holds what, with no lock server.
+ */
+
+/** Bytes of a lock name, at most (a name is 1 to this many bytes). */
+#define HAQ_LOCK_NAME_MAX 64
+
+/** Holders and waiters in one group's lock table, at most. */
+#define HAQ_LOCK_ENTRIES_MAX 8192u
+
+/** haq_group_lock() flag: fail at once (-EBUSY) if the lock is held. */
+#define HAQ_LOCK_TRY 1u
+
+/**
+ * @brief Tells this process what became of its lock request.
+ * @param group the group.
+ * @param name the lock's name (borrowed until the callback returns).
+ * @param status 0: this process holds the lock from now on, with token;
+ *        the others end the request, or the holding:
+ *        -EBUSY (a HAQ_LOCK_TRY request: the lock is held or waited for),
+ *        -EAGAIN (a HAQ_LOCK_TRY request: the partition is not quorate),
+ *        -ENOSPC (the group's lock table is full: HAQ_LOCK_ENTRIES_MAX
+ *                holders and waiters),
+ *        -ENOLCK (the lock is lost: this process's partition lost quorum;
+ *                also a grant not yet told, in that case),
+ *        -ETIME (the lock is lost: this process's lease ran out, its
+ *               corosync did not carry its renewals in time),
+ *        -ENOTCONN (the lock is lost: the connection to corosync was).
+ * @param token the fencing token of the grant (status 0), else 0: every
+ *        grant's token is above every token granted before in the group
+ *        and not below the requester's CLOCK_REALTIME in microseconds
+ *        when it asked; hand it to whatever the lock protects, which
+ *        refuses a token below the highest it saw.
+ * @param userdata as given to haq_group_set_lock_cb().
+ *
+ * A lost lock is released: nothing more to do (haq_group_unlock() says
+ * -ENOENT). A request that waits is not ended by a lost quorum or a lost
+ * connection: it waits on, and is granted once the partition is quorate.
+ * Guarantee: at no moment do two processes hold one lock (told 0 and not
+ * told a loss or calling haq_group_unlock() since), under the conditions
+ * of haq_group_leader()'s guarantee; a process that may have been paused
+ * checks haq_group_lock_held()'s deadline before acting.
+ */
+typedef void (*haq_lock_fn)(haq_group_t *group, const char *name, int status,
+			    uint64_t token, void *userdata);
+
+/**
+ * @brief Set the callback that tells this process of its locks.
+ * @param group the group.
+ * @param fn the callback; NULL only while this process has no request.
+ * @param userdata passed to fn.
+ * @return 0, or -EINVAL (NULL group, a group already left), -EBUSY (fn
+ *         NULL while requests are held or wait), -ECHILD (a forked child).
+ *
+ * Every member of libhaq 0.5 or later keeps the group's lock table,
+ * whether it calls this or not. May be called at any time, again to
+ * replace the callback.
+ */
+int haq_group_set_lock_cb(haq_group_t *group, haq_lock_fn fn, void *userdata);
+
+/**
+ * @brief Ask for a lock.
+ * @param group the group.
+ * @param name the lock's name: 1 to HAQ_LOCK_NAME_MAX bytes, a C string.
+ * @param flags 0 (wait until granted, first come first served), or
+ *        HAQ_LOCK_TRY (granted at once, or fail with -EBUSY).
+ * @return 0: the request is sent; the lock callback tells its end, -EINVAL
+ *         (NULL group, a group already left, NULL or empty name, unknown
+ *         flags, no lock callback set), -ENAMETOOLONG (name above
+ *         HAQ_LOCK_NAME_MAX bytes), -EALREADY (this process holds this
+ *         lock or asked for it already), -ENOBUFS (the send queue is
+ *         full: retry from the writable callback), -ENOTSUP (the test
+ *         switch HAQ_TEST_NO_CAPS is set), -ECHILD (a forked child),
+ *         -ENOMEM.
+ *
+ * The request goes out behind the messages sent before it and is
+ * applied at every member at the same point of the agreed stream. Locks
+ * are granted only in a quorate partition. After a view change a round of
+ * one message per member (its table) runs before requests are applied
+ * again, so joiners and the sides of a healed partition hold the table
+ * of the partition that was quorate; when no member held a valid table
+ * (a cold start, or no partition quorate) the table starts empty and its
+ * tokens go on from the highest known. This process is told of a grant
+ * after the takeover delay of haq_group_leader_timing() when a node left
+ * the ring within that delay (its holder may think it holds the lock
+ * until its lease runs out), after HAQ_TIMING_RENEW when a process went
+ * down, else at once. A holder renews its lease every HAQ_TIMING_RENEW
+ * through corosync. A lock is released when its holder calls
+ * haq_group_unlock(), leaves the group, or its process dies (at once),
+ * or when its node leaves the ring (its successor waits the takeover
+ * delay). Every member of the group must run libhaq 0.5 or later for a
+ * table to start empty; older members that announce their capabilities
+ * (0.4) are not waited for.
+ */
+int haq_group_lock(haq_group_t *group, const char *name, unsigned int flags);
+
+/**
+ * @brief Release a lock, or withdraw a request that waits.
+ * @param group the group.
+ * @param name the lock's name.
+ * @return 0 (this process does not hold the lock from this call on; the
+ *         release follows its messages already queued through the agreed
+ *         stream; no callback runs for the request), -ENOENT (this process
+ *         neither holds nor asked for the lock: never, released already,
+ *         or told of its loss or end), -EINVAL, -ENAMETOOLONG (as
+ *         haq_group_lock()), -ECHILD, -ENOMEM.
+ */
+int haq_group_unlock(haq_group_t *group, const char *name);
+
+/**
+ * @brief Whether this process holds a lock, and until when for sure.
+ * @param group the group.
+ * @param name the lock's name.
+ * @param token where the grant's fencing token is stored (0 when not
+ *        held), or NULL.
+ * @param deadline where the CLOCK_MONOTONIC time in nanoseconds until
+ *        which the holding's lease runs is stored (0 when not held), or
+ *        NULL.
+ * @return 1 held, 0 not held (never, waiting, lost, or the lease ran out
+ *         and the loss is about to be told), -EINVAL, -ENAMETOOLONG,
+ *         -ECHILD.
+ */
+int haq_group_lock_held(const haq_group_t *group, const char *name,
+			uint64_t *token, uint64_t *deadline);
+
 /** Counters of one group, for observability. */
 enum haq_group_counter {
 	HAQ_COUNTER_SENT = 0,      /**< messages handed to corosync */
@@ -1371,6 +1498,7 @@ enum haq_group_counter {
 					malformed (also a reply from a member
 					that was not asked, or answered
 					twice) */
+	HAQ_COUNTER_LOCK_MALFORMED, /**< lock frames dropped as malformed */
 };
 
 /**

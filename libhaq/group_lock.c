@@ -1,0 +1,1020 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Locks on a group: the glue between the agreed stream and the lock
+ * table of lock.c, this process's own requests, and the public calls.
+ *
+ * - The table is the quorate partition's. A member's table is valid while
+ *   it stays in quorate views; a view that is not quorate makes it
+ *   invalid, and its holders are told at once that they lost their locks.
+ * - Every view starts a round: each member sends a LOCK_SYNC, with its
+ *   table when that is valid. Until the round settles no operation is
+ *   applied (they are kept, in order); the first valid table delivered is
+ *   adopted by every member, and the kept operations applied to it. When
+ *   no member has a valid table (a cold start, or every partition lost
+ *   quorum), the round settles once every member spoke, with an empty
+ *   table whose tokens go on from the highest any member told.
+ *   Only one partition is quorate at a time, so all valid tables of a
+ *   view are the same table.
+ * - Grants happen only in a quorate view. This process is told of its
+ *   own grant after a takeover delay when a node left the ring within
+ *   the delay before (the holder it follows may still think it holds
+ *   the lock, until its lease runs out), as the leader is
+ *   (haq_group_leader_timing()).
+ * - A holder renews a lease like the leader's; when no renewal comes back
+ *   in time it is told it lost its locks, and releases them.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sendwin.h"
+
+#define MS 1000000ull
+/* Operations kept while a round is unsettled, at most (then dropped, the
+ * same at every member; their senders send them again). */
+#define LOG_MAX 65536u
+
+enum mine_state {
+	MINE_SENT = 0,	 /* ACQUIRE not delivered yet */
+	MINE_QUEUED = 1, /* delivered: waits in the table (or must be resent) */
+	MINE_PENDING = 2, /* granted: told after the takeover delay */
+	MINE_HELD = 3,	  /* granted and told */
+};
+
+struct haq_lock_mine {
+	struct haq_lock_mine *next;
+	char name[HAQ_LOCK_NAME_MAX_ + 1];
+	size_t nlen;
+	uint64_t req;
+	bool try_;
+	bool lost; /* held, and not in the table a round settled on */
+	int state;
+	uint64_t token;
+};
+
+struct haq_lock_kept {
+	struct haq_lock_kept *next;
+	uint32_t nodeid;
+	uint32_t pid;
+	size_t len;
+	uint8_t data[];
+};
+
+static uint64_t
+timing_ns(const struct haq_group *g, int which)
+{
+	return (uint64_t)g->lead.timing[which] * MS;
+}
+
+static uint64_t
+realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+haq__lock_init(struct haq_group *g)
+{
+	memset(&g->lk, 0, sizeof(g->lk));
+	haq__lock_table_init(&g->lk.t);
+	g->lk.next_req = 1;
+}
+
+static void
+kept_clear(struct haq_group *g)
+{
+	while (g->lk.kept) {
+		struct haq_lock_kept *k = g->lk.kept;
+
+		g->lk.kept = k->next;
+		free(k);
+	}
+	g->lk.kept_tail = NULL;
+	g->lk.nkept = 0;
+}
+
+void
+haq__lock_free(struct haq_group *g)
+{
+	while (g->lk.mine) {
+		struct haq_lock_mine *m = g->lk.mine;
+
+		g->lk.mine = m->next;
+		free(m);
+	}
+	kept_clear(g);
+	haq__lock_table_free(&g->lk.t);
+	free(g->lk.spoke);
+	g->lk.spoke = NULL;
+	free(g->lk.ev);
+	g->lk.ev = NULL;
+}
+
+static struct haq_lock_mine *
+find_mine(struct haq_group *g, const char *name, size_t nlen)
+{
+	for (struct haq_lock_mine *m = g->lk.mine; m; m = m->next) {
+		if (m->nlen == nlen && !memcmp(m->name, name, nlen)) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static void
+remove_mine(struct haq_group *g, struct haq_lock_mine *m)
+{
+	for (struct haq_lock_mine **pp = &g->lk.mine; *pp;
+	     pp = &(*pp)->next) {
+		if (*pp == m) {
+			*pp = m->next;
+			if (m->state == MINE_HELD) {
+				g->lk.nheld--;
+			}
+			free(m);
+			return;
+		}
+	}
+}
+
+static void
+malformed(struct haq_group *g, uint32_t nodeid, uint32_t pid, size_t len)
+{
+	g->counters[HAQ_COUNTER_LOCK_MALFORMED]++;
+	haq__log(g->ctx, HAQ_LOG_DEBUG,
+		 "group %s: dropped a malformed lock frame of %zu bytes from "
+		 "%u/%u",
+		 g->name, len, nodeid, pid);
+}
+
+/* Frames of this process (ACQUIRE, RELEASE): behind its messages. */
+static int
+send_op(struct haq_group *g, bool acquire, const struct haq_lock_mine *m,
+	uint64_t req)
+{
+	uint8_t buf[HAQ_LOCK_ACQUIRE_HDR + HAQ_LOCK_NAME_MAX_];
+	size_t len;
+
+	if (acquire) {
+		len = haq__lock_encode_acquire(buf, HAQ_CONTROL_LOCK_ACQUIRE,
+					       m->try_, m->req, realtime_us(),
+					       m->name, m->nlen);
+	} else {
+		len = haq__lock_encode_release(buf, HAQ_CONTROL_LOCK_RELEASE,
+					       req, m->name, m->nlen);
+	}
+	return haq__tx_queue_control(g, buf, len);
+}
+
+/* A RELEASE for a request of ours the table holds and we do not know. */
+static void
+send_release(struct haq_group *g, const char *name, size_t nlen, uint64_t req)
+{
+	struct haq_lock_mine m = {.nlen = nlen};
+
+	memcpy(m.name, name, nlen);
+	if (send_op(g, false, &m, req) < 0) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for a lock release",
+			 g->name);
+	}
+}
+
+static void
+renew(struct haq_group *g, uint64_t now)
+{
+	uint8_t buf[HAQ_LOCK_RENEW_LEN];
+
+	memset(buf, 0, sizeof(buf));
+	buf[0] = HAQ_CONTROL_LOCK_RENEW;
+	g->lk.renew_nonce++;
+	haq__put_le64(buf + 8, g->lk.renew_nonce);
+	g->lk.renew_sent = now;
+	if (haq__tx_control_now(g, buf, sizeof(buf)) < 0) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for a lock renewal",
+			 g->name);
+	}
+	haq__timers_update(g->ctx);
+}
+
+/* Tell the application; whether the group is still alive. */
+static bool
+tell(struct haq_group *g, const char *name, int status, uint64_t token)
+{
+	if (haq__group_alive(g) && g->lk.fn) {
+		g->lk.fn(g, name, status, token, g->lk.ud);
+	}
+	return haq__group_alive(g);
+}
+
+/* Our request m now holds its lock: told now. */
+static bool
+hold(struct haq_group *g, struct haq_lock_mine *m, uint64_t now)
+{
+	char name[HAQ_LOCK_NAME_MAX_ + 1];
+
+	m->state = MINE_HELD;
+	if (g->lk.nheld++ == 0) {
+		/* The first lock held: a lease from now, renewed. */
+		g->lk.lease_deadline = now + timing_ns(g, HAQ_TIMING_LEASE);
+		renew(g, now);
+	}
+	memcpy(name, m->name, m->nlen + 1);
+	return tell(g, name, 0, m->token);
+}
+
+/*
+ * Every held lock of ours is lost, and every grant not told yet when
+ * pending (status why for both); each is released in the table too when
+ * release.
+ */
+static bool
+lose_all(struct haq_group *g, int why, bool release, bool pending)
+{
+	struct haq_lock_mine *m;
+
+	for (;;) {
+		char name[HAQ_LOCK_NAME_MAX_ + 1];
+
+		for (m = g->lk.mine; m; m = m->next) {
+			if (m->state == MINE_HELD ||
+			    (pending && m->state == MINE_PENDING)) {
+				break;
+			}
+		}
+		if (!m) {
+			return haq__group_alive(g);
+		}
+		memcpy(name, m->name, m->nlen + 1);
+		if (release) {
+			send_release(g, m->name, m->nlen, m->req);
+		}
+		remove_mine(g, m);
+		if (!tell(g, name, why, 0)) {
+			return false;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Applying the table's events to this process's requests           */
+/* ---------------------------------------------------------------- */
+
+/* Collects the events of one table operation that concern this process. */
+static void
+collect(void *arg, const struct haq_lock_event *ev)
+{
+	struct haq_group *g = arg;
+	struct haq_lock_ev *e;
+
+	if (!haq__is_self(g, ev->who.nodeid, ev->who.pid)) {
+		return;
+	}
+	if (g->lk.nev == g->lk.evcap) {
+		size_t cap = g->lk.evcap ? 2 * g->lk.evcap : 8;
+		struct haq_lock_ev *p = realloc(g->lk.ev, cap * sizeof(*p));
+
+		if (!p) {
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: out of memory for a lock event",
+				 g->name);
+			return;
+		}
+		g->lk.ev = p;
+		g->lk.evcap = cap;
+	}
+	e = &g->lk.ev[g->lk.nev++];
+	e->what = ev->what;
+	e->req = ev->who.req;
+	e->token = ev->token;
+	e->nlen = strlen(ev->name);
+	memcpy(e->name, ev->name, e->nlen + 1);
+}
+
+/* Act on the collected events; whether the group is still alive. */
+static bool
+run_events(struct haq_group *g)
+{
+	uint64_t now = haq__now();
+
+	for (size_t i = 0; i < g->lk.nev && haq__group_alive(g); i++) {
+		struct haq_lock_ev e = g->lk.ev[i];
+		struct haq_lock_mine *m = find_mine(g, e.name, e.nlen);
+		int status;
+
+		if (!m || m->req != e.req) {
+			/* Not a request of ours any more (an old one sent
+			 * again, or one we gave up): let it go. */
+			if (e.what == HAQ_LOCK_EV_GRANTED) {
+				send_release(g, e.name, e.nlen, e.req);
+			}
+			continue;
+		}
+		if (e.what == HAQ_LOCK_EV_GRANTED) {
+			m->token = e.token;
+			if (g->have_view &&
+			    haq__group_verdict(g, g->ring_seq) != 1) {
+				/* Our partition is losing quorum already. */
+				send_release(g, e.name, e.nlen, e.req);
+				remove_mine(g, m);
+				if (!tell(g, e.name, -ENOLCK, 0)) {
+					break;
+				}
+			} else if (now >= g->lk.guard_until) {
+				if (!hold(g, m, now)) {
+					break;
+				}
+			} else {
+				m->state = MINE_PENDING;
+				haq__timers_update(g->ctx);
+			}
+			continue;
+		}
+		status = e.what == HAQ_LOCK_EV_BUSY	  ? -EBUSY
+			 : e.what == HAQ_LOCK_EV_NOQUORUM ? -EAGAIN
+							  : -ENOSPC;
+		remove_mine(g, m);
+		if (!tell(g, e.name, status, 0)) {
+			break;
+		}
+	}
+	g->lk.nev = 0;
+	return haq__group_alive(g);
+}
+
+/* Apply one ACQUIRE or RELEASE frame to the table. */
+static void
+apply(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
+      size_t len)
+{
+	struct haq_lock_op op;
+	bool self = haq__is_self(g, nodeid, pid);
+	int rc;
+
+	if (c[0] == HAQ_CONTROL_LOCK_ACQUIRE) {
+		if (haq__lock_decode_acquire(c, len, &op) < 0) {
+			malformed(g, nodeid, pid, len);
+			return;
+		}
+		if (self) {
+			struct haq_lock_mine *m =
+				find_mine(g, op.name, op.nlen);
+
+			if (m && m->req == op.req && m->state == MINE_SENT) {
+				m->state = MINE_QUEUED;
+			}
+		}
+		rc = haq__lock_acquire(&g->lk.t, nodeid, pid, &op, g->lk.grant,
+				       collect, g);
+	} else {
+		if (haq__lock_decode_release(c, len, &op) < 0) {
+			malformed(g, nodeid, pid, len);
+			return;
+		}
+		rc = haq__lock_release(&g->lk.t, nodeid, pid, &op, g->lk.grant,
+				       collect, g);
+	}
+	if (rc == -ENOMEM) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for the lock table: the "
+			 "table of this member is not the group's any more",
+			 g->name);
+		g->lk.valid = false;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Rounds                                                           */
+/* ---------------------------------------------------------------- */
+
+static void
+send_sync(struct haq_group *g)
+{
+	size_t tlen = g->lk.valid ? haq__lock_encoded_len(&g->lk.t) : 0;
+	uint8_t *buf = malloc(HAQ_LOCK_SYNC_HDR + tlen);
+
+	if (!buf) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for a lock table", g->name);
+		return;
+	}
+	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, g->lk.valid,
+				  g->view.id, g->lk.t.last_token);
+	if (tlen) {
+		haq__lock_encode(&g->lk.t, buf + HAQ_LOCK_SYNC_HDR);
+	}
+	if (haq__tx_control_now(g, buf, HAQ_LOCK_SYNC_HDR + tlen) < 0) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for a lock table", g->name);
+	}
+	free(buf);
+}
+
+/*
+ * The round settled on table t (adopted, or empty): apply what was kept,
+ * and bring this process's requests in line with the table.
+ */
+static void
+settle(struct haq_group *g)
+{
+	struct haq_lock_mine *m;
+
+	g->lk.synced = true;
+	g->lk.valid = g->view.quorate == 1;
+	g->lk.grant = g->lk.valid;
+	haq__lock_purge(&g->lk.t, g->view.members, g->view.nmembers,
+			g->lk.grant, collect, g);
+	while (g->lk.kept) {
+		struct haq_lock_kept *k = g->lk.kept;
+
+		g->lk.kept = k->next;
+		apply(g, k->nodeid, k->pid, k->data, k->len);
+		free(k);
+	}
+	g->lk.kept_tail = NULL;
+	g->lk.nkept = 0;
+
+	/* Our requests the table does not have: held ones were lost. */
+	for (m = g->lk.mine; m; m = m->next) {
+		const struct haq_lock *l = haq__lock_find(&g->lk.t, m->name,
+							  m->nlen);
+		bool holds = l && l->held && l->holder.req == m->req &&
+			     haq__is_self(g, l->holder.nodeid, l->holder.pid);
+		bool waits = false;
+
+		for (size_t i = 0; l && i < l->nwait; i++) {
+			waits |= l->waiters[i].req == m->req &&
+				 haq__is_self(g, l->waiters[i].nodeid,
+					      l->waiters[i].pid);
+		}
+		if (holds || waits || m->state == MINE_SENT) {
+			continue;
+		}
+		if (m->state == MINE_HELD) {
+			m->lost = true;
+		} else {
+			/* Its ACQUIRE went to a table that was not kept. */
+			m->state = MINE_SENT;
+			if (send_op(g, true, m, 0) < 0) {
+				haq__log(g->ctx, HAQ_LOG_ERR,
+					 "group %s: out of memory for a lock "
+					 "request",
+					 g->name);
+			}
+		}
+	}
+	/* Entries of ours we do not know of (our process's past): free. */
+	for (size_t i = 0; i < g->lk.t.n; i++) {
+		const struct haq_lock *l = &g->lk.t.locks[i];
+
+		if (l->held &&
+		    haq__is_self(g, l->holder.nodeid, l->holder.pid)) {
+			m = find_mine(g, l->name, l->nlen);
+			if (!m || m->req != l->holder.req) {
+				send_release(g, l->name, l->nlen,
+					     l->holder.req);
+			}
+		}
+		for (size_t j = 0; j < l->nwait; j++) {
+			const struct haq_lock_entry *w = &l->waiters[j];
+
+			m = find_mine(g, l->name, l->nlen);
+			if (haq__is_self(g, w->nodeid, w->pid) &&
+			    (!m || m->req != w->req)) {
+				send_release(g, l->name, l->nlen, w->req);
+			}
+		}
+	}
+}
+
+/* Whether every member that runs locks has spoken in this round. */
+static bool
+all_spoke(struct haq_group *g)
+{
+	for (size_t i = 0; i < g->view.nmembers; i++) {
+		const struct haq_memb *m = &g->view.members[i];
+		const struct haq_peer *p;
+
+		if (g->lk.spoke[i]) {
+			continue;
+		}
+		if (haq__is_self(g, m->nodeid, m->pid)) {
+			return false;
+		}
+		p = haq__peers_get(&g->peers, m->nodeid, m->pid);
+		/* A build that announced what it runs, without locks. */
+		if (!p || !p->caps || (p->caps & HAQ_CAP_LOCK)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Run what a settled round lets run; whether the group is alive. */
+static bool
+after_settle(struct haq_group *g)
+{
+	for (;;) {
+		char name[HAQ_LOCK_NAME_MAX_ + 1];
+		struct haq_lock_mine *m;
+
+		for (m = g->lk.mine; m && !m->lost; m = m->next) {
+		}
+		if (!m) {
+			break;
+		}
+		memcpy(name, m->name, m->nlen + 1);
+		remove_mine(g, m);
+		if (!tell(g, name, -ENOLCK, 0)) {
+			g->lk.nev = 0;
+			return false;
+		}
+	}
+	return run_events(g);
+}
+
+static void
+adopt(struct haq_group *g, const uint8_t *table, size_t len,
+      uint64_t last_token)
+{
+	struct haq_lock_table t;
+	int rc;
+
+	haq__lock_table_init(&t);
+	rc = table ? haq__lock_decode(&t, table, len, last_token) : 0;
+	if (rc < 0) {
+		haq__lock_table_free(&t);
+		return;
+	}
+	t.last_token = last_token;
+	haq__lock_table_free(&g->lk.t);
+	g->lk.t = t;
+	settle(g);
+	(void)after_settle(g);
+}
+
+static void
+on_sync(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
+	size_t len)
+{
+	uint64_t view_id;
+	uint64_t last_token;
+	size_t pos;
+	bool valid;
+
+	if (haq__lock_decode_sync_hdr(c, len, &valid, &view_id,
+				      &last_token) < 0) {
+		malformed(g, nodeid, pid, len);
+		return;
+	}
+	if (g->lk.synced || !g->lk.spoke || view_id != g->view.id ||
+	    !haq__id_search(g->view.members, g->view.nmembers,
+			    sizeof(*g->view.members), nodeid, pid, &pos)) {
+		return; /* stale, or the round settled */
+	}
+	g->lk.spoke[pos] = true;
+	if (last_token > g->lk.round_token) {
+		g->lk.round_token = last_token;
+	}
+	if (valid) {
+		struct haq_lock_table t;
+		int rc;
+
+		haq__lock_table_init(&t);
+		rc = haq__lock_decode(&t, c + HAQ_LOCK_SYNC_HDR,
+				      len - HAQ_LOCK_SYNC_HDR, last_token);
+		if (rc == -EBADMSG) {
+			malformed(g, nodeid, pid, len);
+		} else if (rc == 0) {
+			t.last_token = g->lk.round_token;
+			haq__lock_table_free(&g->lk.t);
+			g->lk.t = t;
+			settle(g);
+			(void)after_settle(g);
+			return;
+		} else {
+			haq__log(g->ctx, HAQ_LOG_ERR,
+				 "group %s: out of memory for a lock table",
+				 g->name);
+		}
+	}
+	if (all_spoke(g)) {
+		adopt(g, NULL, 0, g->lk.round_token);
+	}
+}
+
+/* A control frame of type HAQ_CONTROL_LOCK_FIRST..HAQ_CONTROL_LOCK_LAST. */
+void
+haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
+		  const uint8_t *c, size_t len)
+{
+	switch (c[0]) {
+	case HAQ_CONTROL_LOCK_ACQUIRE:
+	case HAQ_CONTROL_LOCK_RELEASE:
+		if (!g->joined || !g->have_view) {
+			return;
+		}
+		if (g->lk.synced) {
+			apply(g, nodeid, pid, c, len);
+			(void)run_events(g);
+			return;
+		}
+		if (g->lk.nkept >= LOG_MAX) {
+			/* The same at every member: the sender sends again. */
+			if (haq__is_self(g, nodeid, pid) &&
+			    c[0] == HAQ_CONTROL_LOCK_ACQUIRE) {
+				struct haq_lock_op op;
+
+				if (haq__lock_decode_acquire(c, len, &op) == 0) {
+					struct haq_lock_mine *m = find_mine(
+						g, op.name, op.nlen);
+
+					if (m && m->req == op.req &&
+					    m->state == MINE_SENT) {
+						m->state = MINE_QUEUED;
+					}
+				}
+			}
+			return;
+		} else {
+			struct haq_lock_kept *k = malloc(sizeof(*k) + len);
+
+			if (!k) {
+				haq__log(g->ctx, HAQ_LOG_ERR,
+					 "group %s: out of memory for a lock "
+					 "operation",
+					 g->name);
+				return;
+			}
+			k->next = NULL;
+			k->nodeid = nodeid;
+			k->pid = pid;
+			k->len = len;
+			memcpy(k->data, c, len);
+			if (g->lk.kept_tail) {
+				g->lk.kept_tail->next = k;
+			} else {
+				g->lk.kept = k;
+			}
+			g->lk.kept_tail = k;
+			g->lk.nkept++;
+		}
+		return;
+	case HAQ_CONTROL_LOCK_RENEW:
+		if (len != HAQ_LOCK_RENEW_LEN) {
+			break;
+		}
+		if (haq__is_self(g, nodeid, pid) && g->lk.renew_sent &&
+		    haq__get_le64(c + 8) == g->lk.renew_nonce) {
+			uint64_t until = g->lk.renew_sent +
+					 timing_ns(g, HAQ_TIMING_LEASE);
+
+			if (until > g->lk.lease_deadline) {
+				g->lk.lease_deadline = until;
+			}
+			g->lk.next_renew = g->lk.renew_sent +
+					   timing_ns(g, HAQ_TIMING_RENEW);
+			g->lk.renew_sent = 0;
+			haq__timers_update(g->ctx);
+		}
+		return;
+	case HAQ_CONTROL_LOCK_SYNC:
+		if (g->joined && g->have_view) {
+			on_sync(g, nodeid, pid, c, len);
+		}
+		return;
+	default:
+		break;
+	}
+	malformed(g, nodeid, pid, len);
+}
+
+/* A member announced its capabilities: a round may wait for it no more. */
+void
+haq__lock_caps(struct haq_group *g)
+{
+	if (g->joined && g->have_view && !g->lk.synced && g->lk.spoke &&
+	    all_spoke(g)) {
+		adopt(g, NULL, 0, g->lk.round_token);
+	}
+}
+
+/* A new view: a new round. */
+void
+haq__lock_view(struct haq_group *g)
+{
+	uint64_t now = haq__now();
+	uint64_t until = 0;
+	bool nodedown = false;
+	bool procdown = false;
+	bool *spoke;
+
+	if (!g->joined || g->caps_off) {
+		return;
+	}
+	for (size_t i = 0; i < g->view.nleft; i++) {
+		nodedown |= g->view.left[i].reason == HAQ_REASON_NODEDOWN;
+		procdown |= g->view.left[i].reason == HAQ_REASON_PROCDOWN;
+	}
+	/*
+	 * A process of a node cut off may hold on to a lock until its lease
+	 * runs out; one whose process went down may be one whose corosync
+	 * stopped under it (haq_group_leader_timing()).
+	 */
+	if (nodedown) {
+		until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
+	} else if (procdown) {
+		until = now + timing_ns(g, HAQ_TIMING_RENEW);
+	}
+	if (until > g->lk.guard_until) {
+		g->lk.guard_until = until;
+	}
+	if (g->view.quorate != 1) {
+		g->lk.valid = false;
+	}
+	/* Leavers' locks go with them (granted only once the round ends). */
+	haq__lock_purge(&g->lk.t, g->view.members, g->view.nmembers, false,
+			NULL, NULL);
+	spoke = calloc(g->view.nmembers ? g->view.nmembers : 1,
+		       sizeof(*spoke));
+	if (!spoke) {
+		haq__log(g->ctx, HAQ_LOG_ERR,
+			 "group %s: out of memory for a lock round", g->name);
+		return;
+	}
+	free(g->lk.spoke);
+	g->lk.spoke = spoke;
+	g->lk.synced = false;
+	g->lk.grant = false;
+	g->lk.round_token = g->lk.t.last_token;
+	kept_clear(g);
+	if (g->view.quorate != 1 && !lose_all(g, -ENOLCK, false, true)) {
+		return;
+	}
+	send_sync(g);
+}
+
+/* The ring's quorum verdict changed under a standing view. */
+void
+haq__lock_quorum_changed(struct haq_group *g)
+{
+	if (!g->joined || !g->have_view ||
+	    haq__group_verdict(g, g->ring_seq) == 1) {
+		return;
+	}
+	/* Not a moment longer than the partition is quorate. */
+	g->lk.valid = false;
+	(void)lose_all(g, -ENOLCK, true, true);
+}
+
+/* A ring of fewer nodes than the nodelist: holders elsewhere may live. */
+void
+haq__lock_totem(struct haq_group *g, bool ring_complete)
+{
+	uint64_t until;
+
+	if (ring_complete || !g->joined) {
+		return;
+	}
+	until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);
+	if (until > g->lk.guard_until) {
+		g->lk.guard_until = until;
+	}
+}
+
+/* Cut off from corosync: nothing held; requests sent again later. */
+void
+haq__lock_lost(struct haq_group *g)
+{
+	g->lk.valid = false;
+	g->lk.synced = false;
+	g->lk.grant = false;
+	kept_clear(g);
+	for (struct haq_lock_mine *m = g->lk.mine; m; m = m->next) {
+		if (m->state == MINE_SENT) {
+			m->state = MINE_QUEUED; /* sent again after the round */
+		}
+	}
+	(void)lose_all(g, -ENOTCONN, false, true);
+}
+
+void
+haq__lock_timers(struct haq_group *g, uint64_t now)
+{
+	struct haq_lock_mine *m;
+
+	if (g->lk.nheld && now >= g->lk.lease_deadline) {
+		g->counters[HAQ_COUNTER_LEASE_EXPIRED]++;
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: the lease of this process's locks ran out "
+			 "(no renewal came back through corosync for %u ms): "
+			 "releasing them",
+			 g->name, g->lead.timing[HAQ_TIMING_LEASE]);
+		g->lk.renew_sent = 0;
+		if (!lose_all(g, -ETIME, true, false)) {
+			return;
+		}
+	}
+	if (now >= g->lk.guard_until) {
+		for (;;) {
+			for (m = g->lk.mine; m; m = m->next) {
+				if (m->state == MINE_PENDING) {
+					break;
+				}
+			}
+			if (!m || !hold(g, m, now)) {
+				break;
+			}
+		}
+		if (!haq__group_alive(g)) {
+			return;
+		}
+	}
+	if (!g->lk.nheld) {
+		g->lk.renew_sent = 0;
+		return;
+	}
+	if (g->lk.renew_sent &&
+	    now - g->lk.renew_sent > timing_ns(g, HAQ_TIMING_LEASE)) {
+		g->lk.renew_sent = 0; /* never came back: make another */
+	}
+	if (!g->lk.renew_sent && now >= g->lk.next_renew) {
+		renew(g, now);
+	}
+}
+
+uint64_t
+haq__lock_deadline(const struct haq_group *g)
+{
+	uint64_t d = 0;
+
+	for (const struct haq_lock_mine *m = g->lk.mine; m; m = m->next) {
+		if (m->state == MINE_PENDING) {
+			d = g->lk.guard_until;
+			break;
+		}
+	}
+	if (g->lk.nheld) {
+		uint64_t r = g->lk.renew_sent
+				     ? g->lk.renew_sent +
+					       timing_ns(g, HAQ_TIMING_LEASE)
+				     : g->lk.next_renew;
+
+		if (!d || g->lk.lease_deadline < d) {
+			d = g->lk.lease_deadline;
+		}
+		if (r < d) {
+			d = r;
+		}
+	}
+	return d;
+}
+
+/* ---------------------------------------------------------------- */
+/* Public calls                                                     */
+/* ---------------------------------------------------------------- */
+
+_Static_assert(HAQ_LOCK_NAME_MAX == HAQ_LOCK_NAME_MAX_ &&
+		       HAQ_LOCK_ENTRIES_MAX == HAQ_LOCK_ENTRIES_MAX_ &&
+		       HAQ_COUNTER_LOCK_MALFORMED < HAQ_NCOUNTERS,
+	       "lock constants");
+
+HAQ_EXPORT int
+haq_group_set_lock_cb(haq_group_t *g, haq_lock_fn fn, void *userdata)
+{
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (!fn && g->lk.mine) {
+		return -EBUSY;
+	}
+	g->lk.fn = fn;
+	g->lk.ud = userdata;
+	return 0;
+}
+
+/* A name argument: its length, or -EINVAL / -ENAMETOOLONG. */
+static int
+name_len(const char *name)
+{
+	size_t n;
+
+	if (!name || !*name) {
+		return -EINVAL;
+	}
+	n = strnlen(name, HAQ_LOCK_NAME_MAX + 1);
+	return n > HAQ_LOCK_NAME_MAX ? -ENAMETOOLONG : (int)n;
+}
+
+HAQ_EXPORT int
+haq_group_lock(haq_group_t *g, const char *name, unsigned int flags)
+{
+	struct haq_lock_mine *m;
+	int nlen;
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	nlen = name_len(name);
+	if (nlen < 0) {
+		return nlen;
+	}
+	if ((flags & ~HAQ_LOCK_TRY) || !g->lk.fn) {
+		return -EINVAL;
+	}
+	if (g->caps_off) {
+		return -ENOTSUP;
+	}
+	if (find_mine(g, name, (size_t)nlen)) {
+		return -EALREADY;
+	}
+	if (!haq__sendwin_admit(g->q.count, g->q.mem,
+				haq__sendq_footprint(HAQ_LOCK_ACQUIRE_HDR +
+						     (size_t)nlen),
+				g->q.limit)) {
+		g->want_writable = true;
+		return -ENOBUFS;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		return -ENOMEM;
+	}
+	memcpy(m->name, name, (size_t)nlen);
+	m->nlen = (size_t)nlen;
+	m->req = g->lk.next_req;
+	m->try_ = flags & HAQ_LOCK_TRY;
+	m->state = MINE_SENT;
+	rc = send_op(g, true, m, 0);
+	if (rc < 0) {
+		free(m);
+		return rc;
+	}
+	g->lk.next_req++;
+	m->next = g->lk.mine;
+	g->lk.mine = m;
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_unlock(haq_group_t *g, const char *name)
+{
+	struct haq_lock_mine *m;
+	int nlen;
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	nlen = name_len(name);
+	if (nlen < 0) {
+		return nlen;
+	}
+	m = find_mine(g, name, (size_t)nlen);
+	if (!m) {
+		return -ENOENT;
+	}
+	rc = send_op(g, false, m, m->req);
+	if (rc < 0) {
+		return rc;
+	}
+	remove_mine(g, m);
+	return 0;
+}
+
+HAQ_EXPORT int
+haq_group_lock_held(const haq_group_t *g, const char *name, uint64_t *token,
+		    uint64_t *deadline)
+{
+	const struct haq_lock_mine *m;
+	bool held;
+	int nlen;
+	int rc = haq__group_enter(g, 0);
+
+	if (rc < 0) {
+		return rc;
+	}
+	nlen = name_len(name);
+	if (nlen < 0) {
+		return nlen;
+	}
+	m = find_mine((struct haq_group *)g, name, (size_t)nlen);
+	held = m && m->state == MINE_HELD &&
+	       haq__now() < g->lk.lease_deadline;
+	if (token) {
+		*token = held ? m->token : 0;
+	}
+	if (deadline) {
+		*deadline = held ? g->lk.lease_deadline : 0;
+	}
+	return held;
+}
