@@ -11,7 +11,7 @@
  * microseconds. All processes of a test run on one host, so REAL_US orders
  * events of different probes. Events:
  *     start node= pid= inc= group= rate= size= size_max= burst=
- *           big_every= big_size=
+ *           compress= big_every= big_size=
  *     conn up|down [leader_rc= epoch=]
  *     quorum quorate= ring=N.SEQ expected= total= need= nodes=a,b
  *     view seq= ring=N.SEQ quorate= members=n/p,... joined=n/p:why,...
@@ -161,6 +161,7 @@ struct probe {
 	size_t size;
 	size_t size_max; /* --size-max: lengths vary size..size_max by seq */
 	unsigned int burst; /* messages sent at each tick of the rate */
+	size_t compress;    /* --compress: haq_group_set_compress() */
 	uint64_t big_every; /* every Nth message is big_size bytes (0: never) */
 	size_t big_size;
 	int drain_ms;
@@ -1113,6 +1114,7 @@ usage(FILE *f)
 		"usage: haq-probe --log FILE [--group NAME] [--rate "
 		"MSG_PER_S]\n"
 		"                 [--size BYTES [--size-max BYTES]] [--burst N]\n"
+		"                 [--compress BYTES]\n"
 		"                 [--big-every N --big-size BYTES]\n"
 		"                 [--drain MS] [--connect-timeout S] "
 		"[--resign-after MS]\n"
@@ -1130,6 +1132,8 @@ usage(FILE *f)
 		"--size-max: lengths vary from --size to it, by seq.\n"
 		"--burst N: N messages at each tick of the rate (default 1),\n"
 		"so that several wait at once and libhaq bundles them.\n"
+		"--compress BYTES: haq_group_set_compress() (messages and\n"
+		"the state's frames of at least BYTES go lz4-compressed).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
 		"counters and exit 0. SIGHUP: stop sending, keep receiving.\n"
@@ -1181,6 +1185,7 @@ main(int argc, char **argv)
 		{"size", required_argument, NULL, 's'},
 		{"size-max", required_argument, NULL, 'z'},
 		{"burst", required_argument, NULL, 'b'},
+		{"compress", required_argument, NULL, 'C'},
 		{"drain", required_argument, NULL, 'd'},
 		{"big-every", required_argument, NULL, 'B'},
 		{"big-size", required_argument, NULL, 'S'},
@@ -1208,7 +1213,7 @@ main(int argc, char **argv)
 	p->burst = 1;
 	p->drain_ms = 5000;
 	p->st.seed_opt = 65536;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:z:b:d:c:B:S:R:TE:U:L:W:h",
+	while ((c = getopt_long(argc, argv, "l:g:r:s:z:b:C:d:c:B:S:R:TE:U:L:W:h",
 				opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -1228,6 +1233,9 @@ main(int argc, char **argv)
 			break;
 		case 'b':
 			p->burst = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'C':
+			p->compress = strtoul(optarg, NULL, 10);
 			break;
 		case 'd':
 			p->drain_ms = atoi(optarg);
@@ -1332,10 +1340,10 @@ main(int argc, char **argv)
 	put64(p->msg + 16, p->inc);
 	logf_(p,
 	      "start node=%u pid=%u inc=%" PRIx64
-	      " group=%s rate=%g size=%zu size_max=%zu burst=%u"
+	      " group=%s rate=%g size=%zu size_max=%zu burst=%u compress=%zu"
 	      " big_every=%" PRIu64 " big_size=%zu",
 	      p->nodeid, p->pid, p->inc, p->group, p->rate, p->size,
-	      p->size_max, p->burst, p->big_every, p->big_size);
+	      p->size_max, p->burst, p->compress, p->big_every, p->big_size);
 	haq_ctx_set_connection_cb(p->ctx, on_conn, p);
 	haq_ctx_set_quorum_cb(p->ctx, on_quorum, p);
 	haq_group_set_message_cb(p->g, on_message, p);
@@ -1343,6 +1351,11 @@ main(int argc, char **argv)
 	haq_group_set_leader_cb(p->g, on_leader, p);
 	haq_group_set_uncertain_cb(p->g, on_uncertain, p);
 	haq_group_set_writable_cb(p->g, on_writable, p);
+	if (p->compress &&
+	    (rc = haq_group_set_compress(p->g, p->compress)) < 0) {
+		fprintf(stderr, "haq-probe: --compress: %s\n", haq_strerror(rc));
+		return 2;
+	}
 	if (p->st.on) {
 		/* Right after the join: before the first view. */
 		if ((p->st.buffer_opt &&
