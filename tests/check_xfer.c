@@ -395,8 +395,7 @@ END_TEST
 
 /* A compressed CHUNK's payload header: codec, LE64 length, block. */
 static struct body
-zchunk(uint64_t id, uint64_t index, uint8_t codec, uint64_t raw,
-       size_t block)
+zchunk(uint64_t id, uint64_t index, uint8_t codec, uint64_t raw, size_t block)
 {
 	struct body f;
 
@@ -424,11 +423,11 @@ START_TEST(test_chunk_compressed)
 	struct haq_xfer_result r;
 	struct body f;
 	const struct body bad[] = {
-		zchunk(5, 0, 2, 100, 8),		      /* codec */
-		zchunk(5, 0, HAQ_CODEC_LZ4, 0, 8),	      /* length 0 */
+		zchunk(5, 0, 2, 100, 8),	   /* codec */
+		zchunk(5, 0, HAQ_CODEC_LZ4, 0, 8), /* length 0 */
 		zchunk(5, 0, HAQ_CODEC_LZ4, HAQ_XFER_CHUNK_MAX + 1, 8),
 		zchunk(5, 0, HAQ_CODEC_LZ4, 255 * 30, 8), /* block short */
-		zchunk(5, 0, HAQ_CODEC_LZ4, 100, 0),	      /* no block */
+		zchunk(5, 0, HAQ_CODEC_LZ4, 100, 0),	  /* no block */
 	};
 
 	/* A provides to B; C holds and follows without receiving. */

@@ -385,7 +385,8 @@ main(int argc, char **argv)
 	int c;
 	int rc;
 
-	while ((c = getopt_long(argc, argv, "r:s:g:S:t:xz:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:s:g:S:t:xz:h", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'r':
 			b.role = !strcmp(optarg, "provider") ? 0
@@ -415,8 +416,8 @@ main(int argc, char **argv)
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: " PROG " --role provider|holder|receiver "
 				"[--size BYTES] [--group NAME] "
-				"[--start-at REALTIME_NS] [--timeout S] [--text] "
-				"[--compress BYTES]\n");
+				"[--start-at REALTIME_NS] [--timeout S] "
+				"[--text] [--compress BYTES]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}

@@ -159,7 +159,7 @@ struct probe {
 	const char *group;
 	double rate;
 	size_t size;
-	size_t size_max; /* --size-max: lengths vary size..size_max by seq */
+	size_t size_max;    /* --size-max: lengths vary size..size_max by seq */
 	unsigned int burst; /* messages sent at each tick of the rate */
 	size_t compress;    /* --compress: haq_group_set_compress() */
 	uint64_t big_every; /* every Nth message is big_size bytes (0: never) */
@@ -1077,8 +1077,9 @@ send_one(struct probe *p)
 	int rc;
 
 	if (p->size_max > p->size) {
-		/* Lengths vary with the seq: bundles of records of many sizes. */
-		len = p->size + (size_t)(id * 37u % (p->size_max - p->size + 1));
+		/* Lengths vary with the seq: records of many sizes. */
+		len = p->size +
+		      (size_t)(id * 37u % (p->size_max - p->size + 1));
 	}
 	if (p->big_every && id % p->big_every == 0) {
 		len = p->big_size;
@@ -1113,7 +1114,8 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: haq-probe --log FILE [--group NAME] [--rate "
 		"MSG_PER_S]\n"
-		"                 [--size BYTES [--size-max BYTES]] [--burst N]\n"
+		"                 [--size BYTES [--size-max BYTES]] [--burst "
+		"N]\n"
 		"                 [--compress BYTES]\n"
 		"                 [--big-every N --big-size BYTES]\n"
 		"                 [--drain MS] [--connect-timeout S] "
@@ -1213,8 +1215,9 @@ main(int argc, char **argv)
 	p->burst = 1;
 	p->drain_ms = 5000;
 	p->st.seed_opt = 65536;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:z:b:C:d:c:B:S:R:TE:U:L:W:h",
-				opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+				"l:g:r:s:z:b:C:d:c:B:S:R:TE:U:L:W:h", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -1299,8 +1302,8 @@ main(int argc, char **argv)
 	}
 	p->logcap = 256 * 1024;
 	p->logbuf = malloc(p->logcap);
-	p->msg = calloc(1, p->big_size > p->size_max ? p->big_size
-						     : p->size_max);
+	p->msg = calloc(1,
+			p->big_size > p->size_max ? p->big_size : p->size_max);
 	if (!p->logbuf || !p->msg) {
 		return 2;
 	}
@@ -1353,7 +1356,8 @@ main(int argc, char **argv)
 	haq_group_set_writable_cb(p->g, on_writable, p);
 	if (p->compress &&
 	    (rc = haq_group_set_compress(p->g, p->compress)) < 0) {
-		fprintf(stderr, "haq-probe: --compress: %s\n", haq_strerror(rc));
+		fprintf(stderr, "haq-probe: --compress: %s\n",
+			haq_strerror(rc));
 		return 2;
 	}
 	if (p->st.on) {

@@ -30,9 +30,9 @@
  *      same bytes), else
  *      four bytes of arguments: a frame made with who's view id and
  *      transfer, wrong where the arguments say (a CHUNK may be
- *      compressed, with a payload header right or wrong). Delivered from who to its
- *      partition; agreement is no longer checked for this input (a forged
- *      frame may name a transfer some members never saw begin)
+ *      compressed, with a payload header right or wrong). Delivered from
+ *      who to its partition; agreement is no longer checked for this input
+ *      (a forged frame may name a transfer some members never saw begin)
  *
  * After every event, for every member, the invariants of xfer_sim.h
  * (sim_check(), sim_check_agree()); and while no partition healed and
@@ -223,9 +223,10 @@ op_forged(struct sim *s, int who, const uint8_t *d, size_t left, bool *oom)
 
 				z[0] = (e & 0x20) ? 2 : HAQ_CODEC_LZ4;
 				haq__put_le64(z + 1,
-					      (e & 0x10)  ? 0
-					      : (e & 0x8) ? HAQ_XFER_CHUNK_MAX + 1
-							  : 1 + 40 * (e % 8));
+					      (e & 0x10) ? 0
+					      : (e & 0x8)
+						      ? HAQ_XFER_CHUNK_MAX + 1
+						      : 1 + 40 * (e % 8));
 				len += HAQ_COMPRESS_HDR_LEN;
 			}
 			break;
