@@ -266,6 +266,13 @@ struct haq_group {
 	/* min(max_message, compress_from - 1): haq_group_send()'s fast path. */
 	size_t direct_max;
 	bool lz4_peers_ok;
+	/*
+	 * State transfer frames of at least this many bytes are compressed
+	 * (group_state.c): compress_from while every member also announced
+	 * HAQ_CAP_XFER_LZ4, else SIZE_MAX.
+	 */
+	size_t xfer_compress_from;
+	bool xfer_lz4_peers_ok;
 	uint8_t *bundle_buf;
 	uint64_t win[HAQ_BUNDLE_WINDOW];
 	unsigned int win_n;

@@ -62,8 +62,9 @@
  * A CHUNK's header is its transfer id, its index and its flags (LE64
  * each). HAQ_XFER_CHUNK_LZ4: the data is a compressed payload
  * (compress.h) of at most HAQ_XFER_CHUNK_MAX bytes once decompressed.
- * Sent only while every member of the view announced HAQ_CAP_LZ4: a
- * libhaq 0.3 member refuses any flag (the field was reserved, zero).
+ * Sent only while every member of the view announced HAQ_CAP_XFER_LZ4
+ * (and HAQ_CAP_LZ4): a build without it refuses any flag (the field was
+ * reserved, zero).
  */
 #define HAQ_XFER_CHUNK_LZ4 1u
 /* Members a BEGIN may name (corosync allows far fewer processes). */
