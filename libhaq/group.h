@@ -128,6 +128,9 @@ struct haq_state {
 	uint8_t *wbuf; /* the frame being filled (NULL: take one) */
 	uint8_t *pool[STATE_POOL]; /* frames given back by the queue */
 	unsigned int npool;
+	/* Test switch HAQ_TEST_XFER_CUT: the first compressed CHUNK goes a
+	 * byte short (receivers see one that does not decompress). */
+	bool test_cut;
 	size_t wlen;
 	uint64_t windex;
 	uint64_t wbytes;

@@ -164,6 +164,10 @@ chunk_frame(struct haq_group *g, size_t *len, uint32_t *flags)
 		frame_release(z, st);
 		return st->wbuf;
 	}
+	if (__builtin_expect(st->test_cut, 0)) {
+		st->test_cut = false;
+		c--;
+	}
 	*len = c;
 	*flags = HAQ_XFER_CHUNK_LZ4;
 	return z;
@@ -610,6 +614,16 @@ haq__state_init(struct haq_group *g)
 	st->max_size = HAQ_STATE_MAX_SIZE_DEFAULT;
 	st->buffer = HAQ_STATE_BUFFER_DEFAULT;
 	st->stall_ms = HAQ_STATE_STALL_DEFAULT_MS;
+	{
+		/*
+		 * A test switch: this process's first compressed CHUNK goes
+		 * out one byte short, so that its receivers meet a CHUNK
+		 * whose header holds and whose block does not decompress.
+		 */
+		const char *cut = getenv("HAQ_TEST_XFER_CUT");
+
+		st->test_cut = cut && *cut && *cut != '0';
+	}
 }
 
 void

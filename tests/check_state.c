@@ -33,6 +33,7 @@ struct member {
 	/* What the status callback said. */
 	int begins, replaces, dones, restarts, fails, pdones, pfails;
 	int last_error;
+	int fail_error; /* the error of the last HAQ_STATE_FAILED */
 	uint64_t sent;
 	bool slow; /* the provider writes 16 KiB per loop turn */
 	bool drop_provider; /* leave the group at the first write */
@@ -218,6 +219,7 @@ on_status(haq_group_t *g, uint64_t transfer, int role, int status, int error,
 		break;
 	default:
 		m->fails++;
+		m->fail_error = error;
 		m->inlen = 0;
 		break;
 	}
@@ -535,6 +537,44 @@ END_TEST
 START_TEST(test_join_compressed_old_member)
 {
 	join_compressed(true);
+}
+END_TEST
+
+/*
+ * A compressed CHUNK whose header holds and whose block does not
+ * decompress (the provider's first one goes a byte short: the test switch
+ * HAQ_TEST_XFER_CUT): the receiver counts it malformed and gives the
+ * transfer up (HAQ_STATE_FAILED, -EBADMSG), the provider's transfer ends
+ * as usual, and the receiver gets the state byte for byte at the next
+ * one.
+ */
+START_TEST(test_chunk_does_not_decompress)
+{
+	struct member m[N];
+	char name[64];
+
+	unique_group(name, sizeof(name), "state-cut");
+	for (int i = 0; i < N; i++) {
+		member_new(&m[i], i + 1);
+	}
+	setenv("HAQ_TEST_XFER_CUT", "1", 1);
+	member_join(&m[0], name);
+	unsetenv("HAQ_TEST_XFER_CUT");
+	ck_assert_int_eq(haq_group_set_compress(m[0].g, 4096), 0);
+	wait_held(m, N, 0);
+	seed_json(&m[0], 2u << 20);
+	member_join(&m[1], name);
+	ck_assert(converge(m, 2, 500, 30000));
+	ck_assert_int_eq(m[1].fails, 1);
+	ck_assert_int_eq(m[1].fail_error, -EBADMSG);
+	ck_assert_int_eq(m[1].dones, 1);
+	ck_assert_uint_ge(counter(&m[1], HAQ_COUNTER_MALFORMED), 1);
+	ck_assert_uint_eq(counter(&m[0], HAQ_COUNTER_MALFORMED), 0);
+	ck_assert_uint_ge(counter(&m[0], HAQ_COUNTER_COMPRESSED), 2);
+	ck_assert_int_ge(m[0].pdones, 1);
+	for (int i = 0; i < N; i++) {
+		member_free(&m[i]);
+	}
 }
 END_TEST
 
@@ -863,6 +903,7 @@ main(void)
 	ADD_TCASE(s, test_join_under_load, 120);
 	ADD_TCASE(s, test_join_compressed, 120);
 	ADD_TCASE(s, test_join_compressed_old_member, 120);
+	ADD_TCASE(s, test_chunk_does_not_decompress, 120);
 	ADD_TCASE(s, test_provider_leaves, 120);
 	ADD_TCASE(s, test_receiver_overflow, 120);
 	ADD_TCASE(s, test_provider_stalls, 120);
