@@ -134,10 +134,10 @@ frame_release(void *frame, void *ud)
  * The frame to send for the data filled in st->wbuf: a compressed copy in
  * a second frame when the group compresses (haq_group_set_compress(),
  * every member announced lz4 for messages and for CHUNKs, at least its
- * threshold) and that saves 1/16 of it; else st->wbuf itself. Data that does not compress costs a sample
- * (haq__compress_worth()); the compressed copy goes straight into the
- * frame that is sent, and the frame filled stays the next one's buffer:
- * no copy either way.
+ * threshold) and that saves 1/16 of it; else st->wbuf itself. Data that
+ * does not compress costs a sample (haq__compress_worth()); the
+ * compressed copy goes straight into the frame that is sent, and the
+ * frame filled stays the next one's buffer: no copy either way.
  */
 static uint8_t *
 chunk_frame(struct haq_group *g, size_t *len, uint32_t *flags)
