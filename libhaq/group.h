@@ -183,6 +183,9 @@ struct haq_locks {
 	bool valid;  /* t is the quorate partition's table */
 	bool synced; /* this view's round settled */
 	bool grant;  /* synced in a quorate view: the table grants */
+	bool quorate; /* the view is quorate, as the stream says */
+	uint16_t round; /* of this view: quorum coming under it adds one */
+	bool need_restart; /* quorum was lost here under this view */
 	bool *spoke; /* per view member: its LOCK_SYNC came in this round */
 	uint64_t round_token; /* highest last token told in this round */
 	struct haq_lock_kept *kept; /* operations while the round runs */
