@@ -68,6 +68,36 @@ haq__tx_ipc_room(struct haq_group *g)
 	return true;
 }
 
+/*
+ * Bytes of our fragmented message e seen back so far (of an earlier try
+ * too, after a resend: then more than e->sent, and nothing waits).
+ */
+static size_t
+frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
+{
+	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
+				       (uint32_t)g->ctx->owner_pid, e->seq);
+}
+
+/*
+ * Whether frames of ours are on their way back: the dispatch that takes
+ * one flushes the queue again (haq__tx_after_dispatch()).
+ */
+static bool
+own_frames_out(struct haq_group *g)
+{
+	struct haq_sendq_entry *e = g->q.head;
+
+	if (!g->joined || !g->handle_valid) {
+		return false;
+	}
+	if (g->handed > g->self_delivered) {
+		return true;
+	}
+	return e && e->type == HAQ_WIRE_FRAG && !e->refused && e->sent > 0 &&
+	       e->sent > frag_back(g, e);
+}
+
 void
 haq__tx_retry(struct haq_group *g, bool backoff)
 {
@@ -76,9 +106,9 @@ haq__tx_retry(struct haq_group *g, bool backoff)
 	if (!backoff) {
 		g->retry_at = now;
 	} else {
-		g->retry_delay = haq__sendwin_backoff(
-			g->retry_delay, HAQ_RETRY_MIN_NS, HAQ_RETRY_MAX_NS);
-		g->retry_at = now + g->retry_delay;
+		g->retry_at = now + haq__sendwin_retry(
+					    &g->retry_delay, own_frames_out(g),
+					    HAQ_RETRY_MIN_NS, HAQ_RETRY_MAX_NS);
 	}
 	haq__timers_update(g->ctx);
 }
@@ -125,17 +155,6 @@ haq__tx_own_refused(struct haq_group *g, uint64_t seq)
 	if (e->sent == e->len) {
 		haq__tx_frag_done(g);
 	}
-}
-
-/*
- * Bytes of our fragmented message e seen back so far (of an earlier try
- * too, after a resend: then more than e->sent, and nothing waits).
- */
-static size_t
-frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
-{
-	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
-				       (uint32_t)g->ctx->owner_pid, e->seq);
 }
 
 /* Remember that corosync refused message seq for good (reported later). */
