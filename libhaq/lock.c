@@ -156,7 +156,12 @@ grant_next(struct haq_lock_table *t, struct haq_lock *l, haq_lock_event_fn fn,
 	struct haq_lock_entry w;
 	uint64_t token;
 
-	if (l->held || !l->nwait) {
+	/*
+	 * No token is left above the last one (a peer's clock or table said
+	 * UINT64_MAX): one more would wrap to 0 and go back, and no member
+	 * could decode the table. Waiters wait; every member does the same.
+	 */
+	if (l->held || !l->nwait || t->last_token == UINT64_MAX) {
 		return;
 	}
 	w = l->waiters[0];
@@ -196,6 +201,10 @@ haq__lock_acquire(struct haq_lock_table *t, uint32_t nodeid, uint32_t pid,
 		}
 	} else {
 		l = NULL;
+	}
+	/* Tokens spent (grant_next()): the table may not grant. */
+	if (t->last_token == UINT64_MAX) {
+		grant = false;
 	}
 	if (op->try_ && (!grant || (l && (l->held || l->nwait)))) {
 		struct haq_lock tmp = {.nlen = (uint8_t)op->nlen};
