@@ -50,6 +50,8 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_leader_timing.3 \
 	doc/man3/haq_group_lease.3 \
 	doc/man3/haq_group_leave.3 \
+	doc/man3/haq_group_lock.3 \
+	doc/man3/haq_group_lock_held.3 \
 	doc/man3/haq_group_name.3 \
 	doc/man3/haq_group_next_id.3 \
 	doc/man3/haq_group_queued.3 \
@@ -64,6 +66,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_set_compress.3 \
 	doc/man3/haq_group_set_eligible.3 \
 	doc/man3/haq_group_set_leader_cb.3 \
+	doc/man3/haq_group_set_lock_cb.3 \
 	doc/man3/haq_group_set_max_message.3 \
 	doc/man3/haq_group_set_message_cb.3 \
 	doc/man3/haq_group_set_queue_limit.3 \
@@ -78,6 +81,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_group_state_limit.3 \
 	doc/man3/haq_group_state_write.3 \
 	doc/man3/haq_group_t.3 \
+	doc/man3/haq_group_unlock.3 \
 	doc/man3/haq_group_view.3 \
 	doc/man3/haq_grouplist_count.3 \
 	doc/man3/haq_grouplist_free.3 \
@@ -87,6 +91,7 @@ HAQ_MAN3 = \
 	doc/man3/haq_grouplist_t.3 \
 	doc/man3/haq_leader_fn.3 \
 	doc/man3/haq_leader_state.3 \
+	doc/man3/haq_lock_fn.3 \
 	doc/man3/haq_log_fn.3 \
 	doc/man3/haq_log_priority.3 \
 	doc/man3/haq_message_fn.3 \

@@ -100,7 +100,8 @@ haq_strerror(int err)
 		return "invalid argument (a NULL pointer, a zero length, or a "
 		       "value out of range)";
 	case ENAMETOOLONG:
-		return "the group name is longer than 128 bytes";
+		return "the name is too long (a group name above 128 bytes, "
+		       "a lock name above 64)";
 	case EEXIST:
 		return "this process has already joined a group of that name "
 		       "on this node (through this or another context)";
@@ -123,8 +124,9 @@ haq_strerror(int err)
 	case EPROTOTYPE:
 		return "the configuration key has another type than asked for";
 	case EBUSY:
-		return "not allowed from inside a libhaq callback, or while a "
-		       "state transfer of this process is under way";
+		return "not allowed from inside a libhaq callback, while a "
+		       "state transfer of this process is under way, or while "
+		       "this process has lock requests; or the lock is held";
 	case EPERM:
 		return "the corosync IPC server is not running as root: "
 		       "refusing to trust it (HAQ_CTX_ANY_SERVER_UID allows it)";
@@ -140,19 +142,21 @@ haq_strerror(int err)
 		return "corosync does not know this handle (it was finalized "
 		       "or corosync restarted)";
 	case ENOSPC:
-		return "corosync is out of resources for this request";
+		return "out of room (corosync's resources for this request, or "
+		       "the group's lock table)";
 	case EINTR:
 		return "interrupted by a membership change: try again";
 	case ENOTSUP:
-		return "corosync does not support this operation";
+		return "not supported (by this corosync, or with the test "
+		       "switch HAQ_TEST_NO_CAPS)";
 	case EBADMSG:
 		return "a malformed message was received and dropped";
 	case EIO:
 		return "corosync reported a failed operation";
 	case EALREADY:
 		return "already done (the state callbacks were set, the "
-		       "state transfer was ended, or the request was replied "
-		       "to)";
+		       "state transfer was ended, the request was replied "
+		       "to, or the lock is held or asked for)";
 	case EISCONN:
 		return "the group had its first view already: set the state "
 		       "callbacks right after haq_group_join()";
@@ -176,6 +180,11 @@ haq_strerror(int err)
 	case EREMOTEIO:
 		return "the request's answers can no longer come (too many "
 		       "responders replied with an error or left)";
+	case ENOLCK:
+		return "the lock is lost: this process's partition lost quorum";
+	case ETIME:
+		return "the lease of this process's locks ran out: corosync "
+		       "did not carry its renewals in time";
 	case ENODATA:
 		return "no member holds the group's state any more: each "
 		       "member keeps what it has";

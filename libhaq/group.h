@@ -192,10 +192,10 @@ struct haq_locks {
 	uint64_t next_req;
 	size_t nheld;
 	uint64_t guard_until; /* grants are told from then on */
+	uint64_t alive_at; /* our latest lock frame back was sent then */
 	uint64_t lease_deadline;
 	uint64_t renew_sent;
 	uint64_t renew_nonce;
-	uint64_t next_renew;
 };
 
 #define HAQ_CALLBACK(type)                                                 \

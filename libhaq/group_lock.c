@@ -20,8 +20,13 @@
  *   the delay before (the holder it follows may still think it holds
  *   the lock, until its lease runs out), as the leader is
  *   (haq_group_leader_timing()).
- * - A holder renews a lease like the leader's; when no renewal comes back
- *   in time it is told it lost its locks, and releases them.
+ * - A holder's lease runs L (HAQ_TIMING_LEASE) from the sending of its
+ *   latest frame that came back through corosync (its ACQUIRE, or a
+ *   renewal made every I while it holds a lock), as the leader's does: a
+ *   grant is told only within that lease (else after a renewal came back),
+ *   so a grant delivered late to a process that stalled while its node was
+ *   cut off is never told. When no renewal comes back in time the holder
+ *   is told it lost its locks, and releases them.
  */
 #include "group.h"
 
@@ -49,6 +54,7 @@ struct haq_lock_mine {
 	char name[HAQ_LOCK_NAME_MAX_ + 1];
 	size_t nlen;
 	uint64_t req;
+	uint64_t sent_at; /* its latest ACQUIRE was sent then */
 	bool try_;
 	bool lost; /* held, and not in the table a round settled on */
 	int state;
@@ -155,13 +161,14 @@ malformed(struct haq_group *g, uint32_t nodeid, uint32_t pid, size_t len)
 
 /* Frames of this process (ACQUIRE, RELEASE): behind its messages. */
 static int
-send_op(struct haq_group *g, bool acquire, const struct haq_lock_mine *m,
+send_op(struct haq_group *g, bool acquire, struct haq_lock_mine *m,
 	uint64_t req)
 {
 	uint8_t buf[HAQ_LOCK_ACQUIRE_HDR + HAQ_LOCK_NAME_MAX_];
 	size_t len;
 
 	if (acquire) {
+		m->sent_at = haq__now();
 		len = haq__lock_encode_acquire(buf, HAQ_CONTROL_LOCK_ACQUIRE,
 					       m->try_, m->req, realtime_us(),
 					       m->name, m->nlen);
@@ -214,18 +221,33 @@ tell(struct haq_group *g, const char *name, int status, uint64_t token)
 	return haq__group_alive(g);
 }
 
-/* Our request m now holds its lock: told now. */
+/* The lease that this process's latest frame back gives. */
+static uint64_t
+lease_from_alive(const struct haq_group *g)
+{
+	return g->lk.alive_at ? g->lk.alive_at + timing_ns(g, HAQ_TIMING_LEASE)
+			      : 0;
+}
+
+/* Whether a grant may be told now: past the guard, within the lease. */
 static bool
-hold(struct haq_group *g, struct haq_lock_mine *m, uint64_t now)
+may_tell(const struct haq_group *g, uint64_t now)
+{
+	return now >= g->lk.guard_until && now < lease_from_alive(g);
+}
+
+/* Our request m now holds its lock: told now (may_tell() said so). */
+static bool
+hold(struct haq_group *g, struct haq_lock_mine *m)
 {
 	char name[HAQ_LOCK_NAME_MAX_ + 1];
+	uint64_t until = lease_from_alive(g);
 
 	m->state = MINE_HELD;
-	if (g->lk.nheld++ == 0) {
-		/* The first lock held: a lease from now, renewed. */
-		g->lk.lease_deadline = now + timing_ns(g, HAQ_TIMING_LEASE);
-		renew(g, now);
+	if (g->lk.nheld++ == 0 || until > g->lk.lease_deadline) {
+		g->lk.lease_deadline = until;
 	}
+	haq__timers_update(g->ctx);
 	memcpy(name, m->name, m->nlen + 1);
 	return tell(g, name, 0, m->token);
 }
@@ -327,12 +349,16 @@ run_events(struct haq_group *g)
 				if (!tell(g, e.name, -ENOLCK, 0)) {
 					break;
 				}
-			} else if (now >= g->lk.guard_until) {
-				if (!hold(g, m, now)) {
+			} else if (may_tell(g, now)) {
+				if (!hold(g, m)) {
 					break;
 				}
 			} else {
+				/* After the guard, or a renewal back. */
 				m->state = MINE_PENDING;
+				if (now >= g->lk.guard_until && !g->lk.renew_sent) {
+					renew(g, now);
+				}
 				haq__timers_update(g->ctx);
 			}
 			continue;
@@ -369,6 +395,9 @@ apply(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 
 			if (m && m->req == op.req && m->state == MINE_SENT) {
 				m->state = MINE_QUEUED;
+				if (m->sent_at > g->lk.alive_at) {
+					g->lk.alive_at = m->sent_at;
+				}
 			}
 		}
 		rc = haq__lock_acquire(&g->lk.t, nodeid, pid, &op, g->lk.grant,
@@ -417,6 +446,21 @@ send_sync(struct haq_group *g)
 	free(buf);
 }
 
+/* Whether an event of the table for request m waits to be run. */
+static bool
+has_event(const struct haq_group *g, const struct haq_lock_mine *m)
+{
+	for (size_t i = 0; i < g->lk.nev; i++) {
+		const struct haq_lock_ev *e = &g->lk.ev[i];
+
+		if (e->req == m->req && e->nlen == m->nlen &&
+		    !memcmp(e->name, m->name, m->nlen)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * The round settled on table t (adopted, or empty): apply what was kept,
  * and bring this process's requests in line with the table.
@@ -454,8 +498,9 @@ settle(struct haq_group *g)
 				 haq__is_self(g, l->waiters[i].nodeid,
 					      l->waiters[i].pid);
 		}
-		if (holds || waits || m->state == MINE_SENT) {
-			continue;
+		if (holds || waits || m->state == MINE_SENT ||
+		    has_event(g, m)) {
+			continue; /* in the table, on its way, or answered */
 		}
 		if (m->state == MINE_HELD) {
 			m->lost = true;
@@ -615,6 +660,9 @@ void
 haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		  const uint8_t *c, size_t len)
 {
+	if (g->caps_off) {
+		return; /* acting as libhaq 0.3, which has no locks */
+	}
 	switch (c[0]) {
 	case HAQ_CONTROL_LOCK_ACQUIRE:
 	case HAQ_CONTROL_LOCK_RELEASE:
@@ -668,21 +716,22 @@ haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		}
 		return;
 	case HAQ_CONTROL_LOCK_RENEW:
-		if (len != HAQ_LOCK_RENEW_LEN) {
+		if (len != HAQ_LOCK_RENEW_LEN ||
+		    memcmp(c + 1, "\0\0\0\0\0\0\0", 7) != 0) {
 			break;
 		}
 		if (haq__is_self(g, nodeid, pid) && g->lk.renew_sent &&
 		    haq__get_le64(c + 8) == g->lk.renew_nonce) {
-			uint64_t until = g->lk.renew_sent +
-					 timing_ns(g, HAQ_TIMING_LEASE);
-
-			if (until > g->lk.lease_deadline) {
-				g->lk.lease_deadline = until;
+			if (g->lk.renew_sent > g->lk.alive_at) {
+				g->lk.alive_at = g->lk.renew_sent;
 			}
-			g->lk.next_renew = g->lk.renew_sent +
-					   timing_ns(g, HAQ_TIMING_RENEW);
+			if (g->lk.nheld &&
+			    lease_from_alive(g) > g->lk.lease_deadline) {
+				g->lk.lease_deadline = lease_from_alive(g);
+			}
 			g->lk.renew_sent = 0;
-			haq__timers_update(g->ctx);
+			/* Grants waiting for it are told now. */
+			haq__lock_timers(g, haq__now());
 		}
 		return;
 	case HAQ_CONTROL_LOCK_SYNC:
@@ -805,10 +854,23 @@ haq__lock_lost(struct haq_group *g)
 	(void)lose_all(g, -ENOTCONN, false, true);
 }
 
+/* Whether this process has a grant not told yet. */
+static bool
+any_pending(const struct haq_group *g)
+{
+	for (const struct haq_lock_mine *m = g->lk.mine; m; m = m->next) {
+		if (m->state == MINE_PENDING) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void
 haq__lock_timers(struct haq_group *g, uint64_t now)
 {
 	struct haq_lock_mine *m;
+	bool pending;
 
 	if (g->lk.nheld && now >= g->lk.lease_deadline) {
 		g->counters[HAQ_COUNTER_LEASE_EXPIRED]++;
@@ -817,35 +879,33 @@ haq__lock_timers(struct haq_group *g, uint64_t now)
 			 "(no renewal came back through corosync for %u ms): "
 			 "releasing them",
 			 g->name, g->lead.timing[HAQ_TIMING_LEASE]);
-		g->lk.renew_sent = 0;
 		if (!lose_all(g, -ETIME, true, false)) {
 			return;
 		}
 	}
-	if (now >= g->lk.guard_until) {
-		for (;;) {
-			for (m = g->lk.mine; m; m = m->next) {
-				if (m->state == MINE_PENDING) {
-					break;
-				}
-			}
-			if (!m || !hold(g, m, now)) {
-				break;
-			}
+	while (may_tell(g, now)) {
+		for (m = g->lk.mine; m && m->state != MINE_PENDING;
+		     m = m->next) {
 		}
-		if (!haq__group_alive(g)) {
+		if (!m) {
+			break;
+		}
+		if (!hold(g, m)) {
 			return;
 		}
 	}
-	if (!g->lk.nheld) {
-		g->lk.renew_sent = 0;
+	pending = any_pending(g);
+	if (!g->lk.nheld && !pending) {
 		return;
 	}
 	if (g->lk.renew_sent &&
 	    now - g->lk.renew_sent > timing_ns(g, HAQ_TIMING_LEASE)) {
 		g->lk.renew_sent = 0; /* never came back: make another */
 	}
-	if (!g->lk.renew_sent && now >= g->lk.next_renew) {
+	/* Every I while holding; at once for a grant past its lease. */
+	if (!g->lk.renew_sent &&
+	    (now >= g->lk.alive_at + timing_ns(g, HAQ_TIMING_RENEW) ||
+	     (pending && now >= g->lk.guard_until && !may_tell(g, now)))) {
 		renew(g, now);
 	}
 }
@@ -854,23 +914,22 @@ uint64_t
 haq__lock_deadline(const struct haq_group *g)
 {
 	uint64_t d = 0;
+	bool pending = any_pending(g);
 
-	for (const struct haq_lock_mine *m = g->lk.mine; m; m = m->next) {
-		if (m->state == MINE_PENDING) {
-			d = g->lk.guard_until;
-			break;
-		}
+	if (pending) {
+		d = g->lk.guard_until;
 	}
-	if (g->lk.nheld) {
+	if (g->lk.nheld && (!d || g->lk.lease_deadline < d)) {
+		d = g->lk.lease_deadline;
+	}
+	if (g->lk.nheld || pending) {
 		uint64_t r = g->lk.renew_sent
 				     ? g->lk.renew_sent +
 					       timing_ns(g, HAQ_TIMING_LEASE)
-				     : g->lk.next_renew;
+				     : g->lk.alive_at +
+					       timing_ns(g, HAQ_TIMING_RENEW);
 
-		if (!d || g->lk.lease_deadline < d) {
-			d = g->lk.lease_deadline;
-		}
-		if (r < d) {
+		if (!d || r < d) {
 			d = r;
 		}
 	}

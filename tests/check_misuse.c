@@ -369,6 +369,11 @@ START_TEST(test_null_args_without_a_context)
 	ck_assert_uint_eq(u64, 7);
 	BAD_ARG(haq_group_reply(NULL, 1, 0, NULL, 0), -EINVAL);
 	BAD_ARG(haq_group_request_cancel(NULL, 1), -EINVAL);
+	BAD_ARG(haq_group_set_lock_cb(NULL, NULL, NULL), -EINVAL);
+	BAD_ARG(haq_group_lock(NULL, "x", 0), -EINVAL);
+	BAD_ARG(haq_group_unlock(NULL, "x"), -EINVAL);
+	BAD_ARG(haq_group_lock_held(NULL, "x", &u64, &u64), -EINVAL);
+	ck_assert_uint_eq(u64, 7);
 
 	/* Views. */
 	BAD_ARG(haq_view_ring(NULL, &u32, &u64), -EINVAL);
@@ -450,6 +455,13 @@ rr_request_stub(haq_group_t *g, uint64_t request, uint32_t nodeid,
 {
 	(void)g, (void)request, (void)nodeid, (void)pid, (void)data;
 	(void)len, (void)ud;
+}
+
+static void
+lock_stub(haq_group_t *g, const char *name, int status, uint64_t token,
+	  void *ud)
+{
+	(void)g, (void)name, (void)status, (void)token, (void)ud;
 }
 
 static void
@@ -583,11 +595,11 @@ START_TEST(test_invalid_args_with_a_context)
 
 	/* Counters. */
 	BAD_ARG(haq_group_counter(g, -1, &u64), -EINVAL);
-	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_RR_MALFORMED + 1, &u64),
+	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_LOCK_MALFORMED + 1, &u64),
 		-EINVAL);
 	BAD_ARG(haq_group_counter(g, HAQ_COUNTER_SENT, NULL), -EINVAL);
 	ck_assert_uint_eq(u64, 7);
-	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_RR_MALFORMED; c++) {
+	for (int c = HAQ_COUNTER_SENT; c <= HAQ_COUNTER_LOCK_MALFORMED; c++) {
 		ck_assert_int_eq(haq_group_counter(g, c, &u64), 0);
 	}
 
@@ -785,6 +797,42 @@ START_TEST(test_invalid_args_with_a_context)
 			 0);
 	ck_assert_int_eq(haq_group_request_cancel(g, u64), 0);
 	BAD_ARG(haq_group_request_cancel(g, u64), -ENOENT);
+
+	/* Locks. */
+	{
+		char longname[HAQ_LOCK_NAME_MAX + 2];
+		uint64_t dl = 7;
+
+		memset(longname, 'n', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		u64 = 7;
+		/* No callback yet: nobody would be told. */
+		BAD_ARG(haq_group_lock(g, "x", 0), -EINVAL);
+		ck_assert_int_eq(haq_group_set_lock_cb(g, lock_stub, NULL), 0);
+		BAD_ARG(haq_group_lock(g, NULL, 0), -EINVAL);
+		BAD_ARG(haq_group_lock(g, "", 0), -EINVAL);
+		BAD_ARG(haq_group_lock(g, longname, 0), -ENAMETOOLONG);
+		BAD_ARG(haq_group_lock(g, "x", HAQ_LOCK_TRY << 1), -EINVAL);
+		BAD_ARG(haq_group_unlock(g, NULL), -EINVAL);
+		BAD_ARG(haq_group_unlock(g, ""), -EINVAL);
+		BAD_ARG(haq_group_unlock(g, longname), -ENAMETOOLONG);
+		BAD_ARG(haq_group_unlock(g, "x"), -ENOENT);
+		BAD_ARG(haq_group_lock_held(g, NULL, &u64, &dl), -EINVAL);
+		BAD_ARG(haq_group_lock_held(g, longname, &u64, &dl),
+			-ENAMETOOLONG);
+		ck_assert_uint_eq(u64, 7);
+		ck_assert_uint_eq(dl, 7);
+		ck_assert_int_eq(haq_group_lock_held(g, "x", &u64, &dl), 0);
+		ck_assert_uint_eq(u64, 0);
+		ck_assert_uint_eq(dl, 0);
+		/* Asked twice; the callback kept while a request waits. */
+		ck_assert_int_eq(haq_group_lock(g, "x", 0), 0);
+		BAD_ARG(haq_group_lock(g, "x", HAQ_LOCK_TRY), -EALREADY);
+		BAD_ARG(haq_group_set_lock_cb(g, NULL, NULL), -EBUSY);
+		ck_assert_int_eq(haq_group_unlock(g, "x"), 0);
+		BAD_ARG(haq_group_unlock(g, "x"), -ENOENT);
+		ck_assert_int_eq(haq_group_set_lock_cb(g, NULL, NULL), 0);
+	}
 	ck_assert_int_ge(haq_group_leave(g), 0);
 	haq_ctx_free(ctx);
 }
@@ -845,7 +893,7 @@ START_TEST(test_strerror_total)
 		ECHILD,	      ETIMEDOUT,    EPROTO,   EBADF,	  ENOSPC,
 		EINTR,	      ENOTSUP,	    EBADMSG,  EIO,	  EALREADY,
 		EISCONN,      ESTALE,	    EFBIG,    EHOSTDOWN,  ECONNRESET,
-		ENODATA,
+		ENODATA,      ENOLCK,	    ETIME,
 	};
 
 	/* Every value gives a sentence, extremes included. */
@@ -942,6 +990,10 @@ rejoin_on_view(haq_group_t *g, const haq_view_t *v, void *ud)
 			 -EINVAL);
 	ck_assert_int_eq(haq_group_reply(g, 1, 0, NULL, 0), -EINVAL);
 	ck_assert_int_eq(haq_group_request_cancel(g, 1), -EINVAL);
+	ck_assert_int_eq(haq_group_lock(g, "x", 0), -EINVAL);
+	ck_assert_int_eq(haq_group_unlock(g, "x"), -EINVAL);
+	ck_assert_int_eq(haq_group_lock_held(g, "x", NULL, NULL), -EINVAL);
+	ck_assert_int_eq(haq_group_set_lock_cb(g, NULL, NULL), -EINVAL);
 	ck_assert_int_eq(haq_group_resign(g), -EINVAL);
 	ck_assert_int_eq(haq_group_set_eligible(g, 0), -EINVAL);
 	ck_assert_int_eq(haq_group_lease(g, NULL), -EINVAL);
@@ -2055,6 +2107,10 @@ fork_child_calls(haq_ctx_t *ctx, haq_group_t *g, uint64_t track_id)
 				       NULL, NULL));
 	CHILD_ECHILD(haq_group_reply(g, 1, 0, NULL, 0));
 	CHILD_ECHILD(haq_group_request_cancel(g, 1));
+	CHILD_ECHILD(haq_group_set_lock_cb(g, NULL, NULL));
+	CHILD_ECHILD(haq_group_lock(g, "x", 0));
+	CHILD_ECHILD(haq_group_unlock(g, "x"));
+	CHILD_ECHILD(haq_group_lock_held(g, "x", NULL, NULL));
 	CHILD_ECHILD(haq_group_set_queue_limit(g, 4096));
 	CHILD_ECHILD(haq_group_set_max_message(g, 4096));
 	CHILD_ECHILD(haq_group_set_bundle(g, 4096));

@@ -59,7 +59,7 @@ tests_hardening_fuzz_rr_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 HARDENING_MEMCHECK_TESTS = $(UNIT_TESTS) $(HARDENING_REPLAY) \
 	tests/check_ctx tests/check_group tests/check_leader tests/check_config \
 	tests/check_misuse tests/check_inject tests/check_state \
-	tests/check_reqrep
+	tests/check_reqrep tests/check_locks
 
 check-valgrind: libhaq/libhaq.la $(HARDENING_MEMCHECK_TESTS)
 if HAVE_VALGRIND

@@ -1346,7 +1346,7 @@ int haq_group_request_cancel(haq_group_t *group, uint64_t request);
  * lock table, so every member agrees who holds what, with no lock server.
  */
 
-/** Bytes of a lock name, at most (a name is 1 to this many bytes). */
+/** Bytes of a lock name, at most (a name may not be empty). */
 #define HAQ_LOCK_NAME_MAX 64
 
 /** Holders and waiters in one group's lock table, at most. */
