@@ -1527,6 +1527,7 @@ run_same_ops(uint64_t seed, int nops)
 			copy_table(&c, rnd(&s) % 2 ? &t[0] : &t[1]);
 			haq__lock_table_free(&t[0]);
 			t[0] = c;
+			haq__lock_table_free(&t[1]);
 			copy_table(&t[1], &t[0]);
 			rc[0] = rc[1] = 0;
 		}
