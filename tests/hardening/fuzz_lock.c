@@ -28,8 +28,10 @@
  *      (then purged as after a view, as group_lock.c's settle())
  *   6  a raw SYNC (as 5, without the 8 bytes): the header decoded and
  *      encoded back; a valid one's table as 5, with its last token
- *   7  the table adopted through its own encoding (the last token raised
- *      by args when args is odd)
+ *   7  args 30, 31: the table filled up by the view's processes, one new
+ *      lock each, to HAQ_LOCK_ENTRIES_MAX_ entries (31) or one fewer
+ *      (30), once per input; else the table adopted through its own
+ *      encoding (the last token raised by args when args is odd)
  * After every operation, checked against the table before it: an acquire
  * says -EALREADY exactly when the process was in the lock; a release
  * succeeds exactly when the request was the holder or a waiter; a refusal
@@ -666,10 +668,41 @@ op_release(struct world *w, const uint8_t *data, size_t size, size_t *pos,
 	do_release(w, e.nodeid, e.pid, &op);
 }
 
+/*
+ * Fill the table up to HAQ_LOCK_ENTRIES_MAX_ - room entries, one new lock
+ * per entry (names in increasing order: no table insertion moves much),
+ * held by the view's processes in turn when the table may grant.
+ */
+static void
+fill(struct world *w, size_t room)
+{
+	unsigned int i = 0;
+
+	if (!w->nview) {
+		return;
+	}
+	while (w->t.entries + room < HAQ_LOCK_ENTRIES_MAX_) {
+		const struct haq_memb *m = &w->view[i % w->nview];
+		char name[16];
+		struct haq_lock_op op = {
+			.req = w->next_req++,
+			.name = name,
+		};
+		int rc;
+
+		op.nlen = (size_t)snprintf(name, sizeof(name), "fill%05u", i++);
+		rc = haq__lock_acquire(&w->t, m->nodeid, m->pid, &op, w->grant,
+				       NULL, NULL);
+		REQUIRE(rc == 0 || rc == -EALREADY);
+	}
+	REQUIRE(w->t.entries == HAQ_LOCK_ENTRIES_MAX_ - room);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct world w;
+	bool filled = false;
 	size_t pos = 0;
 
 	memset(&w, 0, sizeof(w));
@@ -731,6 +764,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default: {
 			struct haq_lock_table c;
 
+			if (args >= 30) {
+				if (!filled) {
+					fill(&w, args == 31 ? 0 : 1);
+					filled = true;
+				}
+				break;
+			}
 			copy_table(&c, &w.t);
 			if ((args & 1) && c.last_token <= UINT64_MAX - args) {
 				c.last_token += args;
@@ -740,7 +780,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		}
 		check_table(&w.t, w.grant);
-		{
+		/* Every operation's table round trips; a full one at the end
+		 * only (it takes a millisecond). */
+		if (w.t.n < 512 || pos >= size) {
 			struct haq_lock_table c;
 
 			copy_table(&c, &w.t);
