@@ -293,11 +293,18 @@ member(const struct haq_memb *members, size_t n,
 				   e->pid, &pos);
 }
 
+/*
+ * Idle locks are dropped as the table is compacted in this one pass: one
+ * drop_if_idle() per lock would move the rest of the table each time,
+ * quadratic in the locks of a leaver (every member, at every view).
+ */
 void
 haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 		size_t n, bool grant, haq_lock_event_fn fn, void *arg)
 {
-	for (size_t i = 0; i < t->n;) {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
 		struct haq_lock *l = &t->locks[i];
 		size_t k = 0;
 
@@ -317,11 +324,15 @@ haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 			grant_next(t, l, fn, arg);
 		}
 		if (!l->held && !l->nwait) {
-			drop_if_idle(t, i);
-		} else {
-			i++;
+			free(l->waiters);
+			continue;
 		}
+		if (kept != i) {
+			t->locks[kept] = *l;
+		}
+		kept++;
 	}
+	t->n = kept;
 }
 
 /* ---------------------------------------------------------------- */

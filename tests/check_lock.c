@@ -18,7 +18,7 @@
 /* Helpers                                                          */
 /* ---------------------------------------------------------------- */
 
-#define LOGMAX 512
+#define LOGMAX 1024
 
 struct ev {
 	int what;
@@ -566,6 +566,45 @@ START_TEST(test_purge)
 	assert_holder(&t, "d", 4, 9);
 	haq__lock_purge(&t, NULL, 0, true, NULL, NULL);
 	ck_assert_uint_eq(t.n, 0);
+	haq__lock_table_free(&t);
+}
+END_TEST
+
+/* A purge that drops many locks keeps the others, in order. */
+START_TEST(test_purge_many)
+{
+	struct haq_lock_table t;
+	struct evlog log = {0};
+	static const struct haq_memb one[] = {{1, 100, 0}};
+	char name[16];
+
+	haq__lock_table_init(&t);
+	for (unsigned int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "l%04u", i);
+		ck_assert_int_eq(acq(&t, i % 3 ? 2 : 1, name, i + 1, 0, false,
+				     true, NULL),
+				 0);
+		if (i % 3 == 1) {
+			/* 1 waits for a lock 2 holds. */
+			ck_assert_int_eq(
+				acq(&t, 1, name, i + 1, 0, false, true, NULL),
+				0);
+		}
+	}
+	ck_assert_uint_eq(t.n, 3000);
+	haq__lock_purge(&t, one, 1, true, log_ev, &log);
+	check_table(&t);
+	ck_assert_uint_eq(t.n, 2000);
+	ck_assert_uint_eq(t.entries, 2000);
+	ck_assert_uint_eq(log.n, 1000);
+	for (unsigned int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "l%04u", i);
+		if (i % 3 == 2) {
+			ck_assert_ptr_null(find(&t, name));
+		} else {
+			assert_holder(&t, name, 1, i + 1);
+		}
+	}
 	haq__lock_table_free(&t);
 }
 END_TEST
@@ -1569,6 +1608,7 @@ main(void)
 	ADD_TCASE(s, test_already, 5);
 	ADD_TCASE(s, test_release, 5);
 	ADD_TCASE(s, test_purge, 5);
+	ADD_TCASE(s, test_purge_many, 10);
 	ADD_TCASE(s, test_tokens, 5);
 	ADD_TCASE(s, test_tokens_spent, 5);
 	ADD_TCASE(s, test_full, 20);
