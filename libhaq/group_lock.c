@@ -674,22 +674,28 @@ haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 			(void)run_events(g);
 			return;
 		}
-		if (g->lk.nkept >= LOG_MAX) {
-			/* The same at every member: the sender sends again. */
-			if (haq__is_self(g, nodeid, pid) &&
-			    c[0] == HAQ_CONTROL_LOCK_ACQUIRE) {
-				struct haq_lock_op op;
+		/*
+		 * Our ACQUIRE is delivered: whether it is kept, or dropped
+		 * here or by the next view's kept_clear(), the round's
+		 * settle() sends it again unless the table has it. Left
+		 * MINE_SENT, settle() would wait for it for ever.
+		 */
+		if (haq__is_self(g, nodeid, pid) &&
+		    c[0] == HAQ_CONTROL_LOCK_ACQUIRE) {
+			struct haq_lock_op op;
 
-				if (haq__lock_decode_acquire(c, len, &op) == 0) {
-					struct haq_lock_mine *m = find_mine(
-						g, op.name, op.nlen);
+			if (haq__lock_decode_acquire(c, len, &op) == 0) {
+				struct haq_lock_mine *m =
+					find_mine(g, op.name, op.nlen);
 
-					if (m && m->req == op.req &&
-					    m->state == MINE_SENT) {
-						m->state = MINE_QUEUED;
-					}
+				if (m && m->req == op.req &&
+				    m->state == MINE_SENT) {
+					m->state = MINE_QUEUED;
 				}
 			}
+		}
+		if (g->lk.nkept >= LOG_MAX) {
+			/* The same at every member: the sender sends again. */
 			return;
 		} else {
 			struct haq_lock_kept *k = malloc(sizeof(*k) + len);
