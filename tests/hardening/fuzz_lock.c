@@ -788,7 +788,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct world w;
 	bool filled = false;
 	unsigned int ops_filled = 0;
-	bool last;
+	bool final;
 	size_t pos = 0;
 
 	memset(&w, 0, sizeof(w));
@@ -866,13 +866,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		}
 		ops_filled += filled;
-		last = pos >= size || ops_filled > 16;
+		final = pos >= size || ops_filled > 16;
 		/* Every operation's table is checked and round trips; a
 		 * filled one's now and then (it takes milliseconds). */
-		if (w.t.n < 512 || last || ops_filled % 4 == 0) {
+		if (w.t.n < 512 || final || ops_filled % 4 == 0) {
 			check_table(&w.t, w.grant);
 		}
-		if (w.t.n < 512 || last) {
+		if (w.t.n < 512 || final) {
 			struct haq_lock_table c;
 
 			copy_table(&c, &w.t);
