@@ -1591,8 +1591,8 @@ run_same_ops(uint64_t seed, int nops)
 
 START_TEST(test_same_ops_same_table)
 {
-	for (uint64_t seed = 1; seed <= 20; seed++) {
-		run_same_ops(seed, 2000);
+	for (uint64_t seed = 1; seed <= 8; seed++) {
+		run_same_ops(seed, 1500);
 	}
 }
 END_TEST
