@@ -1268,50 +1268,78 @@ START_TEST(test_sync_frame)
 	uint8_t buf[HAQ_LOCK_SYNC_HDR + 8];
 	uint64_t view_id = 0;
 	uint64_t last = 0;
+	uint16_t round = 0;
+	bool restart = true;
 	bool valid = false;
 
-	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true,
-				  0x0102030405060708ull, 0xa0a1a2a3a4a5a6a7ull);
+	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true, false,
+				  0xbeef, 0x0102030405060708ull,
+				  0xa0a1a2a3a4a5a6a7ull);
 	ck_assert_int_eq(buf[0], HAQ_CONTROL_LOCK_SYNC);
 	/* Valid: a table follows (its decoder checks it). */
 	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, sizeof(buf), &valid,
-						   &view_id, &last),
+						   &restart, &round, &view_id,
+						   &last),
 			 0);
 	ck_assert(valid);
+	ck_assert(!restart);
+	ck_assert_uint_eq(round, 0xbeef);
 	ck_assert_uint_eq(view_id, 0x0102030405060708ull);
 	ck_assert_uint_eq(last, 0xa0a1a2a3a4a5a6a7ull);
 	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, HAQ_LOCK_SYNC_HDR,
-						   &valid, &view_id, &last),
+						   &valid, &restart, &round,
+						   &view_id, &last),
 			 0);
+	/* Valid and a restart. */
+	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true, true, 1, 2,
+				  3);
+	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, sizeof(buf), &valid,
+						   &restart, &round, &view_id,
+						   &last),
+			 0);
+	ck_assert(valid);
+	ck_assert(restart);
+	ck_assert_uint_eq(round, 1);
 	/* Not valid: the header alone. */
-	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, false, 3, 4);
+	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, false, true, 7, 3,
+				  4);
 	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, HAQ_LOCK_SYNC_HDR,
-						   &valid, &view_id, &last),
+						   &valid, &restart, &round,
+						   &view_id, &last),
 			 0);
 	ck_assert(!valid);
+	ck_assert(restart);
+	ck_assert_uint_eq(round, 7);
 	ck_assert_uint_eq(view_id, 3);
 	ck_assert_uint_eq(last, 4);
 	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, HAQ_LOCK_SYNC_HDR + 1,
-						   &valid, &view_id, &last),
+						   &valid, &restart, &round,
+						   &view_id, &last),
 			 -EBADMSG);
 	/* Short. */
 	for (size_t i = 0; i < HAQ_LOCK_SYNC_HDR; i++) {
 		ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, i, &valid,
+							   &restart, &round,
 							   &view_id, &last),
 				 -EBADMSG);
 	}
-	/* The valid byte above 1, reserved bytes. */
-	buf[1] = 2;
-	ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, HAQ_LOCK_SYNC_HDR,
-						   &valid, &view_id, &last),
-			 -EBADMSG);
-	for (int i = 2; i < 8; i++) {
-		haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true, 3,
-					  4);
+	/* Unknown flags, reserved bytes. */
+	for (int bit = 2; bit < 8; bit++) {
+		haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true,
+					  false, 0, 3, 4);
+		buf[1] |= (uint8_t)(1u << bit);
+		ck_assert_int_eq(haq__lock_decode_sync_hdr(
+					 buf, sizeof(buf), &valid, &restart,
+					 &round, &view_id, &last),
+				 -EBADMSG);
+	}
+	for (int i = 4; i < 8; i++) {
+		haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, true,
+					  false, 0, 3, 4);
 		buf[i] = 1;
-		ck_assert_int_eq(haq__lock_decode_sync_hdr(buf, sizeof(buf),
-							   &valid, &view_id,
-							   &last),
+		ck_assert_int_eq(haq__lock_decode_sync_hdr(
+					 buf, sizeof(buf), &valid, &restart,
+					 &round, &view_id, &last),
 				 -EBADMSG);
 	}
 }

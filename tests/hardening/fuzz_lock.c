@@ -584,14 +584,18 @@ raw_sync(struct world *w, const uint8_t *c, size_t len, bool take)
 	uint8_t again[HAQ_LOCK_SYNC_HDR];
 	uint64_t view_id;
 	uint64_t last;
+	uint16_t round;
+	bool restart;
 	bool valid;
 
-	if (haq__lock_decode_sync_hdr(c, len, &valid, &view_id, &last) < 0) {
+	if (haq__lock_decode_sync_hdr(c, len, &valid, &restart, &round,
+				      &view_id, &last) < 0) {
 		return;
 	}
 	REQUIRE(len >= HAQ_LOCK_SYNC_HDR);
 	REQUIRE(valid || len == HAQ_LOCK_SYNC_HDR);
-	haq__lock_encode_sync_hdr(again, c[0], valid, view_id, last);
+	haq__lock_encode_sync_hdr(again, c[0], valid, restart, round, view_id,
+				  last);
 	REQUIRE(memcmp(again, c, HAQ_LOCK_SYNC_HDR) == 0);
 	if (valid) {
 		raw_table(w, c + HAQ_LOCK_SYNC_HDR, len - HAQ_LOCK_SYNC_HDR,
