@@ -178,7 +178,7 @@ examples_haq_status_LDADD = libhaq/libhaq.la $(QB_LIBS)
 
 # Section-1 pages, written by hand.
 dist_man_MANS = doc/haq-status.1 doc/haq-chat.1 doc/haq-leader.1 \
-	doc/haq-kv.1
+	doc/haq-kv.1 doc/haq-lock.1
 
 # Guides, installed in $(docdir).
 dist_doc_DATA = doc/guide.md doc/errors.md

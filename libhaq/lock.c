@@ -576,23 +576,31 @@ haq__lock_decode_release(const uint8_t *c, size_t len, struct haq_lock_op *op)
 
 void
 haq__lock_encode_sync_hdr(uint8_t *buf, uint8_t type, bool valid,
-			  uint64_t view_id, uint64_t last_token)
+			  bool restart, uint16_t round, uint64_t view_id,
+			  uint64_t last_token)
 {
 	memset(buf, 0, HAQ_LOCK_SYNC_HDR);
 	buf[0] = type;
-	buf[1] = valid;
+	buf[1] = (uint8_t)((valid ? HAQ_LOCK_SYNC_VALID : 0) |
+			   (restart ? HAQ_LOCK_SYNC_RESTART : 0));
+	haq__put_le16(buf + 2, round);
 	haq__put_le64(buf + 8, view_id);
 	haq__put_le64(buf + 16, last_token);
 }
 
 int
 haq__lock_decode_sync_hdr(const uint8_t *c, size_t len, bool *valid,
-			  uint64_t *view_id, uint64_t *last_token)
+			  bool *restart, uint16_t *round, uint64_t *view_id,
+			  uint64_t *last_token)
 {
-	if (len < HAQ_LOCK_SYNC_HDR || c[1] > 1 || !zero(c + 2, 6)) {
+	if (len < HAQ_LOCK_SYNC_HDR ||
+	    (c[1] & ~(HAQ_LOCK_SYNC_VALID | HAQ_LOCK_SYNC_RESTART)) ||
+	    !zero(c + 4, 4)) {
 		return -EBADMSG;
 	}
-	*valid = c[1];
+	*valid = c[1] & HAQ_LOCK_SYNC_VALID;
+	*restart = c[1] & HAQ_LOCK_SYNC_RESTART;
+	*round = haq__get_le16(c + 2);
 	*view_id = haq__get_le64(c + 8);
 	*last_token = haq__get_le64(c + 16);
 	/* An invalid table is told by its header alone. */

@@ -21,8 +21,11 @@
  *   RELEASE  0 type | 1 zero | 2 name length | 3..7 zero |
  *            8 request id | 16 name
  *   RENEW    0 type | 1..7 zero | 8 nonce
- *   SYNC     0 type | 1 valid (0/1) | 2..7 zero | 8 view id |
- *            16 last token | 24 table (valid only: haq__lock_encode())
+ *   SYNC     0 type | 1 flags (1: valid, 2: restart) | 2 round (u16) |
+ *            4..7 zero | 8 view id | 16 last token |
+ *            24 table (valid only: haq__lock_encode())
+ *            A view's first round is 0; a restart (quorum came under the
+ *            view) names the next round.
  * A name is 1..HAQ_LOCK_NAME_MAX bytes, none of them NUL.
  */
 #ifndef HAQ_LOCK_H
@@ -43,6 +46,8 @@
 #define HAQ_LOCK_RENEW_LEN 16
 #define HAQ_LOCK_SYNC_HDR 24
 #define HAQ_LOCK_F_TRY 1u
+#define HAQ_LOCK_SYNC_VALID 1u
+#define HAQ_LOCK_SYNC_RESTART 2u
 
 /* Who holds or waits: a process and its request. */
 struct haq_lock_entry {
@@ -154,8 +159,10 @@ int haq__lock_decode_acquire(const uint8_t *c, size_t len,
 int haq__lock_decode_release(const uint8_t *c, size_t len,
 			     struct haq_lock_op *op);
 void haq__lock_encode_sync_hdr(uint8_t *buf, uint8_t type, bool valid,
-			       uint64_t view_id, uint64_t last_token);
+			       bool restart, uint16_t round, uint64_t view_id,
+			       uint64_t last_token);
 int haq__lock_decode_sync_hdr(const uint8_t *c, size_t len, bool *valid,
+			      bool *restart, uint16_t *round,
 			      uint64_t *view_id, uint64_t *last_token);
 
 /* Whether name (nlen bytes) is a valid lock name. */

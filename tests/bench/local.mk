@@ -10,9 +10,12 @@
 # that "all" builds through all-local (a prerequisite-only rule, which merges
 # with any other fragment's all-local).
 EXTRA_PROGRAMS = tests/bench/haq-bench tests/bench/haq-state-bench \
-	tests/bench/haq-rr-bench
+	tests/bench/haq-rr-bench tests/bench/haq-lock-bench
 all-local: tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT) \
-	tests/bench/haq-rr-bench$(EXEEXT)
+	tests/bench/haq-rr-bench$(EXEEXT) tests/bench/haq-lock-bench$(EXEEXT)
+tests_bench_haq_lock_bench_SOURCES = tests/bench/haq-lock-bench.c
+tests_bench_haq_lock_bench_LDADD = libhaq/libhaq.la
+tests_bench_haq_lock_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 tests_bench_haq_rr_bench_SOURCES = tests/bench/haq-rr-bench.c
 tests_bench_haq_rr_bench_LDADD = libhaq/libhaq.la
 tests_bench_haq_rr_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
@@ -29,7 +32,7 @@ tests_bench_haq_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 EXTRA_DIST += tests/bench/run-bench tests/bench/run-state-bench \
 	tests/bench/codec-bench.c tests/bench/run-rr-bench \
-	tests/bench/README.md
+	tests/bench/run-lock-bench tests/bench/README.md
 
 BENCH_ARGS =
 .PHONY: bench
@@ -58,9 +61,21 @@ bench-rr: tests/bench/haq-rr-bench$(EXEEXT)
 		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
 		--out $(abs_top_srcdir)/doc/performance-rr.md $(RR_BENCH_ARGS)
 
+# Locks: doc/performance-locks.md (its measured part; the analysis below
+# it is written by hand).
+LOCK_BENCH_ARGS =
+.PHONY: bench-lock
+bench-lock: tests/bench/haq-lock-bench$(EXEEXT)
+	$(abs_top_srcdir)/tests/bench/run-lock-bench \
+		--bench-dir $(abs_top_builddir)/tests/bench \
+		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
+		--out $(abs_top_builddir)/tests/bench/performance-locks-measured.md \
+		$(LOCK_BENCH_ARGS)
+
 # EXTRA_PROGRAMS are not removed by "make clean" on their own.
 clean-local: clean-bench
 .PHONY: clean-bench
 clean-bench:
 	-rm -f tests/bench/haq-bench$(EXEEXT) tests/bench/haq-state-bench$(EXEEXT) \
-		tests/bench/haq-rr-bench$(EXEEXT)
+		tests/bench/haq-rr-bench$(EXEEXT) tests/bench/haq-lock-bench$(EXEEXT) \
+		tests/bench/performance-locks-measured.md

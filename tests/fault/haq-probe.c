@@ -10,7 +10,8 @@
  * with MONO_US from CLOCK_MONOTONIC and REAL_US from CLOCK_REALTIME, both in
  * microseconds. All processes of a test run on one host, so REAL_US orders
  * events of different probes. Events:
- *     start node= pid= inc= group= rate= size= big_every= big_size=
+ *     start node= pid= inc= group= rate= size= size_max= burst=
+ *           compress= big_every= big_size=
  *     conn up|down [leader_rc= epoch=]
  *     quorum quorate= ring=N.SEQ expected= total= need= nodes=a,b
  *     view seq= ring=N.SEQ quorate= members=n/p,... joined=n/p:why,...
@@ -39,7 +40,7 @@
  *     bad from=n/p inc= seq= why=    (a probe message that fails checks)
  *     writable
  *     counters sent= delivered= retries= malformed= oversize= partial=
- *              lease_expired=
+ *              lease_expired= covered= bundled= compressed=
  *     quiet next_id=                 (SIGHUP: sending stopped)
  *     stopping next_id=
  *     drained ok|timeout self=
@@ -206,6 +207,9 @@ struct probe {
 	const char *group;
 	double rate;
 	size_t size;
+	size_t size_max;    /* --size-max: lengths vary size..size_max by seq */
+	unsigned int burst; /* messages sent at each tick of the rate */
+	size_t compress;    /* --compress: haq_group_set_compress() */
 	uint64_t big_every; /* every Nth message is big_size bytes (0: never) */
 	size_t big_size;
 	int drain_ms;
@@ -389,19 +393,21 @@ fmt_members(char *buf, size_t len, const haq_view_t *v, int which)
 static void
 log_counters(struct probe *p)
 {
-	uint64_t c[HAQ_COUNTER_STATE_COVERED + 1] = {0};
+	uint64_t c[HAQ_COUNTER_COMPRESSED + 1] = {0};
 
-	for (int i = 0; i <= HAQ_COUNTER_STATE_COVERED; i++) {
+	for (int i = 0; i <= HAQ_COUNTER_COMPRESSED; i++) {
 		haq_group_counter(p->g, i, &c[i]);
 	}
 	logf_(p,
 	      "counters sent=%" PRIu64 " delivered=%" PRIu64 " retries=%" PRIu64
 	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64
-	      " lease_expired=%" PRIu64 " covered=%" PRIu64,
+	      " lease_expired=%" PRIu64 " covered=%" PRIu64 " bundled=%" PRIu64
+	      " compressed=%" PRIu64,
 	      c[HAQ_COUNTER_SENT], c[HAQ_COUNTER_DELIVERED],
 	      c[HAQ_COUNTER_RETRIES], c[HAQ_COUNTER_MALFORMED],
 	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED],
-	      c[HAQ_COUNTER_LEASE_EXPIRED], c[HAQ_COUNTER_STATE_COVERED]);
+	      c[HAQ_COUNTER_LEASE_EXPIRED], c[HAQ_COUNTER_STATE_COVERED],
+	      c[HAQ_COUNTER_BUNDLED], c[HAQ_COUNTER_COMPRESSED]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1309,6 +1315,11 @@ send_one(struct probe *p)
 	size_t len = p->size;
 	int rc;
 
+	if (p->size_max > p->size) {
+		/* Lengths vary with the seq: records of many sizes. */
+		len = p->size +
+		      (size_t)(id * 37u % (p->size_max - p->size + 1));
+	}
 	if (p->big_every && id % p->big_every == 0) {
 		len = p->big_size;
 	}
@@ -1342,8 +1353,10 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: haq-probe --log FILE [--group NAME] [--rate "
 		"MSG_PER_S]\n"
-		"                 [--size BYTES] [--big-every N --big-size "
-		"BYTES]\n"
+		"                 [--size BYTES [--size-max BYTES]] [--burst "
+		"N]\n"
+		"                 [--compress BYTES]\n"
+		"                 [--big-every N --big-size BYTES]\n"
 		"                 [--drain MS] [--connect-timeout S] "
 		"[--resign-after MS]\n"
 		"                 [--state [--state-seed BYTES] "
@@ -1360,6 +1373,11 @@ usage(FILE *f)
 		"to FILE. Messages are --size bytes (at least 32), every "
 		"--big-every\n"
 		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
+		"--size-max: lengths vary from --size to it, by seq.\n"
+		"--burst N: N messages at each tick of the rate (default 1),\n"
+		"so that several wait at once and libhaq bundles them.\n"
+		"--compress BYTES: haq_group_set_compress() (messages and\n"
+		"the state's frames of at least BYTES go lz4-compressed).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
 		"counters and exit 0. SIGHUP: stop sending, keep receiving.\n"
@@ -1413,6 +1431,9 @@ main(int argc, char **argv)
 		{"group", required_argument, NULL, 'g'},
 		{"rate", required_argument, NULL, 'r'},
 		{"size", required_argument, NULL, 's'},
+		{"size-max", required_argument, NULL, 'z'},
+		{"burst", required_argument, NULL, 'b'},
+		{"compress", required_argument, NULL, 'C'},
 		{"drain", required_argument, NULL, 'd'},
 		{"big-every", required_argument, NULL, 'B'},
 		{"big-size", required_argument, NULL, 'S'},
@@ -1441,6 +1462,7 @@ main(int argc, char **argv)
 	p->group = "haq-probe";
 	p->rate = 50;
 	p->size = PROBE_HDR;
+	p->burst = 1;
 	p->drain_ms = 5000;
 	p->st.seed_opt = 65536;
 	p->lk.hold_min = 50;
@@ -1448,7 +1470,7 @@ main(int argc, char **argv)
 	p->lk.pause = 200;
 	p->lk.try_pct = 50;
 	while ((c = getopt_long(argc, argv,
-				"l:g:r:s:d:c:B:S:R:TE:U:L:W:k:H:P:Y:h", opts,
+				"l:g:r:s:z:b:C:d:c:B:S:R:TE:U:L:W:k:H:P:Y:h", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -1462,6 +1484,15 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			p->size = strtoul(optarg, NULL, 10);
+			break;
+		case 'z':
+			p->size_max = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			p->burst = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'C':
+			p->compress = strtoul(optarg, NULL, 10);
 			break;
 		case 'd':
 			p->drain_ms = atoi(optarg);
@@ -1523,7 +1554,9 @@ main(int argc, char **argv)
 	}
 	if (!logpath || p->rate < 0 || p->size > 16u * 1024 * 1024 ||
 	    p->big_size > 64u * 1024 * 1024 || p->lk.n > 100000 ||
-	    p->lk.hold_max < p->lk.hold_min || p->lk.try_pct > 100) {
+	    p->lk.hold_max < p->lk.hold_min || p->lk.try_pct > 100 ||
+	    p->size_max > 16u * 1024 * 1024 || p->burst < 1 ||
+	    p->burst > 1000) {
 		usage(stderr);
 		return 2;
 	}
@@ -1532,6 +1565,9 @@ main(int argc, char **argv)
 	}
 	if (p->big_size < p->size) {
 		p->big_size = p->size;
+	}
+	if (p->size_max && p->size_max < p->size) {
+		p->size_max = p->size;
 	}
 	p->log_fd =
 		open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -1542,7 +1578,8 @@ main(int argc, char **argv)
 	}
 	p->logcap = 256 * 1024;
 	p->logbuf = malloc(p->logcap);
-	p->msg = calloc(1, p->big_size);
+	p->msg = calloc(1,
+			p->big_size > p->size_max ? p->big_size : p->size_max);
 	if (!p->logbuf || !p->msg) {
 		return 2;
 	}
@@ -1582,9 +1619,10 @@ main(int argc, char **argv)
 	put64(p->msg + 16, p->inc);
 	logf_(p,
 	      "start node=%u pid=%u inc=%" PRIx64
-	      " group=%s rate=%g size=%zu big_every=%" PRIu64 " big_size=%zu",
+	      " group=%s rate=%g size=%zu size_max=%zu burst=%u compress=%zu"
+	      " big_every=%" PRIu64 " big_size=%zu",
 	      p->nodeid, p->pid, p->inc, p->group, p->rate, p->size,
-	      p->big_every, p->big_size);
+	      p->size_max, p->burst, p->compress, p->big_every, p->big_size);
 	haq_ctx_set_connection_cb(p->ctx, on_conn, p);
 	haq_ctx_set_quorum_cb(p->ctx, on_quorum, p);
 	haq_group_set_message_cb(p->g, on_message, p);
@@ -1604,6 +1642,12 @@ main(int argc, char **argv)
 		      p->lk.n, p->lk.hold_min, p->lk.hold_max, p->lk.pause,
 		      p->lk.try_pct);
 		lock_idle(p);
+	}
+	if (p->compress &&
+	    (rc = haq_group_set_compress(p->g, p->compress)) < 0) {
+		fprintf(stderr, "haq-probe: --compress: %s\n",
+			haq_strerror(rc));
+		return 2;
 	}
 	if (p->st.on) {
 		/* Right after the join: before the first view. */
@@ -1733,6 +1777,7 @@ main(int argc, char **argv)
 			if (ticks > 100) {
 				ticks = 100;
 			}
+			ticks *= p->burst;
 			/* With a state, updates only from a holder. */
 			for (uint64_t i = 0;
 			     i < ticks && !p->blocked && !p->stopping &&

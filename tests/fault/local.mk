@@ -41,6 +41,7 @@ FAULT_TESTS = \
 	tests/fault/fault-big-stream.sh \
 	tests/fault/fault-split-221.sh \
 	tests/fault/fault-leader-agent.sh \
+	tests/fault/fault-bundle-flood.sh \
 	$(FAULT_STATE_TESTS) \
 	$(FAULT_LOCK_CHECK_TESTS)
 # State transfer (issue 13), probes with a replicated state under load;

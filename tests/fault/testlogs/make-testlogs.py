@@ -395,3 +395,36 @@ def lock_killed(at):
     return L
 write("lock-killed", lock_killed(12600), "OK", args=LOCK)
 write("lock-killed-early", lock_killed(12250), "lock-overlap", args=LOCK)
+# A flood run (fault-bundle-flood): bundles at every probe, all quieted
+# in the final view, where all delivered the same sequence.
+def flood():
+    L = base()
+    for n, b in (("a", 3), ("b", 2), ("c", 1)):
+        L[n] = [l + " bundled=%d" % b if l.startswith("counters ") else l
+                for l in L[n]]
+        # Quieted after their last send; the final view's messages come
+        # after the quiet lines, before the probes stop.
+        for d in ("deliver from=3/303 inc=c3 seq=4",
+                  "deliver from=1/101 inc=a1 seq=4"):
+            L[n].remove(d)
+        nid = {"a": 5, "b": 4, "c": 5}[n]
+        j = L[n].index("stopping signal=15 next_id=%d" % nid)
+        L[n][j:j] = ["quiet next_id=%d" % nid,
+                     "deliver from=3/303 inc=c3 seq=4",
+                     "deliver from=1/101 inc=a1 seq=4"]
+    return L
+write("flood-good", flood(), "OK", args="--expect-bundled --same-final")
+# One probe sent nothing in a bundle (the load never made any form).
+L = flood()
+L["c"] = [l.replace(" bundled=1", " bundled=0") for l in L["c"]]
+write("flood-unbundled", L, "bundled", args="--expect-bundled --same-final")
+# The same sets in the final view, in another order at one probe: order
+# already sees it; here the final sequences differ as well.
+L = flood()
+swap(L["b"], "deliver from=3/303 inc=c3 seq=4", "deliver from=1/101 inc=a1 seq=4")
+write("flood-final-order", L, "final", args="--expect-bundled --same-final")
+# One probe misses the last message of the final view: no next view, so
+# vsync has nothing to compare; the final sequences differ.
+L = flood()
+L["c"].remove("deliver from=1/101 inc=a1 seq=4")
+write("flood-final-missing", L, "final", args="--expect-bundled --same-final")
