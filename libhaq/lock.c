@@ -156,7 +156,12 @@ grant_next(struct haq_lock_table *t, struct haq_lock *l, haq_lock_event_fn fn,
 	struct haq_lock_entry w;
 	uint64_t token;
 
-	if (l->held || !l->nwait) {
+	/*
+	 * No token is left above the last one (a peer's clock or table said
+	 * UINT64_MAX): one more would wrap to 0 and go back, and no member
+	 * could decode the table. Waiters wait; every member does the same.
+	 */
+	if (l->held || !l->nwait || t->last_token == UINT64_MAX) {
 		return;
 	}
 	w = l->waiters[0];
@@ -196,6 +201,10 @@ haq__lock_acquire(struct haq_lock_table *t, uint32_t nodeid, uint32_t pid,
 		}
 	} else {
 		l = NULL;
+	}
+	/* Tokens spent (grant_next()): the table may not grant. */
+	if (t->last_token == UINT64_MAX) {
+		grant = false;
 	}
 	if (op->try_ && (!grant || (l && (l->held || l->nwait)))) {
 		struct haq_lock tmp = {.nlen = (uint8_t)op->nlen};
@@ -284,11 +293,18 @@ member(const struct haq_memb *members, size_t n,
 				   e->pid, &pos);
 }
 
+/*
+ * Idle locks are dropped as the table is compacted in this one pass: one
+ * drop_if_idle() per lock would move the rest of the table each time,
+ * quadratic in the locks of a leaver (every member, at every view).
+ */
 void
 haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 		size_t n, bool grant, haq_lock_event_fn fn, void *arg)
 {
-	for (size_t i = 0; i < t->n;) {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
 		struct haq_lock *l = &t->locks[i];
 		size_t k = 0;
 
@@ -308,11 +324,15 @@ haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 			grant_next(t, l, fn, arg);
 		}
 		if (!l->held && !l->nwait) {
-			drop_if_idle(t, i);
-		} else {
-			i++;
+			free(l->waiters);
+			continue;
 		}
+		if (kept != i) {
+			t->locks[kept] = *l;
+		}
+		kept++;
 	}
+	t->n = kept;
 }
 
 /* ---------------------------------------------------------------- */

@@ -13,7 +13,8 @@
  * Fencing tokens: every grant's token is above every token granted
  * before in the table's history and not below the requester's wall clock
  * (microseconds) that its ACQUIRE carries, so tokens keep increasing even
- * when every member's table was lost at once.
+ * when every member's table was lost at once. Once the last token is
+ * UINT64_MAX the table grants no more (a try is told NOQUORUM).
  *
  * Frames (control body, all integers little-endian):
  *   ACQUIRE  0 type | 1 flags (1: try) | 2 name length | 3..7 zero |
@@ -142,8 +143,10 @@ void haq__lock_encode(const struct haq_lock_table *t, uint8_t *buf);
 /*
  * Decode a table into t (initialised, empty). 0, or -EBADMSG (malformed:
  * short, trailing bytes, bad names, names out of order or repeated, a
- * process twice in one lock, too many entries, a free lock with
- * waiters... t is left empty), -ENOMEM.
+ * process twice in one lock, too many entries, a lock with neither holder
+ * nor waiters, a holder's token 0 or above last_token, a request 0, a
+ * held byte above 1: t is left empty), -ENOMEM. A free lock with
+ * waiters is valid: a table that may not grant keeps them.
  */
 int haq__lock_decode(struct haq_lock_table *t, const uint8_t *buf, size_t len,
 		     uint64_t last_token);

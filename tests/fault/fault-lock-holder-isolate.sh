@@ -60,6 +60,6 @@ lock_progress "$t_heal" 5 "the heal"
 
 probe_stop_all
 # Nodes 2 and 3 stayed quorate and connected: their holdings end only by
-# release (LIBRARY-BUGS.txt 10: a stale table adopted at the merge).
+# release (LIBRARY-BUGS.txt 13: a stale table adopted at the merge).
 no_lock_loss 2 3
 run_checker

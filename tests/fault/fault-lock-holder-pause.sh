@@ -8,15 +8,15 @@
 # grant the lock (after detection + takeover); the others' holders never
 # lose it. After the resume the churn goes on everywhere. The logs are
 # checked: never two holders of a lock at once, fencing tokens increasing.
-# Shows LIBRARY-BUGS.txt 10 (fails most runs): the frozen node's stale
-# table is adopted at the merge. With HAQ_TEST_NO_LOCK_GUARD=1 (the
+# Found LIBRARY-BUGS.txt 13 (two runs in three before its fix): the frozen
+# node's stale table was adopted at the merge. With HAQ_TEST_NO_LOCK_GUARD=1 (the
 # negative control) the others grant before the frozen holder's lease ran
 # out and the checker finds the overlap.
 # shellcheck source-path=SCRIPTDIR source=fault-lib.sh disable=SC2016,SC2046
 . "$(dirname "$0")/fault-lib.sh"
 fault_main 3 150 "$@"
-# Two locks (LOCK_COUNT): the bug of LIBRARY-BUGS.txt 10 showed in 4 of
-# 4 runs with two, 1 of 5 with one lock.
+# Two locks (LOCK_COUNT): LIBRARY-BUGS.txt 13 showed in 6 of 9 runs with
+# two, 1 of 5 with one lock.
 
 all=(1 2 3)
 probe_start 1 1 $(lock_opts 6000-9000)
@@ -63,6 +63,6 @@ lock_progress "$t_resume" 5 "the resume"
 
 probe_stop_all
 # Nodes 2 and 3 stayed quorate and connected: their holdings end only by
-# release (LIBRARY-BUGS.txt 10: a stale table adopted at the merge).
+# release (LIBRARY-BUGS.txt 13: a stale table adopted at the merge).
 no_lock_loss 2 3
 run_checker
