@@ -634,7 +634,9 @@ int haq_group_send_zc(haq_group_t *group, void *data, size_t len,
  * @brief Bound the bytes the group queues for sending.
  * @param group the group.
  * @param bytes the bound on the memory queued messages hold (at least 1);
- *        an empty queue takes any one message up to the maximum size.
+ *        an empty queue takes any one message up to the maximum size, and
+ *        keeps the memory of such a message once it has gone, for the
+ *        next one, until anything else is queued or the group is left.
  * @return 0, or -EINVAL (bytes is 0), -ECHILD (a forked child).
  */
 int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
