@@ -11,7 +11,7 @@
 #include <string.h>
 
 size_t
-haq__bundle_put(uint8_t *dst, const void *msg, size_t len)
+haq__bundle_put_len(uint8_t *dst, size_t len)
 {
 	size_t n = 0;
 	size_t v = len;
@@ -21,6 +21,14 @@ haq__bundle_put(uint8_t *dst, const void *msg, size_t len)
 		v >>= 7;
 	}
 	dst[n++] = (uint8_t)v;
+	return n;
+}
+
+size_t
+haq__bundle_put(uint8_t *dst, const void *msg, size_t len)
+{
+	size_t n = haq__bundle_put_len(dst, len);
+
 	memcpy(dst + n, msg, len);
 	return n + len;
 }

@@ -47,6 +47,14 @@ haq__bundle_record_len(size_t len)
 size_t haq__bundle_put(uint8_t *dst, const void *msg, size_t len);
 
 /*
+ * Write only the length of a record for a message of len bytes (1..
+ * HAQ_BUNDLE_LEN_MAX) at dst, which has room for HAQ_BUNDLE_VARINT_MAX
+ * bytes; the message follows it (gathered from elsewhere). Returns the
+ * bytes written: haq__bundle_record_len(len) - len.
+ */
+size_t haq__bundle_put_len(uint8_t *dst, size_t len);
+
+/*
  * Check a bundle payload of len bytes that another process sent: every
  * record whole, every length 1..HAQ_BUNDLE_LEN_MAX and canonical, the
  * records covering the payload exactly, at least one record. Returns the

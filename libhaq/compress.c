@@ -43,9 +43,13 @@ haq__compress(const void *src, size_t len, uint8_t *dst, size_t cap)
 	size_t bound = haq__compress_bound(len);
 	int c;
 
-	if (!bound || cap < bound) {
+	if (!bound || cap <= HAQ_COMPRESS_HDR_LEN) {
 		return 0;
 	}
+	if (cap > bound) {
+		cap = bound;
+	}
+	/* Below the bound lz4 stops (0) when the block does not fit. */
 	c = LZ4_compress_default(src, (char *)dst + HAQ_COMPRESS_HDR_LEN,
 				 (int)len, (int)(cap - HAQ_COMPRESS_HDR_LEN));
 	if (c <= 0 || HAQ_COMPRESS_HDR_LEN + (size_t)c > len - len / 16) {

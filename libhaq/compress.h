@@ -41,9 +41,10 @@ size_t haq__compress_bound(size_t len);
 bool haq__compress_worth(const void *src, size_t len, uint8_t *scratch);
 
 /*
- * Compress len bytes of src into dst (cap bytes, at least
- * haq__compress_bound(len)). Returns the payload's length, or 0 when it
- * would not save at least 1/16 of len (send the message as it is).
+ * Compress len bytes of src into dst (cap bytes; haq__compress_bound(len)
+ * always suffices, less is allowed: a payload that does not fit is 0).
+ * Returns the payload's length, or 0 when it would not save at least 1/16
+ * of len or does not fit in cap (send the data as it is).
  */
 size_t haq__compress(const void *src, size_t len, uint8_t *dst, size_t cap);
 

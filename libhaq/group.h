@@ -128,6 +128,9 @@ struct haq_state {
 	uint8_t *wbuf; /* the frame being filled (NULL: take one) */
 	uint8_t *pool[STATE_POOL]; /* frames given back by the queue */
 	unsigned int npool;
+	/* Test switch HAQ_TEST_XFER_CUT: the first compressed CHUNK goes a
+	 * byte short (receivers see one that does not decompress). */
+	bool test_cut;
 	size_t wlen;
 	uint64_t windex;
 	uint64_t wbytes;
@@ -180,6 +183,9 @@ struct haq_locks {
 	bool valid;  /* t is the quorate partition's table */
 	bool synced; /* this view's round settled */
 	bool grant;  /* synced in a quorate view: the table grants */
+	bool quorate; /* the view is quorate, as the stream says */
+	uint16_t round; /* of this view: quorum coming under it adds one */
+	bool need_restart; /* quorum was lost here under this view */
 	bool *spoke; /* per view member: its LOCK_SYNC came in this round */
 	uint64_t round_token; /* highest last token told in this round */
 	struct haq_lock_kept *kept; /* operations while the round runs */
@@ -266,6 +272,13 @@ struct haq_group {
 	/* min(max_message, compress_from - 1): haq_group_send()'s fast path. */
 	size_t direct_max;
 	bool lz4_peers_ok;
+	/*
+	 * State transfer frames of at least this many bytes are compressed
+	 * (group_state.c): compress_from while every member also announced
+	 * HAQ_CAP_XFER_LZ4, else SIZE_MAX.
+	 */
+	size_t xfer_compress_from;
+	bool xfer_lz4_peers_ok;
 	uint8_t *bundle_buf;
 	uint64_t win[HAQ_BUNDLE_WINDOW];
 	unsigned int win_n;

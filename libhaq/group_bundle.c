@@ -13,7 +13,9 @@
 #include <stdlib.h>
 
 /* What this build decodes. */
-#define HAQ_CAPS_OURS ((uint32_t)(HAQ_CAP_BUNDLE | HAQ_CAP_LZ4 | HAQ_CAP_LOCK))
+#define HAQ_CAPS_OURS                                                          \
+	((uint32_t)(HAQ_CAP_BUNDLE | HAQ_CAP_LZ4 | HAQ_CAP_LOCK |              \
+		    HAQ_CAP_XFER_LZ4))
 /* A CAPS frame: the type byte and LE32 caps. */
 #define HAQ_CAPS_LEN 5
 
@@ -34,6 +36,14 @@ haq__caps_update(struct haq_group *g)
 	g->direct_max = g->max_message < g->compress_from - 1
 				? g->max_message
 				: g->compress_from - 1;
+	/*
+	 * State transfer's CHUNKs have a capability of their own: builds
+	 * that decode compressed messages but not compressed CHUNKs exist.
+	 */
+	g->xfer_compress_from =
+		g->compress_from != SIZE_MAX && g->xfer_lz4_peers_ok
+			? g->compress_from
+			: SIZE_MAX;
 }
 
 /* Whether every member of the view announced capability cap. */
@@ -95,6 +105,7 @@ haq__bundle_view(struct haq_group *g)
 	}
 	g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 	g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
+	g->xfer_lz4_peers_ok = all_have(g, HAQ_CAP_XFER_LZ4);
 	haq__caps_update(g);
 	if (g->caps_off || !g->joined) {
 		return;
@@ -128,9 +139,10 @@ haq__bundle_caps(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 		return; /* the receive path made it: out of memory */
 	}
 	p->caps = haq__get_le32(data + 1);
-	if (!g->bundle_peers_ok || !g->lz4_peers_ok) {
+	if (!g->bundle_peers_ok || !g->lz4_peers_ok || !g->xfer_lz4_peers_ok) {
 		g->bundle_peers_ok = all_have(g, HAQ_CAP_BUNDLE);
 		g->lz4_peers_ok = all_have(g, HAQ_CAP_LZ4);
+		g->xfer_lz4_peers_ok = all_have(g, HAQ_CAP_XFER_LZ4);
 		haq__caps_update(g);
 	}
 	haq__lock_caps(g);

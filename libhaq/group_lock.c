@@ -84,6 +84,20 @@ realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Test switch HAQ_TEST_NO_LOCK_GUARD=1: no takeover guard (grants are told
+ * at once after a node left). Breaks the lock guarantee on purpose: the
+ * fault tests' negative control (tests/fault/README.md). Never set it
+ * elsewhere.
+ */
+static bool
+no_guard(void)
+{
+	const char *v = getenv("HAQ_TEST_NO_LOCK_GUARD");
+
+	return v && strcmp(v, "1") == 0;
+}
+
 void
 haq__lock_init(struct haq_group *g)
 {
@@ -264,6 +278,7 @@ lose_all(struct haq_group *g, int why, bool release, bool pending)
 
 	for (;;) {
 		char name[HAQ_LOCK_NAME_MAX_ + 1];
+		uint64_t req;
 
 		for (m = g->lk.mine; m; m = m->next) {
 			if (m->state == MINE_HELD ||
@@ -275,12 +290,17 @@ lose_all(struct haq_group *g, int why, bool release, bool pending)
 			return haq__group_alive(g);
 		}
 		memcpy(name, m->name, m->nlen + 1);
-		if (release) {
-			send_release(g, m->name, m->nlen, m->req);
-		}
+		req = m->req;
 		remove_mine(g, m);
+		/*
+		 * Told first, released after: the application stops what the
+		 * lock protects before anyone else can be granted it.
+		 */
 		if (!tell(g, name, why, 0)) {
 			return false;
+		}
+		if (release) {
+			send_release(g, name, strlen(name), req);
 		}
 	}
 }
@@ -344,11 +364,11 @@ run_events(struct haq_group *g)
 			if (g->have_view &&
 			    haq__group_verdict(g, g->ring_seq) != 1) {
 				/* Our partition is losing quorum already. */
-				send_release(g, e.name, e.nlen, e.req);
 				remove_mine(g, m);
 				if (!tell(g, e.name, -ENOLCK, 0)) {
 					break;
 				}
+				send_release(g, e.name, e.nlen, e.req);
 			} else if (may_tell(g, now)) {
 				if (!hold(g, m)) {
 					break;
@@ -424,7 +444,7 @@ apply(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 /* ---------------------------------------------------------------- */
 
 static void
-send_sync(struct haq_group *g)
+send_sync(struct haq_group *g, uint16_t round, bool restart)
 {
 	size_t tlen = g->lk.valid ? haq__lock_encoded_len(&g->lk.t) : 0;
 	uint8_t *buf = malloc(HAQ_LOCK_SYNC_HDR + tlen);
@@ -435,7 +455,8 @@ send_sync(struct haq_group *g)
 		return;
 	}
 	haq__lock_encode_sync_hdr(buf, HAQ_CONTROL_LOCK_SYNC, g->lk.valid,
-				  g->view.id, g->lk.t.last_token);
+				  restart, round, g->view.id,
+				  g->lk.t.last_token);
 	if (tlen) {
 		haq__lock_encode(&g->lk.t, buf + HAQ_LOCK_SYNC_HDR);
 	}
@@ -471,7 +492,7 @@ settle(struct haq_group *g)
 	struct haq_lock_mine *m;
 
 	g->lk.synced = true;
-	g->lk.valid = g->view.quorate == 1;
+	g->lk.valid = g->lk.quorate;
 	g->lk.grant = g->lk.valid;
 	haq__lock_purge(&g->lk.t, g->view.members, g->view.nmembers,
 			g->lk.grant, collect, g);
@@ -585,6 +606,42 @@ after_settle(struct haq_group *g)
 	return run_events(g);
 }
 
+/*
+ * A valid table that is not ours while ours was valid too: two tables
+ * each thought to be the quorate side's, which must not be. Whoever is
+ * granted from the one adopted is told only after the takeover delay, so
+ * the holders of the other are told their loss first.
+ */
+static void
+differs(struct haq_group *g, const uint8_t *table, size_t len)
+{
+	uint8_t *mine;
+	size_t n;
+	bool same;
+
+	if (!g->lk.valid) {
+		return;
+	}
+	n = haq__lock_encoded_len(&g->lk.t);
+	mine = n == len ? malloc(n) : NULL;
+	if (mine) {
+		haq__lock_encode(&g->lk.t, mine);
+	}
+	same = mine && memcmp(mine, table, n) == 0;
+	free(mine);
+	if (!same) {
+		uint64_t until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);
+
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: the lock table adopted is not this member's, "
+			 "both valid: grants are told after the takeover delay",
+			 g->name);
+		if (until > g->lk.guard_until) {
+			g->lk.guard_until = until;
+		}
+	}
+}
+
 static void
 adopt(struct haq_group *g, const uint8_t *table, size_t len,
       uint64_t last_token)
@@ -611,18 +668,44 @@ on_sync(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 {
 	uint64_t view_id;
 	uint64_t last_token;
+	uint16_t round;
 	size_t pos;
 	bool valid;
+	bool restart;
 
-	if (haq__lock_decode_sync_hdr(c, len, &valid, &view_id,
-				      &last_token) < 0) {
+	if (haq__lock_decode_sync_hdr(c, len, &valid, &restart, &round,
+				      &view_id, &last_token) < 0) {
 		malformed(g, nodeid, pid, len);
 		return;
 	}
-	if (g->lk.synced || !g->lk.spoke || view_id != g->view.id ||
+	if (!g->lk.spoke || view_id != g->view.id ||
 	    !haq__id_search(g->view.members, g->view.nmembers,
 			    sizeof(*g->view.members), nodeid, pid, &pos)) {
-		return; /* stale, or the round settled */
+		return; /* stale */
+	}
+	if (restart && round == (uint16_t)(g->lk.round + 1)) {
+		/*
+		 * Quorum came under this view (its sender saw it first): a
+		 * new round, at this point of the stream for every member,
+		 * after which the table grants.
+		 */
+		g->lk.round++;
+		g->lk.quorate = true;
+		g->lk.need_restart = false;
+		if (g->lk.synced) {
+			g->lk.synced = false;
+			g->lk.grant = false;
+			g->lk.round_token = 0;
+			kept_clear(g);
+		}
+		memset(g->lk.spoke, 0,
+		       g->view.nmembers * sizeof(*g->lk.spoke));
+		if (!haq__is_self(g, nodeid, pid)) {
+			send_sync(g, g->lk.round, false);
+		}
+	}
+	if (g->lk.synced || round != g->lk.round) {
+		return; /* the round settled, or another round's */
 	}
 	g->lk.spoke[pos] = true;
 	if (last_token > g->lk.round_token) {
@@ -638,6 +721,7 @@ on_sync(struct haq_group *g, uint32_t nodeid, uint32_t pid, const uint8_t *c,
 		if (rc == -EBADMSG) {
 			malformed(g, nodeid, pid, len);
 		} else if (rc == 0) {
+			differs(g, c + HAQ_LOCK_SYNC_HDR, len - HAQ_LOCK_SYNC_HDR);
 			t.last_token = g->lk.round_token;
 			haq__lock_table_free(&g->lk.t);
 			g->lk.t = t;
@@ -691,6 +775,9 @@ haq__lock_control(struct haq_group *g, uint32_t nodeid, uint32_t pid,
 				if (m && m->req == op.req &&
 				    m->state == MINE_SENT) {
 					m->state = MINE_QUEUED;
+					if (m->sent_at > g->lk.alive_at) {
+						g->lk.alive_at = m->sent_at;
+					}
 				}
 			}
 		}
@@ -761,6 +848,35 @@ haq__lock_caps(struct haq_group *g)
 	}
 }
 
+/*
+ * Whether members of this view left as their node went down although
+ * their nodes are in the view's ring: the sign of a node that was frozen
+ * (or cut off) while the others formed a ring without it, and is merged
+ * back now; its view of the quorate side's history has a hole.
+ */
+static bool
+missed_a_ring(const struct haq_group *g)
+{
+	const struct haq_quorum *q = g->ctx->quorum;
+
+	if (!q || !q->valid || q->ring_seq != g->view.ring_seq) {
+		return false;
+	}
+	for (size_t i = 0; i < g->view.nleft; i++) {
+		const struct haq_memb *m = &g->view.left[i];
+
+		if (m->reason != HAQ_REASON_NODEDOWN) {
+			continue;
+		}
+		for (size_t k = 0; k < q->nnodes; k++) {
+			if (q->nodes[k].nodeid == m->nodeid) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /* A new view: a new round. */
 void
 haq__lock_view(struct haq_group *g)
@@ -783,7 +899,9 @@ haq__lock_view(struct haq_group *g)
 	 * runs out; one whose process went down may be one whose corosync
 	 * stopped under it (haq_group_leader_timing()).
 	 */
-	if (nodedown) {
+	if (no_guard()) {
+		until = 0;
+	} else if (nodedown) {
 		until = now + timing_ns(g, HAQ_TIMING_TAKEOVER);
 	} else if (procdown) {
 		until = now + timing_ns(g, HAQ_TIMING_RENEW);
@@ -793,6 +911,21 @@ haq__lock_view(struct haq_group *g)
 	}
 	if (g->view.quorate != 1) {
 		g->lk.valid = false;
+	} else if (g->lk.valid && nodedown && missed_a_ring(g)) {
+		/*
+		 * Our corosync was frozen (or cut off) while the others went
+		 * on in a ring we were not in: what we hold may be granted
+		 * there, and our table misses its operations.
+		 */
+		haq__log(g->ctx, HAQ_LOG_WARNING,
+			 "group %s: members left as their node went down, yet "
+			 "their nodes are in this ring: this node missed a "
+			 "ring; its lock table and locks are given up",
+			 g->name);
+		g->lk.valid = false;
+		if (!lose_all(g, -ENOLCK, true, true)) {
+			return;
+		}
 	}
 	/* Leavers' locks go with them (granted only once the round ends). */
 	haq__lock_purge(&g->lk.t, g->view.members, g->view.nmembers, false,
@@ -808,23 +941,35 @@ haq__lock_view(struct haq_group *g)
 	g->lk.spoke = spoke;
 	g->lk.synced = false;
 	g->lk.grant = false;
-	g->lk.round_token = g->lk.t.last_token;
+	g->lk.quorate = g->view.quorate == 1;
+	g->lk.need_restart = !g->lk.quorate;
+	g->lk.round = 0;
+	/* Only what is told in the round: the same at every member. */
+	g->lk.round_token = 0;
 	kept_clear(g);
 	if (g->view.quorate != 1 && !lose_all(g, -ENOLCK, false, true)) {
 		return;
 	}
-	send_sync(g);
+	send_sync(g, 0, false);
 }
 
 /* The ring's quorum verdict changed under a standing view. */
 void
 haq__lock_quorum_changed(struct haq_group *g)
 {
-	if (!g->joined || !g->have_view ||
-	    haq__group_verdict(g, g->ring_seq) == 1) {
+	if (!g->joined || !g->have_view || g->caps_off || !g->lk.spoke) {
+		return;
+	}
+	if (haq__group_verdict(g, g->ring_seq) == 1) {
+		/* Quorum came back: a new round makes the table valid. */
+		if (g->lk.need_restart) {
+			g->lk.need_restart = false;
+			send_sync(g, (uint16_t)(g->lk.round + 1), true);
+		}
 		return;
 	}
 	/* Not a moment longer than the partition is quorate. */
+	g->lk.need_restart = true;
 	g->lk.valid = false;
 	(void)lose_all(g, -ENOLCK, true, true);
 }
@@ -835,7 +980,7 @@ haq__lock_totem(struct haq_group *g, bool ring_complete)
 {
 	uint64_t until;
 
-	if (ring_complete || !g->joined) {
+	if (ring_complete || !g->joined || no_guard()) {
 		return;
 	}
 	until = haq__now() + timing_ns(g, HAQ_TIMING_TAKEOVER);

@@ -23,6 +23,14 @@
  * libcpg's fixed array of 64 iovecs.
  */
 #define HAQ_DIRECT_IOV_MAX 16
+/*
+ * A bundle of at most this many messages, of at least HAQ_BUNDLE_GATHER_MIN
+ * bytes each on average, goes gathered from the queue (two iovecs a
+ * message, far below libcpg's 64) instead of packed into one buffer: for
+ * such messages the packing copy costs more than the iovecs.
+ */
+#define HAQ_BUNDLE_GATHER_MAX 15
+#define HAQ_BUNDLE_GATHER_MIN 1024u
 
 /*
  * libqb's IPC client tells corosync of each request with one small write
@@ -68,6 +76,36 @@ haq__tx_ipc_room(struct haq_group *g)
 	return true;
 }
 
+/*
+ * Bytes of our fragmented message e seen back so far (of an earlier try
+ * too, after a resend: then more than e->sent, and nothing waits).
+ */
+static size_t
+frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
+{
+	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
+				       (uint32_t)g->ctx->owner_pid, e->seq);
+}
+
+/*
+ * Whether frames of ours are on their way back: the dispatch that takes
+ * one flushes the queue again (haq__tx_after_dispatch()).
+ */
+static bool
+own_frames_out(struct haq_group *g)
+{
+	struct haq_sendq_entry *e = g->q.head;
+
+	if (!g->joined || !g->handle_valid) {
+		return false;
+	}
+	if (g->handed > g->self_delivered) {
+		return true;
+	}
+	return e && e->type == HAQ_WIRE_FRAG && !e->refused && e->sent > 0 &&
+	       e->sent > frag_back(g, e);
+}
+
 void
 haq__tx_retry(struct haq_group *g, bool backoff)
 {
@@ -76,9 +114,9 @@ haq__tx_retry(struct haq_group *g, bool backoff)
 	if (!backoff) {
 		g->retry_at = now;
 	} else {
-		g->retry_delay = haq__sendwin_backoff(
-			g->retry_delay, HAQ_RETRY_MIN_NS, HAQ_RETRY_MAX_NS);
-		g->retry_at = now + g->retry_delay;
+		g->retry_at = now + haq__sendwin_retry(
+					    &g->retry_delay, own_frames_out(g),
+					    HAQ_RETRY_MIN_NS, HAQ_RETRY_MAX_NS);
 	}
 	haq__timers_update(g->ctx);
 }
@@ -125,17 +163,6 @@ haq__tx_own_refused(struct haq_group *g, uint64_t seq)
 	if (e->sent == e->len) {
 		haq__tx_frag_done(g);
 	}
-}
-
-/*
- * Bytes of our fragmented message e seen back so far (of an earlier try
- * too, after a resend: then more than e->sent, and nothing waits).
- */
-static size_t
-frag_back(struct haq_group *g, const struct haq_sendq_entry *e)
-{
-	return haq__peers_partial_have(&g->peers, g->ctx->local_nodeid,
-				       (uint32_t)g->ctx->owner_pid, e->seq);
 }
 
 /* Remember that corosync refused message seq for good (reported later). */
@@ -244,30 +271,48 @@ bundle_pack(struct haq_group *g, size_t n, uint8_t *buf)
 /*
  * Hand the first n messages of the queue (bytes of payload) to corosync
  * as one bundle. Returns corosync's answer; on CS_OK they left the queue.
+ * A few large messages go gathered from their queue blocks, each behind
+ * its length (libqb copies the pieces into its ring in any case); many
+ * small ones are packed into one buffer first, cheaper than an iovec
+ * each. The frame's bytes are the same either way.
  */
 static cs_error_t
 bundle_send(struct haq_group *g, size_t n, size_t bytes)
 {
 	uint8_t hdr[HAQ_WIRE_HDR_LEN];
-	struct iovec iov[2];
+	uint8_t lens[HAQ_BUNDLE_GATHER_MAX][HAQ_BUNDLE_VARINT_MAX];
+	struct iovec iov[1 + 2 * HAQ_BUNDLE_GATHER_MAX];
+	unsigned int iovcnt = 1;
 	uint64_t first = g->q.head->seq;
 	cs_error_t err;
 
-	if (!g->bundle_buf) {
-		g->bundle_buf = malloc(g->bundle_max);
-		if (!g->bundle_buf) {
-			return CS_ERR_NO_MEMORY;
+	if (n <= HAQ_BUNDLE_GATHER_MAX && bytes >= n * HAQ_BUNDLE_GATHER_MIN) {
+		const struct haq_sendq_entry *e = g->q.head;
+
+		for (size_t i = 0; i < n; i++, e = e->next) {
+			iov[iovcnt].iov_base = lens[i];
+			iov[iovcnt++].iov_len =
+				haq__bundle_put_len(lens[i], e->len);
+			iov[iovcnt].iov_base = (void *)e->data;
+			iov[iovcnt++].iov_len = e->len;
 		}
+	} else {
+		if (!g->bundle_buf) {
+			g->bundle_buf = malloc(g->bundle_max);
+			if (!g->bundle_buf) {
+				return CS_ERR_NO_MEMORY;
+			}
+		}
+		bundle_pack(g, n, g->bundle_buf);
+		iov[iovcnt].iov_base = g->bundle_buf;
+		iov[iovcnt++].iov_len = bytes;
 	}
-	bundle_pack(g, n, g->bundle_buf);
 	memcpy(hdr, g->data_hdr, HAQ_WIRE_HDR_LEN);
 	hdr[5] = HAQ_WIRE_BUNDLE;
 	haq__wire_set_seq(hdr, first);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = g->bundle_buf;
-	iov[1].iov_len = bytes;
-	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, 2);
+	err = cpg_mcast_joined(g->handle, CPG_TYPE_AGREED, iov, iovcnt);
 	if (err != CS_OK) {
 		return err;
 	}

@@ -170,6 +170,10 @@ haq__view_totem(struct haq_group *g, uint32_t ring_nodes)
 
 		haq__lock_totem(g, nodes > 0 && ring_nodes >= nodes);
 	}
+	if (haq__group_alive(g)) {
+		/* A ring change without a view of this group. */
+		haq__lock_quorum_changed(g);
+	}
 }
 
 /* ---------------------------------------------------------------- */

@@ -36,7 +36,11 @@
  * descriptor is looked at again (fairness for the others).
  */
 #define HAQ_HOT_ROUNDS 64
-/* Retry delay after CS_ERR_TRY_AGAIN, doubling up to the maximum. */
+/*
+ * Retry delay after CS_ERR_TRY_AGAIN with none of our frames out,
+ * doubling up to the maximum; with frames out their return retries and
+ * the maximum is only a fallback (haq__sendwin_retry()).
+ */
 #define HAQ_RETRY_MIN_NS (1000000ull)
 #define HAQ_RETRY_MAX_NS (50000000ull)
 /* How long a view waits for the quorum state of its ring. */

@@ -156,7 +156,12 @@ grant_next(struct haq_lock_table *t, struct haq_lock *l, haq_lock_event_fn fn,
 	struct haq_lock_entry w;
 	uint64_t token;
 
-	if (l->held || !l->nwait) {
+	/*
+	 * No token is left above the last one (a peer's clock or table said
+	 * UINT64_MAX): one more would wrap to 0 and go back, and no member
+	 * could decode the table. Waiters wait; every member does the same.
+	 */
+	if (l->held || !l->nwait || t->last_token == UINT64_MAX) {
 		return;
 	}
 	w = l->waiters[0];
@@ -196,6 +201,10 @@ haq__lock_acquire(struct haq_lock_table *t, uint32_t nodeid, uint32_t pid,
 		}
 	} else {
 		l = NULL;
+	}
+	/* Tokens spent (grant_next()): the table may not grant. */
+	if (t->last_token == UINT64_MAX) {
+		grant = false;
 	}
 	if (op->try_ && (!grant || (l && (l->held || l->nwait)))) {
 		struct haq_lock tmp = {.nlen = (uint8_t)op->nlen};
@@ -284,11 +293,18 @@ member(const struct haq_memb *members, size_t n,
 				   e->pid, &pos);
 }
 
+/*
+ * Idle locks are dropped as the table is compacted in this one pass: one
+ * drop_if_idle() per lock would move the rest of the table each time,
+ * quadratic in the locks of a leaver (every member, at every view).
+ */
 void
 haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 		size_t n, bool grant, haq_lock_event_fn fn, void *arg)
 {
-	for (size_t i = 0; i < t->n;) {
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
 		struct haq_lock *l = &t->locks[i];
 		size_t k = 0;
 
@@ -308,11 +324,15 @@ haq__lock_purge(struct haq_lock_table *t, const struct haq_memb *members,
 			grant_next(t, l, fn, arg);
 		}
 		if (!l->held && !l->nwait) {
-			drop_if_idle(t, i);
-		} else {
-			i++;
+			free(l->waiters);
+			continue;
 		}
+		if (kept != i) {
+			t->locks[kept] = *l;
+		}
+		kept++;
 	}
+	t->n = kept;
 }
 
 /* ---------------------------------------------------------------- */
@@ -576,23 +596,31 @@ haq__lock_decode_release(const uint8_t *c, size_t len, struct haq_lock_op *op)
 
 void
 haq__lock_encode_sync_hdr(uint8_t *buf, uint8_t type, bool valid,
-			  uint64_t view_id, uint64_t last_token)
+			  bool restart, uint16_t round, uint64_t view_id,
+			  uint64_t last_token)
 {
 	memset(buf, 0, HAQ_LOCK_SYNC_HDR);
 	buf[0] = type;
-	buf[1] = valid;
+	buf[1] = (uint8_t)((valid ? HAQ_LOCK_SYNC_VALID : 0) |
+			   (restart ? HAQ_LOCK_SYNC_RESTART : 0));
+	haq__put_le16(buf + 2, round);
 	haq__put_le64(buf + 8, view_id);
 	haq__put_le64(buf + 16, last_token);
 }
 
 int
 haq__lock_decode_sync_hdr(const uint8_t *c, size_t len, bool *valid,
-			  uint64_t *view_id, uint64_t *last_token)
+			  bool *restart, uint16_t *round, uint64_t *view_id,
+			  uint64_t *last_token)
 {
-	if (len < HAQ_LOCK_SYNC_HDR || c[1] > 1 || !zero(c + 2, 6)) {
+	if (len < HAQ_LOCK_SYNC_HDR ||
+	    (c[1] & ~(HAQ_LOCK_SYNC_VALID | HAQ_LOCK_SYNC_RESTART)) ||
+	    !zero(c + 4, 4)) {
 		return -EBADMSG;
 	}
-	*valid = c[1];
+	*valid = c[1] & HAQ_LOCK_SYNC_VALID;
+	*restart = c[1] & HAQ_LOCK_SYNC_RESTART;
+	*round = haq__get_le16(c + 2);
 	*view_id = haq__get_le64(c + 8);
 	*last_token = haq__get_le64(c + 16);
 	/* An invalid table is told by its header alone. */

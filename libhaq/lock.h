@@ -13,7 +13,8 @@
  * Fencing tokens: every grant's token is above every token granted
  * before in the table's history and not below the requester's wall clock
  * (microseconds) that its ACQUIRE carries, so tokens keep increasing even
- * when every member's table was lost at once.
+ * when every member's table was lost at once. Once the last token is
+ * UINT64_MAX the table grants no more (a try is told NOQUORUM).
  *
  * Frames (control body, all integers little-endian):
  *   ACQUIRE  0 type | 1 flags (1: try) | 2 name length | 3..7 zero |
@@ -21,8 +22,11 @@
  *   RELEASE  0 type | 1 zero | 2 name length | 3..7 zero |
  *            8 request id | 16 name
  *   RENEW    0 type | 1..7 zero | 8 nonce
- *   SYNC     0 type | 1 valid (0/1) | 2..7 zero | 8 view id |
- *            16 last token | 24 table (valid only: haq__lock_encode())
+ *   SYNC     0 type | 1 flags (1: valid, 2: restart) | 2 round (u16) |
+ *            4..7 zero | 8 view id | 16 last token |
+ *            24 table (valid only: haq__lock_encode())
+ *            A view's first round is 0; a restart (quorum came under the
+ *            view) names the next round.
  * A name is 1..HAQ_LOCK_NAME_MAX bytes, none of them NUL.
  */
 #ifndef HAQ_LOCK_H
@@ -43,6 +47,8 @@
 #define HAQ_LOCK_RENEW_LEN 16
 #define HAQ_LOCK_SYNC_HDR 24
 #define HAQ_LOCK_F_TRY 1u
+#define HAQ_LOCK_SYNC_VALID 1u
+#define HAQ_LOCK_SYNC_RESTART 2u
 
 /* Who holds or waits: a process and its request. */
 struct haq_lock_entry {
@@ -137,8 +143,10 @@ void haq__lock_encode(const struct haq_lock_table *t, uint8_t *buf);
 /*
  * Decode a table into t (initialised, empty). 0, or -EBADMSG (malformed:
  * short, trailing bytes, bad names, names out of order or repeated, a
- * process twice in one lock, too many entries, a free lock with
- * waiters... t is left empty), -ENOMEM.
+ * process twice in one lock, too many entries, a lock with neither holder
+ * nor waiters, a holder's token 0 or above last_token, a request 0, a
+ * held byte above 1: t is left empty), -ENOMEM. A free lock with
+ * waiters is valid: a table that may not grant keeps them.
  */
 int haq__lock_decode(struct haq_lock_table *t, const uint8_t *buf, size_t len,
 		     uint64_t last_token);
@@ -154,8 +162,10 @@ int haq__lock_decode_acquire(const uint8_t *c, size_t len,
 int haq__lock_decode_release(const uint8_t *c, size_t len,
 			     struct haq_lock_op *op);
 void haq__lock_encode_sync_hdr(uint8_t *buf, uint8_t type, bool valid,
-			       uint64_t view_id, uint64_t last_token);
+			       bool restart, uint16_t round, uint64_t view_id,
+			       uint64_t last_token);
 int haq__lock_decode_sync_hdr(const uint8_t *c, size_t len, bool *valid,
+			      bool *restart, uint16_t *round,
 			      uint64_t *view_id, uint64_t *last_token);
 
 /* Whether name (nlen bytes) is a valid lock name. */

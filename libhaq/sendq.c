@@ -37,6 +37,14 @@ cache_drop_head(struct haq_sendq *q)
 	free(e);
 }
 
+/* The large block kept for reuse is freed: something else is queued. */
+static void
+big_drop(struct haq_sendq *q)
+{
+	free(q->big);
+	q->big = NULL;
+}
+
 static void
 append(struct haq_sendq *q, struct haq_sendq_entry *e)
 {
@@ -66,6 +74,15 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
 	struct haq_sendq_entry *e = q->cache;
 	size_t off = 0;
 
+	if (q->big) {
+		if (q->count == 0 && q->big->cap >= len &&
+		    q->big->cap / 2 <= len) {
+			e = q->big;
+			q->big = NULL;
+			goto fill;
+		}
+		big_drop(q);
+	}
 	/* The most recently freed block, if it fits without much waste. */
 	if (e && e->cap >= len && e->cap / 2 <= len) {
 		q->cache = e->next;
@@ -82,6 +99,7 @@ haq__sendq_push(struct haq_sendq *q, uint8_t type, bool control,
 		}
 		e->cap = len;
 	}
+fill:
 	e->seq = seq;
 	e->len = len;
 	e->type = type;
@@ -136,6 +154,9 @@ haq__sendq_push_borrowed(struct haq_sendq *q, uint8_t type, uint64_t seq,
 {
 	struct haq_sendq_entry *e;
 
+	if (q->big) {
+		big_drop(q);
+	}
 	/* Lent bytes count against the limit too: trim the cache for them. */
 	while (q->cache && q->mem + q->cache_mem + haq__sendq_footprint(len) >
 				   q->limit) {
@@ -212,6 +233,14 @@ haq__sendq_pop(struct haq_sendq *q)
 		q->cache_mem += fp;
 		return;
 	}
+	if (fp > q->limit && !q->head && !q->cache && !q->big) {
+		/*
+		 * A message above the limit, which only an empty queue takes,
+		 * and the queue is empty: keep its block for the next one.
+		 */
+		q->big = e;
+		return;
+	}
 	free(e);
 }
 
@@ -225,6 +254,9 @@ haq__sendq_clear(struct haq_sendq *q)
 	}
 	while (q->cache) {
 		cache_drop_head(q);
+	}
+	if (q->big) {
+		big_drop(q);
 	}
 	return n;
 }

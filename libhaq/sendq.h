@@ -57,6 +57,15 @@ struct haq_sendq {
 	size_t limit;
 	struct haq_sendq_entry *cache;
 	size_t cache_mem;
+	/*
+	 * One freed block too large for the cache (a message above the
+	 * limit, which only an empty queue takes), kept while the queue is
+	 * empty for the next such message: a fresh block that size is
+	 * mmap'd and every page of it faults on the copy. It goes before
+	 * anything else is queued, so the queue never holds more than the
+	 * one message above the limit it took.
+	 */
+	struct haq_sendq_entry *big;
 };
 
 /*

@@ -35,6 +35,22 @@ haq__sendwin_backoff(uint64_t delay, uint64_t min, uint64_t max)
 	return delay * 2;
 }
 
+uint64_t
+haq__sendwin_retry(uint64_t *delay, bool own_out, uint64_t min, uint64_t max)
+{
+	if (own_out) {
+		/*
+		 * Their return frees corosync's queue and the dispatch that
+		 * takes them tries again: the timer only backs that up, and
+		 * once they are back the backoff starts over.
+		 */
+		*delay = 0;
+		return max;
+	}
+	*delay = haq__sendwin_backoff(*delay, min, max);
+	return *delay;
+}
+
 bool
 haq__sendwin_flush_yield(size_t frames, size_t bytes)
 {

@@ -39,6 +39,17 @@ bool haq__sendwin_frag_may_send(size_t sent, size_t back, size_t window);
 /* The next retry delay after a push-back: min, then doubling up to max. */
 uint64_t haq__sendwin_backoff(uint64_t delay, uint64_t min, uint64_t max);
 
+/*
+ * How long to wait before trying again after corosync pushed back, the
+ * backoff kept in *delay. With frames of ours out (own_out), the retry is
+ * when they come back: self-delivery is what frees room in corosync, and
+ * the dispatch that takes them flushes the queue. The timer is then only a
+ * fallback (max), and the backoff starts over from min. With none out,
+ * nothing of ours is coming to wake us: min, then doubling up to max.
+ */
+uint64_t haq__sendwin_retry(uint64_t *delay, bool own_out, uint64_t min,
+			    uint64_t max);
+
 /* Whether a flush that handed frames and bytes so far must yield. */
 bool haq__sendwin_flush_yield(size_t frames, size_t bytes);
 

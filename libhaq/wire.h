@@ -99,9 +99,10 @@ enum haq_control {
 
 /* Capabilities a member announces with HAQ_CONTROL_CAPS. */
 enum haq_caps {
-	HAQ_CAP_BUNDLE = 1u << 0, /* HAQ_WIRE_BUNDLE frames */
-	HAQ_CAP_LZ4 = 1u << 1,    /* HAQ_WIRE_F_COMPRESSED with lz4 */
-	HAQ_CAP_LOCK = 1u << 2,   /* takes part in locks (lock.h) */
+	HAQ_CAP_BUNDLE = 1u << 0,   /* HAQ_WIRE_BUNDLE frames */
+	HAQ_CAP_LZ4 = 1u << 1,	    /* HAQ_WIRE_F_COMPRESSED with lz4 */
+	HAQ_CAP_LOCK = 1u << 2,	    /* takes part in locks (lock.h) */
+	HAQ_CAP_XFER_LZ4 = 1u << 3, /* lz4 CHUNKs (xfer.h) */
 };
 
 struct haq_wire_hdr {

@@ -11,6 +11,7 @@
 
 #include <haq/haq.h>
 
+#include "compress.h"
 #include "le.h"
 
 /* ---------------------------------------------------------------- */
@@ -349,15 +350,44 @@ ours(const struct haq_xfer *x, uint64_t id, uint32_t nodeid, uint32_t pid)
 	       pid == x->prov_pid;
 }
 
+/*
+ * The length a compressed CHUNK's payload claims once decompressed, from
+ * its header alone (compress.h; the rules of haq__decompress_check(),
+ * bounded by one chunk): 0 when it does not hold. Pure: every member
+ * decides alike, whether it decompresses the data or not.
+ */
+static size_t
+chunk_raw_len(const uint8_t *p, size_t len)
+{
+	uint64_t n;
+
+	if (len <= HAQ_COMPRESS_HDR_LEN || p[0] != HAQ_CODEC_LZ4) {
+		return 0;
+	}
+	n = haq__get_le64(p + 1);
+	/* lz4 expands at most 255 times: a block too short is refused. */
+	if (n == 0 || n > HAQ_XFER_CHUNK_MAX ||
+	    n / 255 > len - HAQ_COMPRESS_HDR_LEN + 16) {
+		return 0;
+	}
+	return (size_t)n;
+}
+
 int
 haq__xfer_on_chunk(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 		   const uint8_t *body, size_t len, struct haq_xfer_result *r)
 {
 	uint64_t id;
 	uint64_t index;
+	uint64_t flags;
+	size_t raw;
 
 	memset(r, 0, sizeof(*r));
-	if (len <= HAQ_XFER_CHUNK_HDR || haq__get_le64(body + 16) != 0) {
+	if (len <= HAQ_XFER_CHUNK_HDR) {
+		return -EBADMSG;
+	}
+	flags = haq__get_le64(body + 16);
+	if (flags & ~(uint64_t)HAQ_XFER_CHUNK_LZ4) {
 		return -EBADMSG;
 	}
 	id = haq__get_le64(body);
@@ -370,16 +400,25 @@ haq__xfer_on_chunk(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 		r->bits = HAQ_XFER_IGNORED;
 		return 0;
 	}
+	raw = len - HAQ_XFER_CHUNK_HDR;
+	if (flags & HAQ_XFER_CHUNK_LZ4) {
+		raw = chunk_raw_len(body + HAQ_XFER_CHUNK_HDR, raw);
+		if (!raw) {
+			return -EBADMSG;
+		}
+	}
 	if (index != x->next_index) {
 		/* Out of order or again: every member stops it here. */
 		return stop_passing_over(x, -EBADMSG, r);
 	}
 	x->next_index++;
-	x->bytes += len - HAQ_XFER_CHUNK_HDR;
+	x->bytes += raw;
 	if (x->self_receives) {
 		r->bits = HAQ_XFER_DELIVER;
 		r->data = body + HAQ_XFER_CHUNK_HDR;
 		r->len = len - HAQ_XFER_CHUNK_HDR;
+		r->compressed = (flags & HAQ_XFER_CHUNK_LZ4) != 0;
+		r->raw_len = raw;
 	}
 	return 0;
 }
@@ -633,11 +672,12 @@ haq__xfer_begin_decode(const uint8_t *buf, size_t len,
 }
 
 void
-haq__xfer_chunk_hdr_encode(uint64_t id, uint64_t index, uint8_t *buf)
+haq__xfer_chunk_hdr_encode(uint64_t id, uint64_t index, uint32_t flags,
+			   uint8_t *buf)
 {
 	haq__put_le64(buf, id);
 	haq__put_le64(buf + 8, index);
-	haq__put_le64(buf + 16, 0);
+	haq__put_le64(buf + 16, flags);
 }
 
 void

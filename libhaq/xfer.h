@@ -48,6 +48,7 @@
 #include <stdint.h>
 
 #include "memb.h"
+#include "wire.h"
 
 /* Bytes of one control frame's body before a CHUNK's data. */
 #define HAQ_XFER_BEGIN_FIXED 24
@@ -55,6 +56,17 @@
 #define HAQ_XFER_END_LEN 32
 #define HAQ_XFER_ABORT_LEN 16
 #define HAQ_XFER_GIVEUP_LEN 16
+/* Data bytes of one CHUNK (as written, before any compression). */
+#define HAQ_XFER_CHUNK_MAX (HAQ_DATA_PAYLOAD_MAX - 1 - HAQ_XFER_CHUNK_HDR)
+/*
+ * A CHUNK's header is its transfer id, its index and its flags (LE64
+ * each). HAQ_XFER_CHUNK_LZ4: the data is a compressed payload
+ * (compress.h) of at most HAQ_XFER_CHUNK_MAX bytes once decompressed.
+ * Sent only while every member of the view announced HAQ_CAP_XFER_LZ4
+ * (and HAQ_CAP_LZ4): a build without it refuses any flag (the field was
+ * reserved, zero).
+ */
+#define HAQ_XFER_CHUNK_LZ4 1u
 /* Members a BEGIN may name (corosync allows far fewer processes). */
 #define HAQ_XFER_MEMBERS_MAX 65536u
 
@@ -124,6 +136,14 @@ struct haq_xfer_result {
 	bool replace;      /* HAQ_XFER_STARTED: this receiver held the state */
 	const uint8_t *data; /* HAQ_XFER_DELIVER */
 	size_t len;
+	/*
+	 * HAQ_XFER_DELIVER of a CHUNK sent compressed: data and len are
+	 * its compressed payload (compress.h), raw_len the length it
+	 * claims once decompressed (1..HAQ_XFER_CHUNK_MAX, counted in the
+	 * transfer's bytes); the receiver decompresses it.
+	 */
+	bool compressed;
+	size_t raw_len;
 };
 
 /* Set up for process (nodeid, pid), knowing nothing. */
@@ -160,7 +180,13 @@ int haq__xfer_on_begin(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 		       const uint8_t *body, size_t len,
 		       const struct haq_memb *members, size_t n,
 		       struct haq_xfer_result *r);
-/* A CHUNK above max_bytes in all stops nothing: the caller gives up. */
+/*
+ * A CHUNK above max_bytes in all stops nothing: the caller gives up. A
+ * compressed CHUNK whose payload header does not hold (compress.h: the
+ * codec, a length 1..HAQ_XFER_CHUNK_MAX, a block long enough for it) is
+ * -EBADMSG, like any CHUNK that does not parse: every member decides it
+ * alike, from the bytes alone, and the next CHUNK is out of order.
+ */
 int haq__xfer_on_chunk(struct haq_xfer *x, uint32_t nodeid, uint32_t pid,
 		       const uint8_t *body, size_t len,
 		       struct haq_xfer_result *r);
@@ -205,7 +231,9 @@ void haq__xfer_begin_encode(uint64_t id, uint64_t view_id, uint32_t flags,
 			    uint8_t *buf);
 int haq__xfer_begin_decode(const uint8_t *buf, size_t len,
 			   struct haq_xfer_begin *b);
-void haq__xfer_chunk_hdr_encode(uint64_t id, uint64_t index, uint8_t *buf);
+/* flags: 0, or HAQ_XFER_CHUNK_LZ4. */
+void haq__xfer_chunk_hdr_encode(uint64_t id, uint64_t index, uint32_t flags,
+				uint8_t *buf);
 void haq__xfer_end_encode(const struct haq_xfer_end *e, uint8_t *buf);
 int haq__xfer_end_decode(const uint8_t *buf, size_t len,
 			 struct haq_xfer_end *e);

@@ -89,6 +89,39 @@ START_TEST(test_roundtrip_varint_boundaries)
 }
 END_TEST
 
+START_TEST(test_gathered_records_match_packed)
+{
+	/*
+	 * A record written as its length and then the message (a gathered
+	 * bundle) is the same bytes as one written whole.
+	 */
+	const size_t lens[] = {1, 127, 128, 16383, 16384, 40000,
+			       (1u << 21) - 1, 1u << 21};
+	uint8_t *msg = malloc((1u << 21) + 8);
+	uint8_t *whole = malloc((1u << 21) + 8);
+	uint8_t *parts = malloc((1u << 21) + 8);
+
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_ptr_nonnull(whole);
+	ck_assert_ptr_nonnull(parts);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n, h;
+
+		memset(msg, (int)(i + 1), lens[i]);
+		n = haq__bundle_put(whole, msg, lens[i]);
+		h = haq__bundle_put_len(parts, lens[i]);
+		ck_assert_uint_le(h, HAQ_BUNDLE_VARINT_MAX);
+		ck_assert_uint_eq(h + lens[i], haq__bundle_record_len(lens[i]));
+		memcpy(parts + h, msg, lens[i]);
+		ck_assert_uint_eq(n, h + lens[i]);
+		ck_assert_int_eq(memcmp(whole, parts, n), 0);
+	}
+	free(msg);
+	free(whole);
+	free(parts);
+}
+END_TEST
+
 START_TEST(test_one_message_is_a_bundle_too)
 {
 	const size_t lens[] = {5};

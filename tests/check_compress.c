@@ -74,6 +74,30 @@ START_TEST(test_roundtrip_json)
 	/* A receiver whose maximum is below the stated size refuses it. */
 	ck_assert_int_eq(haq__decompress_check(c, clen, len - 1, &n),
 			 -EMSGSIZE);
+	/*
+	 * A capacity below the bound (a state transfer frame compresses
+	 * into one frame): the same payload when it fits, else nothing,
+	 * and never a byte written past it.
+	 */
+	{
+		uint8_t *d = malloc(clen + 64);
+
+		ck_assert_ptr_nonnull(d);
+		memset(d, 0xa5, clen + 64);
+		ck_assert_uint_eq(haq__compress(src, len, d, clen), clen);
+		ck_assert(memcmp(d, c, clen) == 0);
+		for (size_t i = clen; i < clen + 64; i++) {
+			ck_assert_uint_eq(d[i], 0xa5);
+		}
+		memset(d, 0xa5, clen + 64);
+		ck_assert_uint_eq(haq__compress(src, len, d, clen - 1), 0);
+		for (size_t i = clen - 1; i < clen + 64; i++) {
+			ck_assert_uint_eq(d[i], 0xa5);
+		}
+		ck_assert_uint_eq(
+			haq__compress(src, len, d, HAQ_COMPRESS_HDR_LEN), 0);
+		free(d);
+	}
 	free(src);
 	free(c);
 	free(back);

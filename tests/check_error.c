@@ -38,6 +38,9 @@ START_TEST(test_messages_say_what_to_do)
 	/* A positive value is read as its negation. */
 	ck_assert_str_eq(haq_strerror(EACCES), haq_strerror(-EACCES));
 	ck_assert_str_eq(haq_strerror(0), "success");
+	/* The statuses of the lock callback (haq_lock_fn). */
+	ck_assert_ptr_nonnull(strstr(haq_strerror(-ENOLCK), "quorum"));
+	ck_assert_ptr_nonnull(strstr(haq_strerror(-ETIME), "lease"));
 	ck_assert_str_eq(haq_strerror(-123456), "unknown error");
 }
 END_TEST

@@ -375,6 +375,39 @@ START_TEST(test_minority_holder_told_before_majority_grant)
 }
 END_TEST
 
+/*
+ * Quorum that comes back under a standing view (the group's only member
+ * is on a node that heals: the ring changes, the group's view does not):
+ * the waiter is granted, and a holder that loses quorum so is told.
+ */
+START_TEST(test_quorum_back_without_a_view)
+{
+	char name[64];
+	struct event *e;
+
+	unique_group(name, sizeof(name), "lk-qback");
+	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
+	ck_assert_int_eq(cluster_cmd("wait-quorate 3 no 30"), 0);
+	member_start(&M[2], 3, name);
+	ck_assert(pump(20000, views_of, (void *)(uintptr_t)1));
+	ck_assert_int_eq(haq_group_lock(M[2].g, "q", 0), 0);
+	pump_for(1000);
+	ck_assert_int_eq(M[2].nev, 0);
+	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
+	e = wait_event(2, 1, 30000);
+	ck_assert_int_eq(e->status, 0);
+	ck_assert_str_eq(e->name, "q");
+	/* Quorum lost under the same view: told at once. */
+	ck_assert_int_eq(cluster_cmd("isolate 3"), 0);
+	e = wait_event(2, 2, 30000);
+	ck_assert_int_eq(e->status, -ENOLCK);
+	ck_assert_int_eq(haq_group_lock_held(M[2].g, "q", NULL, NULL), 0);
+	ck_assert_int_eq(cluster_cmd("heal 3"), 0);
+	ck_assert_int_eq(cluster_cmd("wait-quorate 3 yes 30"), 0);
+	stop_all();
+}
+END_TEST
+
 /* Lock frames from a peer that are all malformed. */
 #define RAW_BAD 7
 static const uint8_t raw_bodies[RAW_BAD][32] = {
@@ -383,7 +416,7 @@ static const uint8_t raw_bodies[RAW_BAD][32] = {
 	{30, 0, 1, [24] = 'a'},		 /* request id 0 */
 	{31, 0, 0, [8] = 1},		 /* a release with an empty name */
 	{32, [8] = 1},			 /* a renewal too short */
-	{33, 2},			 /* a sync with a bad flag */
+	{33, 4},			 /* a sync with an unknown flag */
 	{39},				 /* a type of ours nobody sends */
 };
 static const size_t raw_lens[RAW_BAD] = {8, 25, 25, 16, 9, 24, 1};
@@ -539,5 +572,6 @@ main(void)
 	add_fault_tcase(s, test_minority_holder_told_before_majority_grant,
 			300);
 	ADD_TCASE(s, test_malformed_frames_counted, 120);
+	add_fault_tcase(s, test_quorum_back_without_a_view, 180);
 	return run_suite(s);
 }

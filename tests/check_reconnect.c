@@ -4,7 +4,8 @@
  * test's own): a disconnect event, not a crash; reconnect with backoff,
  * rejoin, a fresh view; messages queued meanwhile are sent after the
  * rejoin; messages of unknown fate are reported; the callbacks of a lost
- * connection and of a reconnect come in their documented order.
+ * connection and of a reconnect come in their documented order; a lock
+ * holder's lost connection.
  */
 #include "check_common.h"
 
@@ -523,6 +524,103 @@ START_TEST(test_stopped_corosync_never_blocks_the_leader)
 }
 END_TEST
 
+/* What one process was told of its lock. */
+struct lockp {
+	int n;
+	int status[8];
+	uint64_t token[8];
+};
+
+static void
+on_lock(haq_group_t *g, const char *name, int status, uint64_t token,
+	void *ud)
+{
+	struct lockp *l = ud;
+
+	(void)g, (void)name;
+	ck_assert_int_lt(l->n, 8);
+	l->status[l->n] = status;
+	l->token[l->n++] = token;
+}
+
+static struct lockp *lock_wait_for;
+static int lock_wait_n;
+
+static bool
+lock_told(void *arg)
+{
+	(void)arg;
+	return lock_wait_for->n >= lock_wait_n;
+}
+
+/* Pump both contexts until l was told n times. */
+static void
+lock_wait(haq_ctx_t **ctxs, struct lockp *l, int n, int timeout_ms)
+{
+	lock_wait_for = l;
+	lock_wait_n = n;
+	ck_assert_msg(pump_until(ctxs, 2, timeout_ms, lock_told, NULL),
+		      "%d lock callbacks, not %d", l->n, n);
+}
+
+static bool
+both_joined(void *arg)
+{
+	struct probe *p = arg;
+
+	return p[0].members == 2 && p[1].members == 2;
+}
+
+/*
+ * A holder whose corosync is killed is told -ENOTCONN; the waiter on
+ * another node is granted; after the restart the holder's new request
+ * waits in the table it took over, and is granted after the release.
+ */
+START_TEST(test_lock_holder_corosync_killed)
+{
+	struct probe p[2];
+	struct lockp l[2];
+	haq_ctx_t *ctxs[2];
+	char name[64];
+
+	unique_group(name, sizeof(name), "restart-lock");
+	memset(l, 0, sizeof(l));
+	for (int i = 0; i < 2; i++) {
+		probe_start(&p[i], i + 1, name);
+		ctxs[i] = p[i].ctx;
+		ck_assert_int_eq(haq_group_set_lock_cb(p[i].g, on_lock, &l[i]),
+				 0);
+	}
+	ck_assert(pump_until(ctxs, 2, 20000, both_joined, p));
+	ck_assert_int_eq(haq_group_lock(p[1].g, "r", 0), 0);
+	lock_wait(ctxs, &l[1], 1, 10000);
+	ck_assert_int_eq(l[1].status[0], 0);
+	ck_assert_int_eq(haq_group_lock(p[0].g, "r", 0), 0);
+	pump_until(ctxs, 2, 300, NULL, NULL);
+	ck_assert_int_eq(l[0].n, 0);
+	ck_assert_int_eq(cluster_cmd("kill 2"), 0);
+	lock_wait(ctxs, &l[1], 2, 10000);
+	ck_assert_int_eq(l[1].status[1], -ENOTCONN);
+	ck_assert_int_eq(haq_group_lock_held(p[1].g, "r", NULL, NULL), 0);
+	/* Asked again while corosync is away: queued. */
+	ck_assert_int_eq(haq_group_lock(p[1].g, "r", 0), 0);
+	lock_wait(ctxs, &l[0], 1, 30000);
+	ck_assert_int_eq(l[0].status[0], 0);
+	ck_assert_uint_gt(l[0].token[0], l[1].token[0]);
+	ck_assert_int_eq(cluster_cmd("start-node 2"), 0);
+	ck_assert(pump_until(ctxs, 2, 30000, both_joined, p));
+	pump_until(ctxs, 2, 500, NULL, NULL);
+	ck_assert_int_eq(l[1].n, 2);
+	ck_assert_int_eq(haq_group_unlock(p[0].g, "r"), 0);
+	lock_wait(ctxs, &l[1], 3, 10000);
+	ck_assert_int_eq(l[1].status[2], 0);
+	ck_assert_uint_gt(l[1].token[2], l[0].token[0]);
+	for (int i = 0; i < 2; i++) {
+		haq_ctx_free(p[i].ctx);
+	}
+}
+END_TEST
+
 static void
 restore(void)
 {
@@ -552,5 +650,6 @@ main(void)
 	add_fault_tcase(s, test_lost_connection_callback_order, 90);
 	add_fault_tcase(s, test_reconnect_callback_order, 90);
 	add_fault_tcase(s, test_stopped_corosync_never_blocks_the_leader, 120);
+	add_fault_tcase(s, test_lock_holder_corosync_killed, 120);
 	return run_suite(s);
 }

@@ -27,6 +27,7 @@ START_TEST(test_push_copies_and_keeps_order)
 	ck_assert_ptr_null(q.tail);
 	ck_assert_uint_eq(q.bytes, 0);
 	haq__sendq_pop(&q); /* popping an empty queue is harmless */
+	haq__sendq_clear(&q); /* the last block may be kept for reuse */
 }
 END_TEST
 
@@ -98,6 +99,77 @@ START_TEST(test_freed_blocks_reused_within_limit)
 	ck_assert_ptr_null(q.cache);
 	ck_assert_uint_eq(q.cache_mem, 0);
 	ck_assert_uint_eq(q.mem, 0);
+}
+END_TEST
+
+START_TEST(test_big_block_kept_while_empty)
+{
+	struct haq_sendq q = {0};
+	static uint8_t buf[64 * 1024];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct haq_sendq_entry *first;
+	char c = 'c';
+	struct iovec small = {&c, 1};
+
+	/* A message above the limit goes alone through an empty queue... */
+	q.limit = 4096;
+	memset(buf, 'b', sizeof(buf));
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 1, &iov, 1,
+					 sizeof(buf)),
+			 0);
+	first = q.head;
+	haq__sendq_pop(&q);
+	/* ...and its block is kept, outside the cache, for the next one. */
+	ck_assert_ptr_eq(q.big, first);
+	ck_assert_ptr_null(q.cache);
+	ck_assert_uint_eq(q.mem, 0);
+	iov.iov_len = sizeof(buf) - 100;
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 2, &iov, 1,
+					 sizeof(buf) - 100),
+			 0);
+	ck_assert_ptr_eq(q.head, first);
+	ck_assert_ptr_null(q.big);
+	ck_assert_int_eq(memcmp(q.head->data, buf, sizeof(buf) - 100), 0);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_eq(q.big, first);
+	/* Much smaller: not reused, and freed before anything is queued. */
+	iov.iov_len = 1000;
+	ck_assert_int_eq(
+		haq__sendq_push(&q, HAQ_WIRE_DATA, false, 3, &iov, 1, 1000), 0);
+	iov.iov_len = sizeof(buf);
+	ck_assert_ptr_null(q.big);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_null(q.big); /* within the limit: the cache's */
+	ck_assert_ptr_nonnull(q.cache);
+	/* Something else queued frees it: the queue holds one big block. */
+	ck_assert_int_eq(haq__sendq_clear(&q), 0);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 4, &iov, 1,
+					 sizeof(buf)),
+			 0);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_nonnull(q.big);
+	ck_assert_int_eq(
+		haq__sendq_push(&q, HAQ_WIRE_CONTROL, true, 5, &small, 1, 1), 0);
+	ck_assert_ptr_null(q.big);
+	haq__sendq_pop(&q);
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 5, &iov, 1,
+					 sizeof(buf)),
+			 0);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_nonnull(q.big);
+	ck_assert_int_eq(haq__sendq_push_borrowed(&q, HAQ_WIRE_FRAG, 6, buf,
+						  sizeof(buf), NULL, NULL),
+			 0);
+	ck_assert_ptr_null(q.big);
+	haq__sendq_pop(&q);
+	/* clear() frees it too (valgrind and ASan runs check). */
+	ck_assert_int_eq(haq__sendq_push(&q, HAQ_WIRE_FRAG, false, 7, &iov, 1,
+					 sizeof(buf)),
+			 0);
+	haq__sendq_pop(&q);
+	ck_assert_ptr_nonnull(q.big);
+	haq__sendq_clear(&q);
+	ck_assert_ptr_null(q.big);
 }
 END_TEST
 
@@ -303,6 +375,7 @@ main(void)
 	ADD_TCASE(s, test_clear_counts_discarded, 5);
 	ADD_TCASE(s, test_empty_iov_entries_are_skipped, 5);
 	ADD_TCASE(s, test_freed_blocks_reused_within_limit, 5);
+	ADD_TCASE(s, test_big_block_kept_while_empty, 5);
 	ADD_TCASE(s, test_borrowed_buffers_given_back_once, 5);
 	ADD_TCASE(s, test_control_frames_not_counted_as_callers, 5);
 	ADD_TCASE(s, test_urgent_control_goes_first, 5);

@@ -55,6 +55,34 @@ START_TEST(test_backoff)
 }
 END_TEST
 
+START_TEST(test_retry_on_own_frames)
+{
+	uint64_t d = 0;
+
+	/* Nothing of ours out: min, then doubling up to max. */
+	ck_assert_uint_eq(haq__sendwin_retry(&d, false, 1000, 50000), 1000);
+	ck_assert_uint_eq(haq__sendwin_retry(&d, false, 1000, 50000), 2000);
+	ck_assert_uint_eq(haq__sendwin_retry(&d, false, 1000, 50000), 4000);
+	/*
+	 * Frames of ours out: their return retries; the timer is a fallback
+	 * at max and does not grow the backoff...
+	 */
+	ck_assert_uint_eq(haq__sendwin_retry(&d, true, 1000, 50000), 50000);
+	ck_assert_uint_eq(haq__sendwin_retry(&d, true, 1000, 50000), 50000);
+	/* ...which starts over once they are back and still refused. */
+	ck_assert_uint_eq(haq__sendwin_retry(&d, false, 1000, 50000), 1000);
+	ck_assert_uint_eq(d, 1000);
+	/* Many refusals in a row with nothing out: never above max. */
+	for (int i = 0; i < 100; i++) {
+		ck_assert_uint_le(haq__sendwin_retry(&d, false, 1000, 50000),
+				  50000);
+	}
+	ck_assert_uint_eq(d, 50000);
+	ck_assert_uint_eq(haq__sendwin_retry(&d, true, 1000, 50000), 50000);
+	ck_assert_uint_eq(d, 0);
+}
+END_TEST
+
 START_TEST(test_flush_yield)
 {
 	ck_assert(!haq__sendwin_flush_yield(0, 0));
@@ -74,6 +102,7 @@ main(void)
 	ADD_TCASE(s, test_writable_hysteresis, 5);
 	ADD_TCASE(s, test_fragment_window, 5);
 	ADD_TCASE(s, test_backoff, 5);
+	ADD_TCASE(s, test_retry_on_own_frames, 5);
 	ADD_TCASE(s, test_flush_yield, 5);
 	return run_suite(s);
 }

@@ -41,7 +41,7 @@ chunk(uint64_t id, uint64_t index, const char *data)
 	struct body f;
 	size_t len = strlen(data);
 
-	haq__xfer_chunk_hdr_encode(id, index, f.b);
+	haq__xfer_chunk_hdr_encode(id, index, 0, f.b);
 	memcpy(f.b + HAQ_XFER_CHUNK_HDR, data, len);
 	f.len = HAQ_XFER_CHUNK_HDR + len;
 	return f;
@@ -360,13 +360,13 @@ START_TEST(test_chunk_frames)
 	struct haq_xfer_result r;
 	struct body f;
 
-	/* The header: id, index, zero padding; the data follows. */
+	/* The header: id, index, flags (0); the data follows. */
 	f = chunk(0x0102030405060708ull, 9, "xy");
 	ck_assert_uint_eq(haq__get_le64(f.b), 0x0102030405060708ull);
 	ck_assert_uint_eq(haq__get_le64(f.b + 8), 9);
 	ck_assert_uint_eq(haq__get_le64(f.b + 16), 0);
 	m_begin(&ms[1], A, begin(5, view, &A, 1));
-	/* Refused: no data, short, zero id, nonzero padding. */
+	/* Refused: no data, short, zero id, unknown flags. */
 	f = chunk(5, 0, "");
 	for (size_t len = 0; len <= HAQ_XFER_CHUNK_HDR; len++) {
 		ck_assert_int_eq(haq__xfer_on_chunk(&ms[1].x, A.nodeid, A.pid,
@@ -377,9 +377,10 @@ START_TEST(test_chunk_frames)
 	ck_assert_int_eq(
 		haq__xfer_on_chunk(&ms[1].x, A.nodeid, A.pid, f.b, f.len, &r),
 		-EBADMSG);
+	/* Flags other than HAQ_XFER_CHUNK_LZ4 (bit 0). */
 	for (int byte = 16; byte < 24; byte++) {
 		f = chunk(5, 0, "x");
-		f.b[byte] = 1;
+		f.b[byte] = byte == 16 ? 2 : 1;
 		ck_assert_int_eq(haq__xfer_on_chunk(&ms[1].x, A.nodeid, A.pid,
 						    f.b, f.len, &r),
 				 -EBADMSG);
@@ -389,6 +390,86 @@ START_TEST(test_chunk_frames)
 	r = m_chunk(&ms[1], A, chunk(5, 0, "x"));
 	ck_assert_int_eq(r.bits, HAQ_XFER_DELIVER);
 	free_all(ms, 2);
+}
+END_TEST
+
+/* A compressed CHUNK's payload header: codec, LE64 length, block. */
+static struct body
+zchunk(uint64_t id, uint64_t index, uint8_t codec, uint64_t raw, size_t block)
+{
+	struct body f;
+
+	haq__xfer_chunk_hdr_encode(id, index, HAQ_XFER_CHUNK_LZ4, f.b);
+	f.b[HAQ_XFER_CHUNK_HDR] = codec;
+	haq__put_le64(f.b + HAQ_XFER_CHUNK_HDR + 1, raw);
+	memset(f.b + HAQ_XFER_CHUNK_HDR + HAQ_COMPRESS_HDR_LEN, 0x11, block);
+	f.len = HAQ_XFER_CHUNK_HDR + HAQ_COMPRESS_HDR_LEN + block;
+	return f;
+}
+
+/*
+ * Compressed CHUNKs: every member judges the payload's header alone (it
+ * decompresses nothing), counts the length it claims as the transfer's
+ * bytes, and refuses one that cannot be (an unknown codec, a length of 0
+ * or beyond one chunk, a block too short for it, no block) as it refuses
+ * a CHUNK that does not parse: nothing moves, the next one is out of
+ * order.
+ */
+START_TEST(test_chunk_compressed)
+{
+	struct m ms[3];
+	const struct haq_memb ids[] = {A, B, C};
+	uint64_t view = grow(ms, ids, 3);
+	struct haq_xfer_result r;
+	struct body f;
+	const struct body bad[] = {
+		zchunk(5, 0, 2, 100, 8),	   /* codec */
+		zchunk(5, 0, HAQ_CODEC_LZ4, 0, 8), /* length 0 */
+		zchunk(5, 0, HAQ_CODEC_LZ4, HAQ_XFER_CHUNK_MAX + 1, 8),
+		zchunk(5, 0, HAQ_CODEC_LZ4, 255 * 30, 8), /* block short */
+		zchunk(5, 0, HAQ_CODEC_LZ4, 100, 0),	  /* no block */
+	};
+
+	/* A provides to B; C holds and follows without receiving. */
+	m_begin(&ms[0], A, begin(5, view, (const struct haq_memb[]){A, C}, 2));
+	m_begin(&ms[1], A, begin(5, view, (const struct haq_memb[]){A, C}, 2));
+	m_begin(&ms[2], A, begin(5, view, (const struct haq_memb[]){A, C}, 2));
+	ck_assert(ms[1].x.self_receives && !ms[2].x.self_receives);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (int k = 0; k < 3; k++) {
+			ck_assert_int_eq(haq__xfer_on_chunk(&ms[k].x, A.nodeid,
+							    A.pid, bad[i].b,
+							    bad[i].len, &r),
+					 -EBADMSG);
+			ck_assert_uint_eq(ms[k].x.next_index, 0);
+			ck_assert_uint_eq(ms[k].x.bytes, 0);
+		}
+	}
+	/* The most one chunk may claim, with a block long enough. */
+	f = zchunk(5, 0, HAQ_CODEC_LZ4, 255 * 20, 8);
+	for (int k = 0; k < 3; k++) {
+		r = m_chunk(&ms[k], A, f);
+		ck_assert_uint_eq(ms[k].x.bytes, 255 * 20);
+	}
+	/* The receiver is told where the payload is and what it claims. */
+	ck_assert_int_eq(r.bits, 0); /* C only follows */
+	ck_assert_uint_eq(ms[1].x.next_index, 1);
+	f = zchunk(5, 1, HAQ_CODEC_LZ4, 40, 3);
+	r = m_chunk(&ms[1], A, f);
+	ck_assert_int_eq(r.bits, HAQ_XFER_DELIVER);
+	ck_assert(r.compressed);
+	ck_assert_uint_eq(r.raw_len, 40);
+	ck_assert_uint_eq(r.len, HAQ_COMPRESS_HDR_LEN + 3);
+	m_chunk(&ms[0], A, f);
+	m_chunk(&ms[2], A, f);
+	/* A plain one after it, then the END counts bytes as written. */
+	for (int k = 0; k < 3; k++) {
+		r = m_chunk(&ms[k], A, chunk(5, 2, "abc"));
+		ck_assert(!r.compressed);
+		r = m_end(&ms[k], A, end(5, 3, 255 * 20 + 40 + 3, 0));
+		ck_assert_int_eq(r.bits, HAQ_XFER_DONE);
+	}
+	free_all(ms, 3);
 }
 END_TEST
 
@@ -977,7 +1058,6 @@ START_TEST(test_chunks_in_order_delivered_then_end_completes)
 			ck_assert_int_eq(r.bits, 0);
 		} else {
 			ck_assert_int_eq(r.bits, HAQ_XFER_DELIVER);
-			ck_assert_ptr_eq(r.data, f.b + HAQ_XFER_CHUNK_HDR);
 			ck_assert_uint_eq(r.len, 5);
 			ck_assert_int_eq(memcmp(r.data, "hello", 5), 0);
 		}
@@ -1733,7 +1813,7 @@ random_frame(struct sim *s, uint64_t x)
 	case 3:
 	case 4:
 		sim_write(s, who, (size_t)(x >> 24) % SIM_DATA_MAX + 1,
-			  (x >> 32) % 64 == 0 ? 1 : 0);
+			  (x >> 32) % 64 == 0 ? 1 : 0, (x >> 40) % 4 == 0);
 		break;
 	case 5:
 		sim_end(s, who, (x >> 24) % 8 == 0 ? -EIO : 0,
@@ -1854,7 +1934,7 @@ START_TEST(test_heal_two_sides_fixed)
 	ck_assert(sim_view(&s, 1u << 0 | 1u << 1));
 	sim_offer(&s, 0);
 	ck_assert(sim_deliver(&s, 0));
-	sim_write(&s, 0, 3, 0);
+	sim_write(&s, 0, 3, 0, false);
 	sim_end(&s, 0, 0, 0);
 	ck_assert(sim_deliver(&s, 0));
 	ck_assert(sim_deliver(&s, 0));
@@ -1893,7 +1973,7 @@ START_TEST(test_heal_two_sides_fixed)
 	/* 0's offer comes second: ignored by everyone. */
 	ck_assert(sim_deliver(&s, 0));
 	ck_assert_uint_eq(s.p[0].x.prov_nodeid, sim_ids[3].nodeid);
-	sim_write(&s, 3, 5, 0);
+	sim_write(&s, 3, 5, 0, false);
 	sim_end(&s, 3, 0, 0);
 	ck_assert(sim_deliver(&s, 3));
 	ck_assert(sim_deliver(&s, 3));
@@ -1915,6 +1995,7 @@ main(void)
 	ADD_TCASE(s, test_begin_codec_round_trip, 5);
 	ADD_TCASE(s, test_begin_decode_refuses, 10);
 	ADD_TCASE(s, test_chunk_frames, 5);
+	ADD_TCASE(s, test_chunk_compressed, 5);
 	ADD_TCASE(s, test_end_codec, 5);
 	ADD_TCASE(s, test_abort_codec, 5);
 	ADD_TCASE(s, test_malformed_frames_change_nothing, 5);

@@ -19,7 +19,8 @@ tests_check_misuse_LDADD = libhaq/libhaq.la $(TEST_LIBS)
 HARDENING_REPLAY = tests/hardening/fuzz_wire_replay \
 	tests/hardening/fuzz_election_replay tests/hardening/fuzz_xfer_replay \
 	tests/hardening/fuzz_bundle_replay \
-	tests/hardening/fuzz_compress_replay tests/hardening/fuzz_rr_replay
+	tests/hardening/fuzz_compress_replay tests/hardening/fuzz_rr_replay \
+	tests/hardening/fuzz_lock_replay
 check_PROGRAMS += $(HARDENING_REPLAY)
 TESTS += $(HARDENING_REPLAY)
 tests_hardening_fuzz_wire_replay_SOURCES = tests/hardening/fuzz-replay.c \
@@ -51,6 +52,10 @@ tests_hardening_fuzz_rr_replay_SOURCES = \
 	tests/hardening/fuzz-replay.c tests/hardening/fuzz_rr.c libhaq/rr.c
 tests_hardening_fuzz_rr_replay_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/rr"'
+tests_hardening_fuzz_lock_replay_SOURCES = \
+	tests/hardening/fuzz-replay.c tests/hardening/fuzz_lock.c libhaq/lock.c
+tests_hardening_fuzz_lock_replay_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DFUZZ_CORPUS='"$(abs_top_srcdir)/tests/fuzz-corpus/lock"'
 
 # ---------------------------------------------------------------- valgrind
 # The unit tests and the integration tests that share the 3-node cluster,

@@ -40,6 +40,7 @@
 
 #include <haq/haq.h>
 
+#include "compress.h"
 #include "le.h"
 #include "xfer.h"
 
@@ -607,12 +608,20 @@ sim_offer(struct sim *s, int i)
 			       empty ? 0 : (uint32_t)p->x.ns, f->body);
 }
 
-/* Process i's writer writes len bytes (a CHUNK); skew moves its index. */
+/*
+ * Process i's writer writes len bytes (a CHUNK); skew moves its index.
+ * compressed: the CHUNK says HAQ_XFER_CHUNK_LZ4 and its data is a
+ * compressed payload's header (compress.h) claiming 20 times len bytes
+ * and a block of len bytes (xfer.c reads only the header; the receivers
+ * decompress), counted as that many bytes of the transfer.
+ */
 static void
-sim_write(struct sim *s, int i, size_t len, int skew)
+sim_write(struct sim *s, int i, size_t len, int skew, bool compressed)
 {
 	struct sim_proc *p = &s->p[i];
 	struct sim_frame *f;
+	size_t off = HAQ_XFER_CHUNK_HDR;
+	size_t raw;
 
 	if (!p->wid || p->wended || p->x.id != p->wid) {
 		return;
@@ -624,13 +633,23 @@ sim_write(struct sim *s, int i, size_t len, int skew)
 	if (!f) {
 		return;
 	}
-	haq__xfer_chunk_hdr_encode(p->wid, p->windex + (uint64_t)skew, f->body);
-	for (size_t k = 0; k < len; k++) {
-		f->body[HAQ_XFER_CHUNK_HDR + k] = (uint8_t)(p->windex + k);
+	haq__xfer_chunk_hdr_encode(p->wid, p->windex + (uint64_t)skew,
+				   compressed ? HAQ_XFER_CHUNK_LZ4 : 0,
+				   f->body);
+	if (compressed) {
+		raw = 20 * len;
+		f->body[off] = HAQ_CODEC_LZ4;
+		haq__put_le64(f->body + off + 1, raw);
+		off += HAQ_COMPRESS_HDR_LEN;
+	} else {
+		raw = len;
 	}
-	f->len = HAQ_XFER_CHUNK_HDR + len;
+	for (size_t k = 0; k < len; k++) {
+		f->body[off + k] = (uint8_t)(p->windex + k);
+	}
+	f->len = off + len;
 	p->windex++;
-	p->wbytes += len;
+	p->wbytes += raw;
 }
 
 /* Process i's writer ends: error, or counts off by miscount. */

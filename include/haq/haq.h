@@ -634,7 +634,9 @@ int haq_group_send_zc(haq_group_t *group, void *data, size_t len,
  * @brief Bound the bytes the group queues for sending.
  * @param group the group.
  * @param bytes the bound on the memory queued messages hold (at least 1);
- *        an empty queue takes any one message up to the maximum size.
+ *        an empty queue takes any one message up to the maximum size, and
+ *        keeps the memory of such a message once it has gone, for the
+ *        next one, until anything else is queued or the group is left.
  * @return 0, or -EINVAL (bytes is 0), -ECHILD (a forked child).
  */
 int haq_group_set_queue_limit(haq_group_t *group, size_t bytes);
@@ -704,7 +706,8 @@ int haq_group_set_bundle(haq_group_t *group, size_t bytes);
  * Messages are compressed only while every member of the view announced
  * that it decodes them: a group with a member running libhaq 0.3 or
  * older sends them as they are. The setting is this process's: each
- * member decides for the messages it sends.
+ * member decides for the messages it sends, and, as a state transfer's
+ * provider, for the frames of the state it writes (haq_group_state_write()).
  */
 int haq_group_set_compress(haq_group_t *group, size_t threshold);
 
@@ -1010,7 +1013,10 @@ typedef void (*haq_state_chunk_fn)(haq_group_t *group, uint64_t transfer,
  *        -EHOSTDOWN the provider left or disconnected, -ETIMEDOUT it made
  *        no progress for HAQ_STATE_STALL (it is not asked again in this
  *        view), -ECONNRESET a healed partition started the decision anew,
- *        -EBADMSG the provider sent frames out of order, -EFBIG more than
+ *        -EBADMSG the provider sent frames out of order (or, to this
+ *        receiver only, a compressed frame that does not decompress:
+ *        HAQ_STATE_FAILED, it receives again at the next transfer),
+ *        -EFBIG more than
  *        HAQ_STATE_MAX_SIZE, -ENOBUFS this receiver's buffer of messages
  *        overflowed (the messages it held are covered by the next
  *        transfer's state, which follows), -ENODATA no member holds the
@@ -1112,7 +1118,12 @@ int haq_group_set_state_cbs(haq_group_t *group, haq_state_provide_fn provide,
  * message (about 1 MiB), which go out behind the messages queued before
  * them, a few frames at a time. A frame goes out when it is full, or at
  * once while none of this transfer is out, so small writes are gathered
- * only while the stream is busy.
+ * only while the stream is busy. When the group compresses
+ * (haq_group_set_compress()), a frame of at least the threshold goes
+ * compressed if that saves 1/16 of it (counted in
+ * HAQ_COUNTER_COMPRESSED); receivers get the bytes as written. A
+ * compressed frame that does not decompress is counted malformed, and
+ * the receiver gives that transfer up (HAQ_STATE_FAILED, -EBADMSG).
  */
 ssize_t haq_group_state_write(haq_group_t *group, uint64_t transfer,
 			      const void *data, size_t len);
@@ -1492,7 +1503,8 @@ enum haq_group_counter {
 					provide it) */
 	HAQ_COUNTER_BUNDLED,       /**< messages handed to corosync inside
 				        bundles (haq_group_set_bundle()) */
-	HAQ_COUNTER_COMPRESSED,    /**< messages sent compressed
+	HAQ_COUNTER_COMPRESSED,    /**< messages, and state transfer
+					frames, sent compressed
 				        (haq_group_set_compress()) */
 	HAQ_COUNTER_RR_MALFORMED,  /**< request/reply frames dropped as
 					malformed (also a reply from a member

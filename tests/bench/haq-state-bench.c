@@ -14,6 +14,10 @@
  *                     memory for that state ready (touched) before it
  *                     joins
  *
+ * A provider's state is incompressible bytes, or with --text JSON-like
+ * records (compressible); --compress BYTES calls haq_group_set_compress()
+ * (the provider's RESULT then says how many frames went compressed).
+ *
  * The state goes as an 8-byte little-endian length, then the bytes; a
  * receiver allocates the length once, so its peak memory is the state
  * plus what libhaq holds. Times: the longest haq_ctx_dispatch() call
@@ -45,6 +49,7 @@ struct sb {
 	int role; /* 0 provider, 1 holder, 2 receiver */
 	uint64_t size;
 	uint8_t *state;
+	size_t compress; /* --compress: haq_group_set_compress() */
 	/* provider */
 	uint64_t wid;
 	uint64_t woff; /* of 8 + size */
@@ -256,19 +261,23 @@ on_status(haq_group_t *g, uint64_t transfer, int role, int status, int error,
 {
 	struct sb *b = ud;
 
-	(void)g;
 	if (role == HAQ_STATE_PROVIDER) {
 		if (status == HAQ_STATE_DONE && b->role == 0) {
+			uint64_t z = 0;
+
 			b->transfers++;
+			(void)haq_group_counter(g, HAQ_COUNTER_COMPRESSED, &z);
 			printf("RESULT role=provider transfer=%llx size=%llu "
 			       "secs=%.3f max_dispatch_us=%.1f "
-			       "max_held_us=%.1f max_write_us=%.1f\n",
+			       "max_held_us=%.1f max_write_us=%.1f "
+			       "compress=%zu compressed=%llu\n",
 			       (unsigned long long)transfer,
 			       (unsigned long long)b->size,
 			       (double)(now_ns() - b->cut_ns) / 1e9,
 			       (double)b->max_dispatch_ns / 1e3,
 			       (double)b->max_held_ns / 1e3,
-			       (double)b->max_write_ns / 1e3);
+			       (double)b->max_write_ns / 1e3, b->compress,
+			       (unsigned long long)z);
 			fflush(stdout);
 		} else if (status != HAQ_STATE_DONE) {
 			b->wid = 0;
@@ -362,6 +371,8 @@ main(int argc, char **argv)
 		{"group", required_argument, NULL, 'g'},
 		{"start-at", required_argument, NULL, 'S'},
 		{"timeout", required_argument, NULL, 't'},
+		{"text", no_argument, NULL, 'x'},
+		{"compress", required_argument, NULL, 'z'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -370,10 +381,12 @@ main(int argc, char **argv)
 	uint64_t start_at = 0;
 	uint64_t deadline;
 	int timeout = 300;
+	bool text = false;
 	int c;
 	int rc;
 
-	while ((c = getopt_long(argc, argv, "r:s:g:S:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:s:g:S:t:xz:h", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'r':
 			b.role = !strcmp(optarg, "provider") ? 0
@@ -393,11 +406,18 @@ main(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			break;
+		case 'x':
+			text = true;
+			break;
+		case 'z':
+			b.compress = (size_t)parse_size(optarg);
+			break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: " PROG " --role provider|holder|receiver "
 				"[--size BYTES] [--group NAME] "
-				"[--start-at REALTIME_NS] [--timeout S]\n");
+				"[--start-at REALTIME_NS] [--timeout S] "
+				"[--text] [--compress BYTES]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -407,7 +427,27 @@ main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	if (b.role == 0) {
+	if (b.role == 0 && text) {
+		/* JSON-like records, touched before anything is measured. */
+		uint64_t i = 0;
+
+		b.state = malloc(b.size + 256);
+		if (!b.state) {
+			die("malloc", -ENOMEM);
+		}
+		while (i < b.size) {
+			i += (uint64_t)snprintf(
+				(char *)b.state + i, 256,
+				"{\"id\": %llu, \"name\": \"resource-%llu\", "
+				"\"node\": \"node%llu.example.org\", "
+				"\"state\": \"%s\", \"score\": %llu},\n",
+				(unsigned long long)i,
+				(unsigned long long)(i % 97),
+				(unsigned long long)(i % 5),
+				i % 3 ? "started" : "stopped",
+				(unsigned long long)(i * 31 % 1000));
+		}
+	} else if (b.role == 0) {
 		/* Incompressible bytes, touched before anything is measured. */
 		uint64_t x = 0x9e3779b97f4a7c15ull;
 
@@ -463,6 +503,12 @@ main(int argc, char **argv)
 				     on_status, &b);
 	if (rc < 0) {
 		die("haq_group_set_state_cbs", rc);
+	}
+	if (b.compress) {
+		rc = haq_group_set_compress(b.g, b.compress);
+		if (rc < 0) {
+			die("haq_group_set_compress", rc);
+		}
 	}
 	if (b.size > (1ull << 30)) {
 		(void)haq_group_state_limit(b.g, HAQ_STATE_MAX_SIZE,

@@ -41,7 +41,7 @@ bench: tests/bench/haq-bench$(EXEEXT)
 		--bench $(abs_top_builddir)/tests/bench/haq-bench \
 		--harness $(abs_top_srcdir)/tests/harness/haq-cluster \
 		--doc $(abs_top_srcdir)/doc $(BENCH_ARGS)
-	$(MAKE) $(AM_MAKEFLAGS) bench-state bench-rr
+	$(MAKE) $(AM_MAKEFLAGS) bench-state bench-rr bench-lock
 
 # State transfer (issue 13): doc/performance-state.md.
 STATE_BENCH_ARGS =

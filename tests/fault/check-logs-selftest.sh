@@ -6,8 +6,8 @@
 # a leader without quorum or connection, epochs going back, two leaders
 # overlapping by a fraction of a millisecond, a fail-back after a heal, a
 # leader past its lease, a replicated state that differs or is delivered
-# to while not held, ...) that must
-# fail with the expected violation class.
+# to while not held, two holders of a lock at once, a lock token going
+# back, ...) that must fail with the expected violation class.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 check=$here/haq-check-logs

@@ -93,7 +93,9 @@ on_exit() {
 		if [[ ! -f $LOGDIR/check.txt ]] &&
 			compgen -G "$LOGDIR/probe-*.log" >/dev/null; then
 			say "the checker on the logs so far:"
-			"$CHECK" --leader-overlap "$LOGDIR"/probe-*.log \
+			local args=(--leader-overlap)
+			if _lock_checked; then args+=(--lock-overlap); fi
+			"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log \
 				>"$LOGDIR/check.txt" 2>&1 ||
 				true
 			cat "$LOGDIR/check.txt"
@@ -329,6 +331,7 @@ _delivered_more() {
 CHECK_ARGS=()
 run_checker() {
 	local rc=0 args=(--leader-overlap "${CHECK_ARGS[@]}")
+	if _lock_checked; then args+=(--lock-overlap); fi
 	say "checking the logs: $CHECK ${args[*]} $LOGDIR/probe-*.log"
 	"$CHECK" "${args[@]}" "$LOGDIR"/probe-*.log >"$LOGDIR/check.txt" 2>&1 ||
 		rc=$?
@@ -336,6 +339,9 @@ run_checker() {
 	report_failovers
 	if grep -q ' state config ' "$LOGDIR"/probe-*.log; then
 		report_state
+	fi
+	if _lock_checked; then
+		report_locks
 	fi
 	((rc == 0)) || fail "the checker found violations (exit $rc)"
 	say "PASS"
@@ -560,4 +566,112 @@ check_restart_gap() {
 	[[ -n $gap ]] || fail "probe $1: no transfer after a restart"
 	say "probe $1: the next transfer began $gap ms after the restart"
 	((gap < 5000)) || fail "probe $1 waited $gap ms for the restart"
+}
+
+# ---------------------------------------------------------------------
+# Locks (the fault-lock-* scenarios; haq-probe --locks).
+
+# Lock churn options: LOCK_COUNT locks, holds of LOCK_HOLD ms, pauses up
+# to LOCK_PAUSE ms; the probes of a lock scenario send LOCK_RATE messages
+# a second besides (the lock frames ride the same stream).
+LOCK_COUNT=${LOCK_COUNT:-2}
+LOCK_PAUSE=${LOCK_PAUSE:-300}
+LOCK_RATE=${LOCK_RATE:-20}
+lock_opts() { # HOLD_RANGE: the probe options of lock churn
+	echo --rate "$LOCK_RATE" --locks "$LOCK_COUNT" --lock-hold "$1" \
+		--lock-pause "$LOCK_PAUSE"
+}
+
+# The checker judges locks (--lock-overlap) when a probe churned them.
+_lock_checked() {
+	grep -qs ' lock config ' "$LOGDIR"/probe-*.log
+}
+
+# CLOCK_MONOTONIC now, in microseconds (the probes' first column).
+now_mono_us() {
+	echo $(($(now_us) - MONO_OFFSET))
+}
+
+# lock_holding LABEL MIN_MS: the probe holds a lock (its last lock line
+# is a grant) and means to hold it MIN_MS ms more at least; prints the
+# lock's name.
+lock_holding() {
+	local line mono name hold
+	line=$(grep -E ' lock_(granted|release|lost|expired) ' \
+		"${PROBE_LOG[$1]}" 2>/dev/null | tail -n 1) || true
+	[[ $line == *" lock_granted "* ]] || return 1
+	mono=${line%% *}
+	name=$(sed -E 's/.* name=([^ ]+).*/\1/' <<<"$line")
+	hold=$(sed -E 's/.* hold_ms=([0-9]+).*/\1/' <<<"$line")
+	((mono + hold * 1000 - $(now_mono_us) >= $2 * 1000)) || return 1
+	echo "$name"
+}
+
+# lock_holder MIN_MS LABEL...: the first named probe that holds a lock
+# for MIN_MS ms more at least; prints "LABEL NAME".
+lock_holder() {
+	local min=$1 label name
+	shift
+	for label in "$@"; do
+		if name=$(lock_holding "$label" "$min"); then
+			echo "$label $name"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lock_grants_since REAL_US [NAME [LABEL...]]: grants (of lock NAME, to
+# the named probes; all when not given) logged after REAL_US.
+lock_grants_since() {
+	local t=$1 name=${2:-} labels=("${@:3}") files=() label
+	if ((${#labels[@]})); then
+		for label in "${labels[@]}"; do files+=("${PROBE_LOG[$label]}"); done
+	else
+		files=("$LOGDIR"/probe-*.log)
+	fi
+	awk -v t="$t" -v name="$name" '$3 == "lock_granted" && $2 > t &&
+		(name == "" || $4 == "name=" name) { n++ } END { print n + 0 }' \
+		"${files[@]}"
+}
+
+# lock_lost_since LABEL REAL_US: the probe was told it lost a lock it
+# held (or found its holding expired) after REAL_US.
+lock_lost_since() {
+	awk -v t="$2" '($3 == "lock_lost" && / held=1/ || $3 == "lock_expired") &&
+		$2 > t { n++ } END { exit n ? 0 : 1 }' "${PROBE_LOG[$1]}"
+}
+
+# lock_progress REAL_US N WHAT: wait for N grants since REAL_US (30 s).
+lock_progress() {
+	wait_until 30 "$2 lock grants since $3" grants_at_least "$1" "$2"
+	say "$(lock_grants_since "$1") lock grants since $3"
+}
+
+# grants_at_least REAL_US N [NAME [LABEL...]]: N grants or more since
+# REAL_US (of lock NAME, to the named probes), as lock_grants_since counts.
+grants_at_least() {
+	(($(lock_grants_since "$1" "${3:-}" "${@:4}") >= $2))
+}
+
+# no_lock_loss LABEL...: the named probes (of a partition that stays
+# quorate and connected throughout) were never told they lost a lock.
+no_lock_loss() {
+	local label bad
+	for label in "$@"; do
+		bad=$(grep -E ' lock_(lost .* held=1|expired )' "${PROBE_LOG[$label]}" |
+			head -n 1) || true
+		[[ -z $bad ]] ||
+			fail "probe $label, always quorate and connected, was told it lost a lock: $bad"
+	done
+	say "no holder of probes $* was told a loss"
+}
+
+# The checker's lock figures, and the handovers after a loss.
+report_locks() {
+	{
+		grep -E '^(locks:|  lock overlaps|  min gap between holders|lock_handover )' \
+			"$LOGDIR/check.txt" || true
+	} >"$LOGDIR/locks.txt"
+	while read -r line; do say "$line"; done <"$LOGDIR/locks.txt"
 }

@@ -10,7 +10,8 @@
  * with MONO_US from CLOCK_MONOTONIC and REAL_US from CLOCK_REALTIME, both in
  * microseconds. All processes of a test run on one host, so REAL_US orders
  * events of different probes. Events:
- *     start node= pid= inc= group= rate= size= big_every= big_size=
+ *     start node= pid= inc= group= rate= size= size_max= burst=
+ *           compress= big_every= big_size=
  *     conn up|down [leader_rc= epoch=]
  *     quorum quorate= ring=N.SEQ expected= total= need= nodes=a,b
  *     view seq= ring=N.SEQ quorate= members=n/p,... joined=n/p:why,...
@@ -39,7 +40,7 @@
  *     bad from=n/p inc= seq= why=    (a probe message that fails checks)
  *     writable
  *     counters sent= delivered= retries= malformed= oversize= partial=
- *              lease_expired=
+ *              lease_expired= covered= bundled= compressed=
  *     quiet next_id=                 (SIGHUP: sending stopped)
  *     stopping next_id=
  *     drained ok|timeout self=
@@ -61,6 +62,27 @@
  *                                     process did not hold the state)
  *     state bad transfer= why=        (a received state that fails checks)
  *     state final hash= count= held= seed=  (before "exit")
+ * With --locks N (lock churn on lock0..lockN-1; see "Locks" below):
+ *     lock config locks= hold=MIN-MAX pause= try=PCT
+ *     lock_req name= try=0|1 rc=     (haq_group_lock() returned rc)
+ *     lock_granted name= token= deadline=MONO_US held_rc= held_token=
+ *                  hold_ms=           (the callback said 0; deadline,
+ *                                     held_rc and held_token from
+ *                                     haq_group_lock_held(); hold_ms: how
+ *                                     long the probe means to hold it)
+ *     lock_busy name= status=        (a TRY request: -EBUSY or -EAGAIN)
+ *     lock_err name= status= err=    (a request ended otherwise, or a call
+ *                                     failed: what=lock|unlock|held)
+ *     lock_lost name= status= err= held=1|0  (the callback told a loss:
+ *                                     -ENOLCK, -ETIME, -ENOTCONN; held=0:
+ *                                     a grant not told yet was ended)
+ *     lock_expired name= rc= deadline=  (haq_group_lock_held() no longer
+ *                                     says held, or its deadline passed,
+ *                                     before a loss was told: the holding
+ *                                     ends here)
+ *     lock_release name= token=      (logged just BEFORE haq_group_unlock:
+ *                                     the holding ends here)
+ *     lock_withdraw name= rc=        (a waiting request given up at stop)
  *
  * The log is written with write(2) after every round of the loop, so a
  * SIGKILLed probe loses at most its last round. A scenario that kills a
@@ -83,6 +105,16 @@
  * to the state at DONE. A provider writes, at its cut, the 40-byte header
  * "HQS1", 0, seed_inc, seed_len, hash, count, then the seed bytes; the
  * receiver verifies every byte. haq-check-logs recomputes the chain.
+ *
+ * Locks (--locks N): the probe has at most one request or holding at a
+ * time. When idle for a random pause (0..--lock-pause ms) it picks one of
+ * lock0..lockN-1 at random and asks for it, with HAQ_LOCK_TRY in --lock-try
+ * percent of the requests (default 50), blocking otherwise. A grant is
+ * held for a random time in --lock-hold MIN-MAX ms, checking
+ * haq_group_lock_held()'s deadline every loop round; the release is logged
+ * before haq_group_unlock() is called, so a logged holding [lock_granted,
+ * lock_release | lock_lost | lock_expired] covers the real one.
+ * haq-check-logs --lock-overlap judges them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -149,6 +181,23 @@ struct pstate {
 	uint64_t rstart_us;
 };
 
+/* Lock churn (--locks): one request or holding at a time. */
+enum { LK_IDLE = 0, LK_WAIT, LK_HELD, LK_EXPIRED };
+
+struct plock {
+	unsigned int n;	       /* --locks: lock0..lock(n-1); 0: no locks */
+	unsigned int hold_min; /* --lock-hold MIN-MAX, ms */
+	unsigned int hold_max;
+	unsigned int pause;   /* --lock-pause: up to this many ms between */
+	unsigned int try_pct; /* --lock-try: percent of HAQ_LOCK_TRY */
+	int state;
+	char name[32];
+	uint64_t token;
+	uint64_t deadline_ns;
+	uint64_t next_us; /* IDLE: next request; HELD: release (MONO_US) */
+	uint64_t rng;
+};
+
 struct probe {
 	haq_ctx_t *ctx;
 	haq_group_t *g;
@@ -158,6 +207,9 @@ struct probe {
 	const char *group;
 	double rate;
 	size_t size;
+	size_t size_max;    /* --size-max: lengths vary size..size_max by seq */
+	unsigned int burst; /* messages sent at each tick of the rate */
+	size_t compress;    /* --compress: haq_group_set_compress() */
 	uint64_t big_every; /* every Nth message is big_size bytes (0: never) */
 	size_t big_size;
 	int drain_ms;
@@ -184,6 +236,7 @@ struct probe {
 	uint64_t resign_at_us;	    /* MONO_US of the next resignation, or 0 */
 
 	struct pstate st; /* --state */
+	struct plock lk;  /* --locks */
 };
 
 static void state_sync(struct probe *p, const char *why);
@@ -340,19 +393,21 @@ fmt_members(char *buf, size_t len, const haq_view_t *v, int which)
 static void
 log_counters(struct probe *p)
 {
-	uint64_t c[HAQ_COUNTER_STATE_COVERED + 1] = {0};
+	uint64_t c[HAQ_COUNTER_COMPRESSED + 1] = {0};
 
-	for (int i = 0; i <= HAQ_COUNTER_STATE_COVERED; i++) {
+	for (int i = 0; i <= HAQ_COUNTER_COMPRESSED; i++) {
 		haq_group_counter(p->g, i, &c[i]);
 	}
 	logf_(p,
 	      "counters sent=%" PRIu64 " delivered=%" PRIu64 " retries=%" PRIu64
 	      " malformed=%" PRIu64 " oversize=%" PRIu64 " partial=%" PRIu64
-	      " lease_expired=%" PRIu64 " covered=%" PRIu64,
+	      " lease_expired=%" PRIu64 " covered=%" PRIu64 " bundled=%" PRIu64
+	      " compressed=%" PRIu64,
 	      c[HAQ_COUNTER_SENT], c[HAQ_COUNTER_DELIVERED],
 	      c[HAQ_COUNTER_RETRIES], c[HAQ_COUNTER_MALFORMED],
 	      c[HAQ_COUNTER_OVERSIZE], c[HAQ_COUNTER_PARTIAL_DROPPED],
-	      c[HAQ_COUNTER_LEASE_EXPIRED], c[HAQ_COUNTER_STATE_COVERED]);
+	      c[HAQ_COUNTER_LEASE_EXPIRED], c[HAQ_COUNTER_STATE_COVERED],
+	      c[HAQ_COUNTER_BUNDLED], c[HAQ_COUNTER_COMPRESSED]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -578,6 +633,196 @@ on_writable(haq_group_t *g, void *ud)
 	(void)g;
 	p->blocked = false;
 	logf_(p, "writable");
+}
+
+/* ------------------------------------------------------------------ */
+/* Lock churn (--locks)                                               */
+/* ------------------------------------------------------------------ */
+
+static uint64_t
+lock_rand(struct probe *p)
+{
+	/* xorshift64*: reproducible enough, no libc state shared. */
+	p->lk.rng ^= p->lk.rng >> 12;
+	p->lk.rng ^= p->lk.rng << 25;
+	p->lk.rng ^= p->lk.rng >> 27;
+	return p->lk.rng * 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t
+lock_between_ms(struct probe *p, unsigned int lo, unsigned int hi)
+{
+	if (hi <= lo) {
+		return lo;
+	}
+	return lo + lock_rand(p) % (hi - lo + 1u);
+}
+
+static void
+lock_idle(struct probe *p)
+{
+	p->lk.state = LK_IDLE;
+	p->lk.token = 0;
+	p->lk.deadline_ns = 0;
+	p->lk.next_us = clock_us(CLOCK_MONOTONIC) +
+			lock_between_ms(p, 0, p->lk.pause) * 1000u;
+}
+
+static void
+on_lock(haq_group_t *g, const char *name, int status, uint64_t token, void *ud)
+{
+	struct probe *p = ud;
+
+	if (strcmp(name, p->lk.name) != 0 ||
+	    (p->lk.state != LK_WAIT && p->lk.state != LK_HELD &&
+	     p->lk.state != LK_EXPIRED)) {
+		/* Not the request this probe has out: a library bug. */
+		logf_(p,
+		      "lock_unexpected name=%s status=%d token=%" PRIu64
+		      " mine=%s state=%d",
+		      name, status, token, p->lk.name, p->lk.state);
+		return;
+	}
+	if (status == 0) {
+		uint64_t tok = 0, dl = 0, hold;
+		int rc = haq_group_lock_held(g, name, &tok, &dl);
+
+		if (p->lk.state != LK_WAIT) {
+			logf_(p,
+			      "lock_unexpected name=%s status=0 token=%" PRIu64
+			      " state=%d",
+			      name, token, p->lk.state);
+		}
+		hold = lock_between_ms(p, p->lk.hold_min, p->lk.hold_max);
+		p->lk.state = LK_HELD;
+		p->lk.token = token;
+		p->lk.deadline_ns = dl;
+		p->lk.next_us = clock_us(CLOCK_MONOTONIC) + hold * 1000u;
+		logf_(p,
+		      "lock_granted name=%s token=%" PRIu64 " deadline=%" PRIu64
+		      " held_rc=%d held_token=%" PRIu64 " hold_ms=%" PRIu64,
+		      name, token, dl / 1000u, rc, tok, hold);
+		return;
+	}
+	if (status == -ENOLCK || status == -ETIME || status == -ENOTCONN) {
+		logf_(p, "lock_lost name=%s status=%d err=\"%s\" held=%d", name,
+		      status, haq_strerror(status),
+		      p->lk.state == LK_HELD || p->lk.state == LK_EXPIRED);
+	} else if (status == -EBUSY || status == -EAGAIN) {
+		logf_(p, "lock_busy name=%s status=%d", name, status);
+	} else {
+		logf_(p, "lock_err name=%s what=request status=%d err=\"%s\"",
+		      name, status, haq_strerror(status));
+	}
+	lock_idle(p);
+}
+
+/* One loop round of the churn: ask, check the holding, release. */
+static void
+lock_round(struct probe *p)
+{
+	uint64_t now = clock_us(CLOCK_MONOTONIC);
+	int rc;
+
+	if (!p->lk.n) {
+		return;
+	}
+	if (p->lk.state == LK_HELD) {
+		uint64_t tok = 0, dl = 0;
+		struct timespec ts;
+		uint64_t now_ns;
+
+		rc = haq_group_lock_held(p->g, p->lk.name, &tok, &dl);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now_ns = (uint64_t)ts.tv_sec * 1000000000u +
+			 (uint64_t)ts.tv_nsec;
+		if (rc != 1 || now_ns >= dl || tok != p->lk.token) {
+			/* Not safe to act on any more: the holding ends. */
+			logf_(p,
+			      "lock_expired name=%s rc=%d deadline=%" PRIu64
+			      " token=%" PRIu64 " held_token=%" PRIu64,
+			      p->lk.name, rc, dl / 1000u, p->lk.token, tok);
+			p->lk.state = LK_EXPIRED;
+			/* The loss should be told now; if not within a
+			 * second, give the lock back ourselves. */
+			p->lk.next_us = now + 1000000u;
+			return;
+		}
+		p->lk.deadline_ns = dl;
+		if (now >= p->lk.next_us || p->stopping) {
+			logf_(p, "lock_release name=%s token=%" PRIu64,
+			      p->lk.name, p->lk.token);
+			rc = haq_group_unlock(p->g, p->lk.name);
+			if (rc < 0) {
+				logf_(p,
+				      "lock_err name=%s what=unlock status=%d "
+				      "err=\"%s\"",
+				      p->lk.name, rc, haq_strerror(rc));
+			}
+			lock_idle(p);
+		}
+		return;
+	}
+	if (p->lk.state == LK_EXPIRED &&
+	    (now >= p->lk.next_us || p->stopping)) {
+		rc = haq_group_unlock(p->g, p->lk.name);
+		logf_(p,
+		      "lock_release name=%s token=%" PRIu64 " expired=1 rc=%d",
+		      p->lk.name, p->lk.token, rc);
+		lock_idle(p);
+		return;
+	}
+	if (p->lk.state == LK_WAIT && p->stopping) {
+		rc = haq_group_unlock(p->g, p->lk.name);
+		logf_(p, "lock_withdraw name=%s rc=%d", p->lk.name, rc);
+		lock_idle(p);
+		return;
+	}
+	if (p->lk.state != LK_IDLE || p->stopping || !p->connected ||
+	    now < p->lk.next_us) {
+		return;
+	}
+	{
+		bool try_ = lock_rand(p) % 100u < p->lk.try_pct;
+
+		snprintf(p->lk.name, sizeof(p->lk.name), "lock%u",
+			 (unsigned int)(lock_rand(p) % p->lk.n));
+		rc = haq_group_lock(p->g, p->lk.name, try_ ? HAQ_LOCK_TRY : 0);
+		logf_(p, "lock_req name=%s try=%d rc=%d", p->lk.name, try_, rc);
+		if (rc < 0) {
+			logf_(p,
+			      "lock_err name=%s what=lock status=%d err=\"%s\"",
+			      p->lk.name, rc, haq_strerror(rc));
+			lock_idle(p);
+			return;
+		}
+		p->lk.state = LK_WAIT;
+	}
+}
+
+/* Milliseconds until the churn wants a round (bounded by cap). */
+static int
+lock_timeout(const struct probe *p, int cap)
+{
+	uint64_t now, left;
+
+	if (!p->lk.n || p->lk.state == LK_WAIT) {
+		return cap;
+	}
+	now = clock_us(CLOCK_MONOTONIC);
+	if (p->lk.state == LK_HELD) {
+		/* Also wake at the lease deadline, to log it passing. */
+		uint64_t until = p->lk.next_us;
+
+		if (p->lk.deadline_ns && p->lk.deadline_ns / 1000u < until) {
+			until = p->lk.deadline_ns / 1000u;
+		}
+		left = until > now ? (until - now) / 1000u + 1 : 0;
+	} else {
+		left = p->lk.next_us > now ? (p->lk.next_us - now) / 1000u + 1
+					   : 0;
+	}
+	return left < (uint64_t)cap ? (int)left : cap;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1070,6 +1315,11 @@ send_one(struct probe *p)
 	size_t len = p->size;
 	int rc;
 
+	if (p->size_max > p->size) {
+		/* Lengths vary with the seq: records of many sizes. */
+		len = p->size +
+		      (size_t)(id * 37u % (p->size_max - p->size + 1));
+	}
 	if (p->big_every && id % p->big_every == 0) {
 		len = p->big_size;
 	}
@@ -1103,14 +1353,19 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: haq-probe --log FILE [--group NAME] [--rate "
 		"MSG_PER_S]\n"
-		"                 [--size BYTES] [--big-every N --big-size "
-		"BYTES]\n"
+		"                 [--size BYTES [--size-max BYTES]] [--burst "
+		"N]\n"
+		"                 [--compress BYTES]\n"
+		"                 [--big-every N --big-size BYTES]\n"
 		"                 [--drain MS] [--connect-timeout S] "
 		"[--resign-after MS]\n"
 		"                 [--state [--state-seed BYTES] "
 		"[--state-buffer BYTES]\n"
 		"                  [--state-stall MS] [--slow-provider "
 		"BYTES_PER_S]]\n"
+		"                 [--locks N [--lock-hold MIN-MAX] "
+		"[--lock-pause MS]\n"
+		"                  [--lock-try PERCENT]]\n"
 		"Join NAME (default haq-probe), send sequence-numbered "
 		"messages\n"
 		"at the rate (default 50/s; 0: receive only) and log every "
@@ -1118,6 +1373,11 @@ usage(FILE *f)
 		"to FILE. Messages are --size bytes (at least 32), every "
 		"--big-every\n"
 		"th one --big-size bytes (above 1 MiB libhaq fragments it).\n"
+		"--size-max: lengths vary from --size to it, by seq.\n"
+		"--burst N: N messages at each tick of the rate (default 1),\n"
+		"so that several wait at once and libhaq bundles them.\n"
+		"--compress BYTES: haq_group_set_compress() (messages and\n"
+		"the state's frames of at least BYTES go lz4-compressed).\n"
 		"SIGTERM/SIGINT: stop sending, wait up to --drain ms\n"
 		"(default 5000) for the own messages to come back, log the\n"
 		"counters and exit 0. SIGHUP: stop sending, keep receiving.\n"
@@ -1129,7 +1389,11 @@ usage(FILE *f)
 		"65536) with libhaq's state transfer; send only while holding\n"
 		"it. --state-buffer: HAQ_STATE_BUFFER; --state-stall:\n"
 		"HAQ_STATE_STALL; --slow-provider: write the state at that\n"
-		"many bytes per second.\n");
+		"many bytes per second.\n"
+		"--locks N: lock churn on lock0..lockN-1, one request at a\n"
+		"time: hold each grant MIN-MAX ms (default 50-500), pause\n"
+		"0..MS ms between (default 200), HAQ_LOCK_TRY in PERCENT of\n"
+		"the requests (default 50).\n");
 }
 
 static int
@@ -1167,6 +1431,9 @@ main(int argc, char **argv)
 		{"group", required_argument, NULL, 'g'},
 		{"rate", required_argument, NULL, 'r'},
 		{"size", required_argument, NULL, 's'},
+		{"size-max", required_argument, NULL, 'z'},
+		{"burst", required_argument, NULL, 'b'},
+		{"compress", required_argument, NULL, 'C'},
 		{"drain", required_argument, NULL, 'd'},
 		{"big-every", required_argument, NULL, 'B'},
 		{"big-size", required_argument, NULL, 'S'},
@@ -1177,6 +1444,10 @@ main(int argc, char **argv)
 		{"state-buffer", required_argument, NULL, 'U'},
 		{"state-stall", required_argument, NULL, 'L'},
 		{"slow-provider", required_argument, NULL, 'W'},
+		{"locks", required_argument, NULL, 'k'},
+		{"lock-hold", required_argument, NULL, 'H'},
+		{"lock-pause", required_argument, NULL, 'P'},
+		{"lock-try", required_argument, NULL, 'Y'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1191,10 +1462,16 @@ main(int argc, char **argv)
 	p->group = "haq-probe";
 	p->rate = 50;
 	p->size = PROBE_HDR;
+	p->burst = 1;
 	p->drain_ms = 5000;
 	p->st.seed_opt = 65536;
-	while ((c = getopt_long(argc, argv, "l:g:r:s:d:c:B:S:R:TE:U:L:W:h",
-				opts, NULL)) != -1) {
+	p->lk.hold_min = 50;
+	p->lk.hold_max = 500;
+	p->lk.pause = 200;
+	p->lk.try_pct = 50;
+	while ((c = getopt_long(argc, argv,
+				"l:g:r:s:z:b:C:d:c:B:S:R:TE:U:L:W:k:H:P:Y:h", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			logpath = optarg;
@@ -1207,6 +1484,15 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			p->size = strtoul(optarg, NULL, 10);
+			break;
+		case 'z':
+			p->size_max = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			p->burst = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'C':
+			p->compress = strtoul(optarg, NULL, 10);
 			break;
 		case 'd':
 			p->drain_ms = atoi(optarg);
@@ -1238,6 +1524,26 @@ main(int argc, char **argv)
 		case 'W':
 			p->st.slow = strtoull(optarg, NULL, 10);
 			break;
+		case 'k':
+			p->lk.n = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'H': {
+			char *end;
+
+			p->lk.hold_min =
+				(unsigned int)strtoul(optarg, &end, 10);
+			p->lk.hold_max =
+				*end == '-' ? (unsigned int)strtoul(end + 1,
+								    NULL, 10)
+					    : p->lk.hold_min;
+			break;
+		}
+		case 'P':
+			p->lk.pause = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'Y':
+			p->lk.try_pct = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1247,7 +1553,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (!logpath || p->rate < 0 || p->size > 16u * 1024 * 1024 ||
-	    p->big_size > 64u * 1024 * 1024) {
+	    p->big_size > 64u * 1024 * 1024 || p->lk.n > 100000 ||
+	    p->lk.hold_max < p->lk.hold_min || p->lk.try_pct > 100 ||
+	    p->size_max > 16u * 1024 * 1024 || p->burst < 1 ||
+	    p->burst > 1000) {
 		usage(stderr);
 		return 2;
 	}
@@ -1256,6 +1565,9 @@ main(int argc, char **argv)
 	}
 	if (p->big_size < p->size) {
 		p->big_size = p->size;
+	}
+	if (p->size_max && p->size_max < p->size) {
+		p->size_max = p->size;
 	}
 	p->log_fd =
 		open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -1266,7 +1578,8 @@ main(int argc, char **argv)
 	}
 	p->logcap = 256 * 1024;
 	p->logbuf = malloc(p->logcap);
-	p->msg = calloc(1, p->big_size);
+	p->msg = calloc(1,
+			p->big_size > p->size_max ? p->big_size : p->size_max);
 	if (!p->logbuf || !p->msg) {
 		return 2;
 	}
@@ -1306,9 +1619,10 @@ main(int argc, char **argv)
 	put64(p->msg + 16, p->inc);
 	logf_(p,
 	      "start node=%u pid=%u inc=%" PRIx64
-	      " group=%s rate=%g size=%zu big_every=%" PRIu64 " big_size=%zu",
+	      " group=%s rate=%g size=%zu size_max=%zu burst=%u compress=%zu"
+	      " big_every=%" PRIu64 " big_size=%zu",
 	      p->nodeid, p->pid, p->inc, p->group, p->rate, p->size,
-	      p->big_every, p->big_size);
+	      p->size_max, p->burst, p->compress, p->big_every, p->big_size);
 	haq_ctx_set_connection_cb(p->ctx, on_conn, p);
 	haq_ctx_set_quorum_cb(p->ctx, on_quorum, p);
 	haq_group_set_message_cb(p->g, on_message, p);
@@ -1316,6 +1630,25 @@ main(int argc, char **argv)
 	haq_group_set_leader_cb(p->g, on_leader, p);
 	haq_group_set_uncertain_cb(p->g, on_uncertain, p);
 	haq_group_set_writable_cb(p->g, on_writable, p);
+	if (p->lk.n) {
+		p->lk.rng = p->inc | 1u;
+		rc = haq_group_set_lock_cb(p->g, on_lock, p);
+		if (rc < 0) {
+			fprintf(stderr, "haq-probe: locks: %s\n",
+				haq_strerror(rc));
+			return 1;
+		}
+		logf_(p, "lock config locks=%u hold=%u-%u pause=%u try=%u",
+		      p->lk.n, p->lk.hold_min, p->lk.hold_max, p->lk.pause,
+		      p->lk.try_pct);
+		lock_idle(p);
+	}
+	if (p->compress &&
+	    (rc = haq_group_set_compress(p->g, p->compress)) < 0) {
+		fprintf(stderr, "haq-probe: --compress: %s\n",
+			haq_strerror(rc));
+		return 2;
+	}
 	if (p->st.on) {
 		/* Right after the join: before the first view. */
 		if ((p->st.buffer_opt &&
@@ -1375,6 +1708,7 @@ main(int argc, char **argv)
 		if (p->st.wid && p->st.slow && !p->st.wblocked) {
 			timeout = 10;
 		}
+		timeout = lock_timeout(p, timeout);
 		if (p->resign_at_us) {
 			uint64_t t = clock_us(CLOCK_MONOTONIC);
 			uint64_t left =
@@ -1443,6 +1777,7 @@ main(int argc, char **argv)
 			if (ticks > 100) {
 				ticks = 100;
 			}
+			ticks *= p->burst;
 			/* With a state, updates only from a holder. */
 			for (uint64_t i = 0;
 			     i < ticks && !p->blocked && !p->stopping &&
@@ -1467,6 +1802,7 @@ main(int argc, char **argv)
 			}
 		}
 		state_sync(p, "round");
+		lock_round(p);
 		if (p->st.wid && p->st.slow) {
 			state_write_slow(p);
 		}

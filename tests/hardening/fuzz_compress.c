@@ -6,7 +6,8 @@
  * against a maximum message size of 1 MiB and decompressed into a buffer
  * of exactly the stated length, so that the sanitizers catch any write
  * past it. Then the input itself is compressed and must come back
- * unchanged (when it compresses at all).
+ * unchanged (when it compresses at all), and compressing it into exactly
+ * the room it takes gives the same payload, a byte less none.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I libhaq \
  *	tests/hardening/fuzz_compress.c libhaq/compress.c -llz4
@@ -76,6 +77,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    memcmp(back, in, size) != 0) {
 				__builtin_trap();
 			}
+			/*
+			 * Into exactly as much room (a state transfer frame
+			 * has no more than its data's size): the same bytes;
+			 * a byte less: nothing, and nothing written past it
+			 * (a buffer of exactly that size for the sanitizer).
+			 */
+			uint8_t *d = malloc(clen);
+
+			if (d && (haq__compress(in, size, d, clen) != clen ||
+				  memcmp(d, c, clen) != 0 ||
+				  haq__compress(in, size, d, clen - 1) != 0)) {
+				__builtin_trap();
+			}
+			free(d);
 		}
 		free(c);
 		free(back);

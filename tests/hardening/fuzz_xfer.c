@@ -16,7 +16,8 @@
  *      gets a view without it
  *   2  who offers, if the rules let it (a BEGIN, or an EMPTY one)
  *   3  who's writer sends a CHUNK of 1 + how * 3 bytes (how 5: numbered
- *      one too far, how 4: the previous number again)
+ *      one too far, how 4: the previous number again, how 3: compressed,
+ *      claiming 20 times as many bytes)
  *   4  who's writer ends (how 1: with an error, 2: a byte too many,
  *      3: a CHUNK too few)
  *   5  who aborts the transfer it sees (how odd: gives up as a receiver)
@@ -28,9 +29,10 @@
  *      ASan sees any over-read; what decodes must encode back to the
  *      same bytes), else
  *      four bytes of arguments: a frame made with who's view id and
- *      transfer, wrong where the arguments say. Delivered from who to its
- *      partition; agreement is no longer checked for this input (a forged
- *      frame may name a transfer some members never saw begin)
+ *      transfer, wrong where the arguments say (a CHUNK may be
+ *      compressed, with a payload header right or wrong). Delivered from
+ *      who to its partition; agreement is no longer checked for this input
+ *      (a forged frame may name a transfer some members never saw begin)
  *
  * After every event, for every member, the invariants of xfer_sim.h
  * (sim_check(), sim_check_agree()); and while no partition healed and
@@ -205,9 +207,28 @@ op_forged(struct sim *s, int who, const uint8_t *d, size_t left, bool *oom)
 			break;
 		}
 		case SIM_CHUNK:
+			/* e bit 7: compressed (bit 6 an unknown flag too),
+			 * with a payload header whose codec (bit 5) or
+			 * length (bit 4: 0, else beyond one chunk when
+			 * bit 3) may be wrong. */
 			haq__xfer_chunk_hdr_encode(
-				id, (p->x.next_index + b) % (c | 1), f);
+				id, (p->x.next_index + b) % (c | 1),
+				(e & 0x80) ? HAQ_XFER_CHUNK_LZ4 |
+						     ((e & 0x40) ? 2u : 0u)
+					   : 0,
+				f);
 			len = HAQ_XFER_CHUNK_HDR + 1 + e % 16;
+			if (e & 0x80) {
+				uint8_t *z = f + HAQ_XFER_CHUNK_HDR;
+
+				z[0] = (e & 0x20) ? 2 : HAQ_CODEC_LZ4;
+				haq__put_le64(z + 1,
+					      (e & 0x10) ? 0
+					      : (e & 0x8)
+						      ? HAQ_XFER_CHUNK_MAX + 1
+						      : 1 + 40 * (e % 8));
+				len += HAQ_COMPRESS_HDR_LEN;
+			}
 			break;
 		case SIM_END: {
 			struct haq_xfer_end en = {
@@ -270,7 +291,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sim_write(&s, who, 1 + how * 3,
 				  how == 5   ? 1
 				  : how == 4 ? -1
-					     : 0);
+					     : 0,
+				  how == 3);
 			break;
 		case 4:
 			sim_end(&s, who, how == 1 ? -EIO : 0,

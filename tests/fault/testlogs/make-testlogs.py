@@ -320,3 +320,111 @@ write("state-unheld", fill_state(L, ("s1", "s2")), "state",
 L = fill_state(state_logs(), ("s1",))
 L = fill_state(L, ("s2",), {"e1": (0x1234, 1)})
 write("state-cut-mismatch", L, "state", args="--leader-overlap")
+
+# Locks (haq-probe --locks): the lead() run with lock churn. lock0 goes
+# from node 1 to node 2 (asked while node 1 held it), lock1 is taken by
+# node 3 meanwhile; node 1 holds lock1 when it is isolated, is told of
+# its loss when it loses quorum (5.7 s), and node 2, which asked for lock1
+# then, is granted it after the takeover delay (9.4 s). Tokens are the
+# requester's clock or the last token + 1.
+T = 1700000000000000
+def lock_ev(name, token, deadline):
+    return ("lock_granted name=%s token=%d deadline=%d held_rc=1 "
+            "held_token=%d" % (name, token, deadline, token))
+def put(lines, at, text):
+    """Insert "@AT text" before the first "@" line later than AT."""
+    for i, l in enumerate(lines):
+        if l.startswith("@") and float(l[1:].split(" ", 1)[0]) > at:
+            lines.insert(i, "@%s %s" % (at, text))
+            return
+    raise ValueError(at)
+def locks(lost_at=5700, l2_lock0_at=1510, l2_lock0_token=T + 1200001,
+          l3_lock1_token=T + 1200000):
+    L = lead()
+    for n in L:
+        L[n].insert(1, "lock config locks=2 hold=50-500 pause=200 try=50")
+    put(L["l1"], 1100, "lock_req name=lock0 try=0 rc=0")
+    put(L["l1"], 1110, lock_ev("lock0", T + 1100000, 5977000))
+    put(L["l1"], 1500, "lock_release name=lock0 token=%d" % (T + 1100000))
+    put(L["l2"], 1050, "lock_req name=lock0 try=0 rc=0")
+    put(L["l2"], l2_lock0_at, lock_ev("lock0", l2_lock0_token, 6377000))
+    put(L["l2"], 1800, "lock_release name=lock0 token=%d" % l2_lock0_token)
+    put(L["l3"], 1200, "lock_req name=lock1 try=1 rc=0")
+    put(L["l3"], 1210, lock_ev("lock1", l3_lock1_token, 6077000))
+    put(L["l3"], 1700, "lock_release name=lock1 token=%d" % l3_lock1_token)
+    put(L["l1"], 2990, "lock_req name=lock1 try=0 rc=0")
+    put(L["l1"], 3000, lock_ev("lock1", T + 2990000, 7867000))
+    put(L["l1"], lost_at, "lock_lost name=lock1 status=-37 "
+        "err=\"the partition lost quorum\" held=1")
+    put(L["l2"], 5700, "lock_req name=lock1 try=0 rc=0")
+    put(L["l2"], 9400, lock_ev("lock1", T + 5700000, 14267000))
+    put(L["l2"], 9600, "lock_release name=lock1 token=%d" % (T + 5700000))
+    put(L["l3"], 9500, "lock_req name=lock0 try=1 rc=0")
+    put(L["l3"], 9510, "lock_busy name=lock0 status=-16")
+    return L
+LOCK = "--leader-overlap --lock-overlap"
+write("lock-good", locks(), "OK", args=LOCK)
+# Node 2 told it holds lock0 10 ms before node 1 logged its release.
+write("lock-overlap", locks(l2_lock0_at=1490), "lock-overlap", args=LOCK)
+write("lock-overlap-counted", locks(l2_lock0_at=1490), "OK",
+      args="--leader-overlap")
+# The isolated holder told of its loss only after the majority granted.
+write("lock-lost-late", locks(lost_at=9450), "lock-overlap", args=LOCK)
+# lock0's second holding with a token below the first's.
+write("lock-token-backwards", locks(l2_lock0_token=T + 1000000),
+      "lock-token", args=LOCK)
+# Node 3 asks for lock1 after node 1 was told it holds lock0, and gets a
+# smaller token than node 1's (each lock's own tokens still increase).
+write("lock-token-causal", locks(l3_lock1_token=T + 1000000), "lock-token",
+      args=LOCK)
+# Node 3's probe is SIGKILLed while it holds lock0 (its last line
+# half-written, the scenario's "killed" line at 12.3 s); node 2 granted
+# lock0 at 12.6 s passes, at 12.25 s (after node 3's last whole line,
+# before its death) fails.
+def lock_killed(at):
+    L = locks()
+    i = L["l3"].index("@12000 quorum quorate=1 ring=2.c expected=3 total=3 need=2 nodes=1,2,3")
+    L["l3"] = L["l3"][:i] + [
+        "@12100 lock_req name=lock0 try=0 rc=0",
+        "@12110 " + lock_ev("lock0", T + 12100000, 16977000),
+        "@12200 deliver from=2/202 inc=l2 se",
+        "@12300 killed signal=KILL"]
+    put(L["l2"], 12050, "lock_req name=lock0 try=0 rc=0")
+    put(L["l2"], at, lock_ev("lock0", T + 12100001, 17000000))
+    put(L["l2"], 12900, "lock_release name=lock0 token=%d" % (T + 12100001))
+    return L
+write("lock-killed", lock_killed(12600), "OK", args=LOCK)
+write("lock-killed-early", lock_killed(12250), "lock-overlap", args=LOCK)
+# A flood run (fault-bundle-flood): bundles at every probe, all quieted
+# in the final view, where all delivered the same sequence.
+def flood():
+    L = base()
+    for n, b in (("a", 3), ("b", 2), ("c", 1)):
+        L[n] = [l + " bundled=%d" % b if l.startswith("counters ") else l
+                for l in L[n]]
+        # Quieted after their last send; the final view's messages come
+        # after the quiet lines, before the probes stop.
+        for d in ("deliver from=3/303 inc=c3 seq=4",
+                  "deliver from=1/101 inc=a1 seq=4"):
+            L[n].remove(d)
+        nid = {"a": 5, "b": 4, "c": 5}[n]
+        j = L[n].index("stopping signal=15 next_id=%d" % nid)
+        L[n][j:j] = ["quiet next_id=%d" % nid,
+                     "deliver from=3/303 inc=c3 seq=4",
+                     "deliver from=1/101 inc=a1 seq=4"]
+    return L
+write("flood-good", flood(), "OK", args="--expect-bundled --same-final")
+# One probe sent nothing in a bundle (the load never made any form).
+L = flood()
+L["c"] = [l.replace(" bundled=1", " bundled=0") for l in L["c"]]
+write("flood-unbundled", L, "bundled", args="--expect-bundled --same-final")
+# The same sets in the final view, in another order at one probe: order
+# already sees it; here the final sequences differ as well.
+L = flood()
+swap(L["b"], "deliver from=3/303 inc=c3 seq=4", "deliver from=1/101 inc=a1 seq=4")
+write("flood-final-order", L, "final", args="--expect-bundled --same-final")
+# One probe misses the last message of the final view: no next view, so
+# vsync has nothing to compare; the final sequences differ.
+L = flood()
+L["c"].remove("deliver from=1/101 inc=a1 seq=4")
+write("flood-final-missing", L, "final", args="--expect-bundled --same-final")
