@@ -54,11 +54,18 @@ expect(const uint8_t *buf, size_t len, const size_t *lens, size_t n)
 	ck_assert_int_eq(haq__bundle_check(buf, len), (long)n);
 	haq__bundle_iter_init(&it, buf, len);
 	while (haq__bundle_next(&it, &msg, &mlen)) {
+		size_t bad = mlen;
+
 		ck_assert_uint_lt(m, n);
 		ck_assert_uint_eq(mlen, lens[m]);
-		for (size_t i = 0; i < mlen; i++) {
-			ck_assert_uint_eq(msg[i], pattern(m, i));
+		/* One assertion per message: Check reports every one it runs. */
+		for (size_t i = 0; i < mlen && bad == mlen; i++) {
+			if (msg[i] != pattern(m, i)) {
+				bad = i;
+			}
 		}
+		ck_assert_msg(bad == mlen, "message %zu differs at byte %zu", m,
+			      bad);
 		m++;
 	}
 	ck_assert_uint_eq(m, n);
@@ -399,6 +406,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, test_roundtrip_varint_boundaries);
+	tcase_add_test(tc, test_gathered_records_match_packed);
 	tcase_add_test(tc, test_one_message_is_a_bundle_too);
 	tcase_add_test(tc, test_malformed_payloads_refused);
 	tcase_add_test(tc, test_iter_never_reads_past_garbage);
